@@ -1,0 +1,201 @@
+"""The ``clipsearch`` command line: a thin layer over the library.
+
+Each command parses its arguments, calls one library function and formats
+the result. Library errors become one-line messages here, in one place.
+
+Exit codes: 0 success; 1 error (no index, bad query, locked index, nothing
+could be indexed); 2 usage error; 3 indexing finished but some files were
+skipped (listed on stderr and in ``<index>/skipped.tsv``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from .index import IndexReport
+    from .search import Hit, SearchResult
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_SKIPPED = 3
+
+DEFAULT_INDEX_DIR = "index"
+DEFAULT_SEEDS_DIR = "seeds"
+
+
+class _Group(click.Group):
+    """Turns library exceptions into ``Error: ...`` and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .errors import ClipsearchError
+
+        try:
+            return super().invoke(ctx)
+        except ClipsearchError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clipsearch")
+def cli() -> None:
+    """Full-text search for Vietnamese press clippings.
+
+    Index a folder of clipping files, then search them with or without
+    diacritics:
+
+    \b
+        clipsearch index seeds/
+        clipsearch query "văn phòng cấp ủy"
+        clipsearch query "van phong cap uy" --json
+    """
+
+
+index_dir_option = click.option(
+    "--index-dir",
+    default=DEFAULT_INDEX_DIR,
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder of the index.",
+)
+
+
+@cli.command("index")
+@click.argument("paths", nargs=-1, type=click.Path())
+@index_dir_option
+@click.option("--rebuild", is_flag=True, help="Start a new index instead of updating the existing one.")
+def index_command(paths: Sequence[str], index_dir: str, rebuild: bool) -> None:
+    """Index clipping files and folders (*.txt, recursively).
+
+    PATHS defaults to seeds/. New and changed files are indexed, unchanged
+    ones kept. Files that cannot be read are reported and skipped: the exit
+    code is then 3 (1 when no file at all could be indexed).
+    """
+    from .index import build_index
+
+    report = build_index(paths or [DEFAULT_SEEDS_DIR], index_dir, rebuild=rebuild)
+    _print_report(report)
+    if report.skipped:
+        _write_skipped(report)
+        if not report.indexed and not report.unchanged:
+            raise click.ClickException(f"no clipping could be indexed ({len(report.skipped)} skipped)")
+        sys.exit(EXIT_SKIPPED)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _print_report(report: IndexReport) -> None:
+    click.echo(
+        f"Indexed {_plural(len(report.indexed), 'clipping')} into {report.index_dir}/ "
+        f"({len(report.added):,} new, {len(report.updated):,} changed, {len(report.unchanged):,} unchanged); "
+        f"{_plural(report.total, 'clipping')} in the index."
+    )
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning.path}: {warning.reason}", err=True)
+    if report.skipped:
+        click.echo(f"Skipped {_plural(len(report.skipped), 'file')}:", err=True)
+        for skipped in report.skipped:
+            click.echo(f"  {skipped.path}: {skipped.reason}", err=True)
+
+
+def _write_skipped(report: IndexReport) -> None:
+    path = os.path.join(report.index_dir, "skipped.tsv")
+    with open(path, "w", encoding="utf-8") as out:
+        for skipped in report.skipped:
+            out.write(f"{skipped.path}\t{skipped.reason}\n")
+    click.echo(f"The list of skipped files is in {path}", err=True)
+
+
+@cli.command("query")
+@click.argument("query")
+@index_dir_option
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def query_command(query: str, index_dir: str, limit: int, as_json: bool) -> None:
+    """Search the index.
+
+    \b
+    Words must all match, with or without diacritics:
+        clipsearch query "van phong cap uy"
+    "Quoted phrase", AND, OR, NOT (or -word), (groups), and field
+    prefixes title:, lead:, body:, source:
+        clipsearch query 'title:"hòa bình" OR source:ttxvn -mỹ'
+    """
+    from .search import open_index
+
+    with open_index(index_dir) as index:
+        result = index.query(query, limit=limit)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_result(result)
+
+
+def _use_color() -> bool:
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def _mark(text: str, spans: Sequence[tuple[int, int]], color: bool) -> str:
+    out, pos = [], 0
+    for start, end in spans:
+        out.append(text[pos:start])
+        word = text[start:end]
+        out.append(click.style(word, bold=True, fg="yellow") if color else f"**{word}**")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _wrap(text: str, width: int) -> list[tuple[int, int]]:
+    """Line ranges of ``text`` broken at spaces to at most ``width`` characters."""
+    lines, start = [], 0
+    while len(text) - start > width:
+        cut = text.rfind(" ", start, start + width + 1)
+        if cut <= start:
+            cut = start + width
+        lines.append((start, cut))
+        start = cut + 1 if cut < len(text) and text[cut] == " " else cut
+    lines.append((start, len(text)))
+    return lines
+
+
+def _format_hit(rank: int, hit: Hit, color: bool, width: int) -> list[str]:
+    meta = [hit.date.strftime("%d/%m/%Y") if hit.date else "no date"]
+    meta.append(hit.source or "no source")
+    meta += [hit.id, f"score {hit.score:.2f}"]
+    title = _mark(hit.title, hit.title_highlights, color)
+    lines = [f"{rank:>2}. {click.style(title, bold=True) if color else title}", "    " + " · ".join(meta)]
+    for start, end in _wrap(hit.snippet, width - 4):
+        spans = [(max(s, start) - start, min(e, end) - start) for s, e in hit.highlights if s < end and e > start]
+        lines.append("    " + _mark(hit.snippet[start:end], spans, color))
+    return lines
+
+
+def _print_result(result: SearchResult) -> None:
+    if not result.hits:
+        click.echo(f"No clipping matches {result.query!r}.")
+        return
+    shown = len(result.hits)
+    click.echo(f"{_plural(result.total, 'clipping')} match {result.query!r}; showing {shown}:" if result.total != 1
+               else f"1 clipping matches {result.query!r}:")
+    color = _use_color()
+    width = min(100, shutil.get_terminal_size((100, 24)).columns)
+    for rank, hit in enumerate(result.hits, start=1):
+        click.echo("")
+        for line in _format_hit(rank, hit, color, width):
+            click.echo(line)
+
+
+def main() -> None:
+    """Entry point of the ``clipsearch`` console script."""
+    cli(prog_name="clipsearch")

@@ -1,0 +1,225 @@
+"""Reading clipping files: decoding and parsing into :class:`Clipping`.
+
+A clipping file is plain text in paragraphs separated by blank lines::
+
+    Thứ sáu,  31/03/2023          <- date line (or "Không rõ ngày", or absent)
+
+    Title
+
+    Lead paragraph
+
+    Body paragraph ...
+
+    Theo Nhandan                  <- optional source line
+
+No Whoosh and no pyvi here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ClippingError
+
+__all__ = ["Clipping", "decode", "parse", "read_clipping", "render"]
+
+
+@dataclass(frozen=True)
+class Clipping:
+    """One press clipping."""
+
+    id: str
+    path: str
+    date: dt.date | None
+    title: str
+    lead: str
+    body: tuple[str, ...]
+    source: str | None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def body_text(self) -> str:
+        """The body paragraphs joined by blank lines."""
+        return "\n\n".join(self.body)
+
+
+# ---------------------------------------------------------------------------
+# Decoding
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def _looks_like_text(text: str) -> bool:
+    """A decoded text is plausible when it has no C1 controls and few
+    other controls (a wrong code page produces them)."""
+    bad = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f")
+    return bad <= max(2, len(text) // 1000)
+
+
+def decode(data: bytes) -> tuple[str, list[str]]:
+    """Decode clipping bytes; return the text and warnings.
+
+    UTF-8 (with or without BOM), UTF-16 with BOM, and Windows-1258 (the
+    Vietnamese Windows code page, whose tone marks are combining characters;
+    the text is NFC-composed afterwards by the analysis). A UTF-8 file with a
+    few damaged bytes is kept with U+FFFD in their place and a warning.
+    Raises :class:`ClippingError` for binary or undecodable data."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), []
+            except UnicodeDecodeError as exc:
+                raise ClippingError(f"invalid {encoding.upper()} at byte {exc.start}") from None
+    if b"\x00" in data:
+        raise ClippingError("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        first_error = exc.start
+    replaced = data.decode("utf-8", errors="replace")
+    damaged = replaced.count("\ufffd")
+    multibyte = sum(1 for c in replaced if ord(c) > 0x7F and c != "\ufffd")
+    if multibyte >= 2 * damaged:
+        return replaced, [f"{damaged} invalid UTF-8 byte sequence(s) replaced (first at byte {first_error})"]
+    try:
+        text = data.decode("cp1258")
+    except UnicodeDecodeError:
+        raise ClippingError(
+            f"cannot decode: not UTF-8 (invalid byte at {first_error}), UTF-16 or Windows-1258"
+        ) from None
+    if not _looks_like_text(text):
+        raise ClippingError("cannot decode: not UTF-8, UTF-16 or Windows-1258 text")
+    return unicodedata.normalize("NFC", text), ["decoded as Windows-1258"]
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+
+_WEEKDAY = r"(?:thứ\s*(?:hai|ba|tư|năm|sáu|bảy|bẩy|2|3|4|5|6|7)|chủ\s*nhật|cn)"
+_DATE_LINE_RE = re.compile(
+    r"^\s*(?:" + _WEEKDAY + r")?\s*[,.\-]?\s*(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{4})\b.{0,40}$",
+    re.IGNORECASE,
+)
+_WEEKDAY_ONLY_RE = re.compile(r"^\s*" + _WEEKDAY + r"\b", re.IGNORECASE)
+_UNKNOWN_DATE_RE = re.compile(r"^\s*không\s+rõ\s+ngày\s*$", re.IGNORECASE)
+_SOURCE_RE = re.compile(
+    r"^\s*[(\[]?\s*(?:theo|nguồn)\s*[:\-]?\s*(?P<name>[^()\[\]\n]{1,60}?)\s*[)\]]?\s*[.]?\s*$",
+    re.IGNORECASE,
+)
+# A source name is a few words, each capitalised or an acronym (`Nhandan`,
+# `TTXVN`, `Tuổi Trẻ`, `VnExpress`, `báo Nhân Dân`); "Theo cơ quan điều tra,
+# ông ..." is a sentence, not a source.
+_MAX_SOURCE_WORDS = 6
+# Lowercase words allowed in a source name ("Theo báo Nhân Dân").
+_MEDIA_WORDS = frozenset({"báo", "tạp", "chí", "trang", "đài", "kênh", "cổng", "thông", "tin", "điện", "tử"})
+
+
+def _source_name(paragraph: str) -> str | None:
+    if "\n" in paragraph.strip():
+        return None
+    m = _SOURCE_RE.match(unicodedata.normalize("NFC", paragraph))
+    if not m:
+        return None
+    name = m.group("name").strip()
+    words = name.split()
+    if not words or len(words) > _MAX_SOURCE_WORDS or any(c in name for c in ",:;"):
+        return None
+    lowercase = [w for w in words if not (w[0].isupper() or w[0].isdigit())]
+    if any(w.lower() not in _MEDIA_WORDS for w in lowercase):
+        return None
+    return name
+
+
+def _parse_date(line: str) -> tuple[bool, dt.date | None, str | None]:
+    """Is ``line`` a date line? Returns (is_date_line, date, warning)."""
+    clean = unicodedata.normalize("NFC", line).replace("\u00a0", " ")
+    if _UNKNOWN_DATE_RE.match(clean):
+        return True, None, None
+    m = _DATE_LINE_RE.match(clean)
+    if m:
+        day, month, year = (int(g) for g in m.groups())
+        try:
+            return True, dt.date(year, month, day), None
+        except ValueError:
+            return True, None, f"invalid date {day:02d}/{month:02d}/{year}"
+    if _WEEKDAY_ONLY_RE.match(clean) and len(clean) < 40 and re.search(r"\d", clean):
+        return True, None, f"unreadable date line {line.strip()!r}"
+    return False, None, None
+
+
+def _paragraphs(text: str) -> list[str]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = []
+    for block in re.split(r"\n[ \t\u00a0]*\n", text):
+        lines = [line.strip() for line in block.split("\n")]
+        para = " ".join(line for line in lines if line)
+        if para:
+            paragraphs.append(para)
+    return paragraphs
+
+
+def parse(text: str, *, id: str, path: str = "", warnings: tuple[str, ...] = ()) -> Clipping:
+    """Parse clipping text. Raises :class:`ClippingError` when there is no title."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    paragraphs = _paragraphs(text)
+    notes = list(warnings)
+    date = None
+    if paragraphs:
+        is_date, date, warning = _parse_date(paragraphs[0])
+        if is_date:
+            paragraphs.pop(0)
+        if warning:
+            notes.append(warning)
+    if not paragraphs or not paragraphs[0].strip("\ufeff\u200b \t"):
+        raise ClippingError("empty clipping (no title)")
+    title = paragraphs.pop(0)
+    source = None
+    if len(paragraphs) >= 1:
+        source = _source_name(paragraphs[-1])
+        if source is not None:
+            paragraphs.pop()
+    lead = paragraphs.pop(0) if paragraphs else ""
+    return Clipping(id, path, date, title, lead, tuple(paragraphs), source, tuple(notes))
+
+
+def read_clipping(path: str | Path) -> Clipping:
+    """Read and parse one clipping file. Raises :class:`ClippingError` with a
+    reason when the file cannot be read, decoded or parsed."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ClippingError(exc.strerror or str(exc)) from None
+    if not data.strip():
+        raise ClippingError("empty file")
+    text, warnings = decode(data)
+    if not text.strip(" \t\r\n\ufeff\u200b\u00a0"):
+        raise ClippingError("empty file")
+    return parse(text, id=p.stem, path=str(p), warnings=tuple(warnings))
+
+
+_WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
+
+
+def render(clipping: Clipping) -> str:
+    """Render a clipping in the file format; :func:`parse` reads it back."""
+    if clipping.date is None:
+        date_line = "Không rõ ngày"
+    else:
+        date_line = f"{_WEEKDAYS[clipping.date.weekday()]},\u00a0 {clipping.date:%d/%m/%Y}"
+    parts = [date_line, clipping.title]
+    if clipping.lead:
+        parts.append(clipping.lead)
+    parts.extend(clipping.body)
+    if clipping.source:
+        parts.append(f"Theo {clipping.source}")
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,36 @@
+"""Library exceptions. The CLI turns each into a one-line message and an exit code."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClipsearchError",
+    "ClippingError",
+    "IndexNotFoundError",
+    "IndexVersionError",
+    "IndexLockedError",
+    "QueryError",
+]
+
+
+class ClipsearchError(Exception):
+    """Base class of every error clipsearch raises on purpose."""
+
+
+class ClippingError(ClipsearchError):
+    """A clipping file cannot be read, decoded or parsed; the message is the reason."""
+
+
+class IndexNotFoundError(ClipsearchError):
+    """There is no clipsearch index in the given folder."""
+
+
+class IndexVersionError(ClipsearchError):
+    """The index was built by an incompatible version of clipsearch."""
+
+
+class IndexLockedError(ClipsearchError):
+    """Another process is writing to the index."""
+
+
+class QueryError(ClipsearchError):
+    """The query cannot be understood (it has no search terms, for example)."""

@@ -1,0 +1,219 @@
+"""The query language: parsing a query string into a small syntax tree.
+
+Syntax (as users of search engines expect it)::
+
+    văn phòng cấp ủy          all words must match (in any field)
+    "văn phòng cấp ủy"        the syllables in this order
+    hòa bình OR chiến tranh   either side
+    hòa bình NOT mỹ           NOT (or a leading -) excludes
+    (a OR b) c                parentheses group
+    title:hà nội  source:ttxvn  title:"văn phòng"   restrict to one field
+
+Operators must be written in capitals; ``and``, ``or``, ``not`` in lowercase
+are ordinary words. A query is never rejected for a stray operator or an
+unclosed quote or parenthesis: those are read the forgiving way. Only a query
+with nothing to search for raises :class:`~clipsearch.errors.QueryError`.
+
+No Whoosh here: :mod:`clipsearch.search` turns the tree into a Whoosh query.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import QueryError
+from .text import normalize, syllables
+
+__all__ = ["Node", "Terms", "Phrase", "And", "Or", "Not", "parse_query", "FIELDS"]
+
+#: Field prefixes a query may use.
+FIELDS = ("title", "lead", "body", "source")
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Words that must all match; ``field`` None means any text field."""
+
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Syllables that must match in this order."""
+
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+Node = Terms | Phrase | And | Or | Not
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<phrase>"[^"]*"?)
+  | (?P<open>\()
+  | (?P<close>\))
+  | (?P<field>(?:""" + "|".join(FIELDS) + r"""):)
+  | (?P<word>[^\s"()]+)
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_OPERATORS = {"AND", "OR", "NOT"}
+
+
+def _has_syllables(text: str) -> bool:
+    return bool(syllables(normalize(text)))
+
+
+class _Parser:
+    def __init__(self, query: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        for m in _TOKEN_RE.finditer(query):
+            kind = m.lastgroup or "word"
+            value = m.group()
+            if kind == "word" and value in _OPERATORS:
+                kind = value
+            elif kind == "field":
+                value = value[:-1].lower()
+            self.tokens.append((kind, value))
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.i][0] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def parse(self) -> Node | None:
+        node = self.or_expr()
+        while self.i < len(self.tokens):  # a stray ")" : skip it and go on
+            self.take()
+            more = self.or_expr()
+            node = _combine(And, [n for n in (node, more) if n is not None])
+        return node
+
+    def or_expr(self) -> Node | None:
+        parts = [self.and_expr()]
+        while self.peek() == "OR":
+            self.take()
+            parts.append(self.and_expr())
+        return _combine(Or, [p for p in parts if p is not None])
+
+    def and_expr(self) -> Node | None:
+        parts: list[Node] = []
+        while self.peek() not in (None, "OR", "close"):
+            if self.peek() == "AND":
+                self.take()
+                continue
+            node = self.unary()
+            if node is not None:
+                parts.append(node)
+        return _combine(And, _merge_terms(parts))
+
+    def unary(self) -> Node | None:
+        kind = self.peek()
+        if kind == "NOT":
+            self.take()
+            child = self.unary()
+            return Not(child) if child is not None else None
+        if kind == "word" and self.tokens[self.i][1].startswith("-") and len(self.tokens[self.i][1]) > 1:
+            _, value = self.take()
+            self.tokens.insert(self.i, ("word", value[1:]))
+            child = self.unary()
+            return Not(child) if child is not None else None
+        return self.primary(None)
+
+    def primary(self, field: str | None) -> Node | None:
+        kind, value = self.take()
+        if kind == "open":
+            node = self.or_expr()
+            if self.peek() == "close":
+                self.take()
+            return node
+        if kind == "field":
+            if self.peek() in ("word", "phrase", "open"):
+                return _with_field(self.primary(value), value)
+            return None
+        if kind == "phrase":
+            text = value.strip('"')
+            return Phrase(text, field) if _has_syllables(text) else None
+        if kind == "word":
+            return Terms(value, field) if _has_syllables(value) else None
+        return None  # a stray AND / OR / ")" is ignored
+
+
+def _with_field(node: Node | None, field: str) -> Node | None:
+    if isinstance(node, Terms):
+        return Terms(node.text, field)
+    if isinstance(node, Phrase):
+        return Phrase(node.text, field)
+    if isinstance(node, And):
+        return And(tuple(n for c in node.children if (n := _with_field(c, field)) is not None))
+    if isinstance(node, Or):
+        return Or(tuple(n for c in node.children if (n := _with_field(c, field)) is not None))
+    if isinstance(node, Not):
+        child = _with_field(node.child, field)
+        return Not(child) if child is not None else None
+    return None
+
+
+def _merge_terms(parts: list[Node]) -> list[Node]:
+    """Adjacent plain words of the same field become one :class:`Terms`, so
+    they are segmented together (``văn phòng`` is one word)."""
+    merged: list[Node] = []
+    for part in parts:
+        last = merged[-1] if merged else None
+        if isinstance(part, Terms) and isinstance(last, Terms) and last.field == part.field:
+            merged[-1] = Terms(f"{last.text} {part.text}", part.field)
+        else:
+            merged.append(part)
+    return merged
+
+
+def _combine(kind: type[And] | type[Or], parts: list[Node]) -> Node | None:
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return kind(tuple(parts))
+
+
+def parse_query(query: str) -> Node:
+    """Parse ``query``; raise :class:`QueryError` when it has nothing to search for."""
+    node = _Parser(query).parse()
+    if node is None:
+        shown = query.strip()
+        raise QueryError(
+            f"the query {shown!r} has no words to search for" if shown else "the query is empty"
+        )
+    if _only_negative(node):
+        raise QueryError(f"the query {query.strip()!r} only excludes words: add a word to search for")
+    return node
+
+
+def _only_negative(node: Node) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, And):
+        return all(_only_negative(c) for c in node.children)
+    if isinstance(node, Or):
+        return any(_only_negative(c) for c in node.children)
+    return False

@@ -1,0 +1,202 @@
+"""Vietnamese text normalisation, tone placement and folding.
+
+Everything here is pure Python and cheap to import: no pyvi, no Whoosh.
+
+* :func:`normalize` cleans text for analysis (NFC, no zero-width or control
+  characters, one tone-placement convention) and keeps a map from every
+  character of the result back to the ORIGINAL text, so highlights land on the
+  characters the user's file really has.
+* :func:`fold` removes diacritics (``đ`` → ``d``) for diacritic-insensitive
+  matching; :func:`has_diacritics` tells whether a term was typed with them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from unidecode import unidecode
+
+__all__ = [
+    "Normalized",
+    "normalize",
+    "normalize_tone_placement",
+    "fold",
+    "has_diacritics",
+    "syllables",
+    "Syllable",
+]
+
+# Characters that carry no text: zero-width spaces and joiners, word joiner,
+# BOM, soft hyphen, Mongolian vowel separator, bidi marks.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+# C0/C1 controls except tab, newline and carriage return.
+_CONTROLS = "".join(chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if chr(c) not in "\t\n\r")
+_DROP_RE = re.compile("[" + re.escape(_INVISIBLE + _CONTROLS) + "\ud800-\udfff]")
+_DROP_SET = frozenset(_INVISIBLE + _CONTROLS)
+
+# Tone marks as combining characters (grave, acute, tilde, hook above, dot below).
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
+
+# New-style placement marks the first vowel of a final oa/oe/uy (hòa, khỏe,
+# thủy); the old style, which pyvi's dictionary uses, marks the second (hoà,
+# khoẻ, thuỷ). After q the u belongs to the consonant (quý): no ambiguity.
+_O_TONED = "òóỏõọÒÓỎÕỌ"
+_U_TONED = "ùúủũụÙÚỦŨỤ"
+_NEW_STYLE_RE = re.compile(
+    "([" + _O_TONED + "])([aAeE])(?!\\w)|(?<![qQ])([" + _U_TONED + "])([yY])(?!\\w)"
+)
+
+
+def _move_tone(match: re.Match[str]) -> str:
+    first = match.group(1) or match.group(3)
+    second = match.group(2) or match.group(4)
+    decomposed = unicodedata.normalize("NFD", first)
+    tone = "".join(c for c in decomposed if c in _TONE_MARKS)
+    base = "".join(c for c in decomposed if c not in _TONE_MARKS)
+    return unicodedata.normalize("NFC", base) + unicodedata.normalize("NFC", second + tone)
+
+
+def normalize_tone_placement(text: str) -> str:
+    """Rewrite new-style tone placement (``hòa``, ``thủy``) to the old style
+    (``hoà``, ``thuỷ``). The length of the text never changes. Expects NFC."""
+    return _NEW_STYLE_RE.sub(_move_tone, text)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalised text with a map back to the original.
+
+    ``starts[i]`` and ``ends[i]`` are the original offsets of character ``i``
+    of :attr:`text`; both are ``None`` when the map is the identity.
+    """
+
+    text: str
+    original: str
+    starts: tuple[int, ...] | None = None
+    ends: tuple[int, ...] | None = None
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map the span ``[start, end)`` of :attr:`text` to the original text."""
+        if self.starts is None or self.ends is None:
+            return start, end
+        if end <= start:
+            pos = self.starts[start] if start < len(self.starts) else len(self.original)
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+
+def normalize(text: str) -> Normalized:
+    """NFC, drop invisible and control characters and lone surrogates, turn
+    ``_`` into a space (pyvi treats it as a word joiner) and use one tone
+    placement. Returns the result with its offset map to ``text``."""
+    if unicodedata.is_normalized("NFC", text) and not _DROP_RE.search(text):
+        clean = normalize_tone_placement(text.replace("_", " "))
+        return Normalized(clean, text)
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    cluster_start = -1
+    cluster: list[str] = []
+
+    def flush(end: int) -> None:
+        if not cluster:
+            return
+        composed = unicodedata.normalize("NFC", "".join(cluster))
+        out.append(composed)
+        starts.extend([cluster_start] * len(composed))
+        ends.extend([end] * len(composed))
+        cluster.clear()
+
+    last_kept_end = 0
+    for i, ch in enumerate(text):
+        if ch in _DROP_SET or "\ud800" <= ch <= "\udfff":
+            continue
+        if cluster and unicodedata.combining(ch):
+            cluster.append(ch)
+            last_kept_end = i + 1
+            continue
+        flush(last_kept_end)
+        cluster_start = i
+        cluster.append(ch)
+        last_kept_end = i + 1
+    flush(last_kept_end)
+    clean = normalize_tone_placement("".join(out).replace("_", " "))
+    return Normalized(clean, text, tuple(starts), tuple(ends))
+
+
+def _fold_char(ch: str) -> str:
+    if ch in "đĐ":
+        return "d" if ch == "đ" else "D"
+    stripped = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+    stripped = unicodedata.normalize("NFC", stripped)
+    if stripped.isascii():
+        return stripped
+    # Latin letters with no decomposition (ø, ł, æ, ß): transliterate.
+    translit = unidecode(stripped)
+    return translit if translit.isascii() and translit.isalnum() else stripped
+
+
+def _build_fold_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        ch = chr(code)
+        folded = _fold_char(ch)
+        if folded != ch:
+            table[code] = folded
+    for code in range(0x300, 0x370):  # combining diacritical marks (NFD input)
+        table[code] = None
+    return table
+
+
+_FOLD_TABLE = _build_fold_table()
+
+
+def fold(text: str) -> str:
+    """Remove Vietnamese (and other Latin) diacritics: ``Đảng`` → ``Dang``.
+
+    Idempotent; letter case is kept."""
+    return text.translate(_FOLD_TABLE)
+
+
+def has_diacritics(text: str) -> bool:
+    """True when folding changes ``text`` (it was typed with diacritics)."""
+    return fold(text) != text
+
+
+# ---------------------------------------------------------------------------
+# Syllables: the unit of matching and highlighting.
+
+# A number keeps its inner separators (1.000, 2,5); otherwise a syllable is a
+# run of letters and digits. `TP.HCM` gives `tp`, `hcm`; `1/8/2014` gives 1, 8, 2014.
+_SYLLABLE_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Syllable:
+    """A syllable: its matching form and its span in the ORIGINAL text."""
+
+    text: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=65536)
+def syllable_form(raw: str) -> str:
+    """The exact form of a normalised syllable: lowercase; numbers lose
+    leading zeros (``01`` → ``1``) so dates match however they were typed."""
+    low = raw.lower()
+    if low.isdigit():
+        return low.lstrip("0") or "0"
+    return low
+
+
+def syllables(norm: Normalized) -> list[Syllable]:
+    """Split normalised text into syllables with spans in the original text."""
+    result = []
+    for m in _SYLLABLE_RE.finditer(norm.text):
+        start, end = norm.span(m.start(), m.end())
+        result.append(Syllable(syllable_form(m.group()), start, end))
+    return result
