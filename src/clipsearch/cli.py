@@ -186,8 +186,11 @@ def _print_result(result: SearchResult) -> None:
         click.echo(f"No clipping matches {result.query!r}.")
         return
     shown = len(result.hits)
-    click.echo(f"{_plural(result.total, 'clipping')} match {result.query!r}; showing {shown}:" if result.total != 1
-               else f"1 clipping matches {result.query!r}:")
+    click.echo(
+        f"{_plural(result.total, 'clipping')} match {result.query!r}; showing {shown}:"
+        if result.total != 1
+        else f"1 clipping matches {result.query!r}:"
+    )
     color = _use_color()
     width = min(100, shutil.get_terminal_size((100, 24)).columns)
     for rank, hit in enumerate(result.hits, start=1):

@@ -69,7 +69,9 @@ _TOKEN_RE = re.compile(
     (?P<phrase>"[^"]*"?)
   | (?P<open>\()
   | (?P<close>\))
-  | (?P<field>(?:""" + "|".join(FIELDS) + r"""):)
+  | (?P<field>(?:"""
+    + "|".join(FIELDS)
+    + r"""):)
   | (?P<word>[^\s"()]+)
     """,
     re.VERBOSE | re.IGNORECASE,
@@ -201,9 +203,7 @@ def parse_query(query: str) -> Node:
     node = _Parser(query).parse()
     if node is None:
         shown = query.strip()
-        raise QueryError(
-            f"the query {shown!r} has no words to search for" if shown else "the query is empty"
-        )
+        raise QueryError(f"the query {shown!r} has no words to search for" if shown else "the query is empty")
     if _only_negative(node):
         raise QueryError(f"the query {query.strip()!r} only excludes words: add a word to search for")
     return node

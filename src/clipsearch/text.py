@@ -45,9 +45,7 @@ _TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
 # khoẻ, thuỷ). After q the u belongs to the consonant (quý): no ambiguity.
 _O_TONED = "òóỏõọÒÓỎÕỌ"
 _U_TONED = "ùúủũụÙÚỦŨỤ"
-_NEW_STYLE_RE = re.compile(
-    "([" + _O_TONED + "])([aAeE])(?!\\w)|(?<![qQ])([" + _U_TONED + "])([yY])(?!\\w)"
-)
+_NEW_STYLE_RE = re.compile("([" + _O_TONED + "])([aAeE])(?!\\w)|(?<![qQ])([" + _U_TONED + "])([yY])(?!\\w)")
 
 
 def _move_tone(match: re.Match[str]) -> str:
