@@ -1,0 +1,119 @@
+"""Shared fixtures: a small corpus of clippings written for the tests (plus
+the bundled seed), indexed once per session into a real Whoosh index."""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import clipsearch
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO / "seeds" / "000_3c8457e68fc84bd7.txt"
+SEED_ID = "000_3c8457e68fc84bd7"
+
+
+def write_clipping(
+    folder: Path,
+    name: str,
+    title: str,
+    lead: str,
+    body: list[str],
+    *,
+    date_line: str = "Thứ hai,  02/03/2026",
+    source: str | None = "Theo Báo Mẫu",
+    encoding: str = "utf-8",
+    nfd: bool = False,
+) -> Path:
+    """Write a clipping file in the project's format and return its path."""
+    parts = [date_line, title, lead, *body]
+    if source:
+        parts.append(source)
+    text = "\n\n".join(parts) + "\n"
+    if nfd:
+        text = unicodedata.normalize("NFD", text)
+    path = folder / f"{name}.txt"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# Clippings written for the tests. Each pins one behaviour:
+FIXTURES: dict[str, dict[str, object]] = {
+    # old-style tone placement only ("hoà bình")
+    "peace_old": {
+        "title": "Người dân mong hoà bình lâu dài ở biên giới",
+        "lead": "Các xã vùng biên tổ chức ngày hội hoà bình.",
+        "body": ["Ngày hội hoà bình thu hút hàng nghìn người dân tham gia."],
+    },
+    # ambiguous folded forms: mùa / múa / mua
+    "season": {
+        "title": "Mùa lúa chín trên cánh đồng",
+        "lead": "Nông dân vào mùa gặt sớm.",
+        "body": ["Mùa này năng suất cao hơn năm trước."],
+    },
+    "dance": {
+        "title": "Đội múa lân của phường",
+        "lead": "Các em thiếu nhi tập múa lân mỗi tối.",
+        "body": ["Tiết mục múa được khán giả yêu thích."],
+    },
+    "buy": {
+        "title": "Người dân mua sắm dịp cuối năm",
+        "lead": "Siêu thị đông khách mua hàng.",
+        "body": ["Nhiều gia đình mua bánh kẹo và hoa."],
+    },
+    # decomposed (NFD) text, written in capitals in the title
+    "nfd_doc": {
+        "title": "ĐỔI MỚI CÔNG TÁC THANH TRA",
+        "lead": "Thanh tra tỉnh tổng kết năm công tác.",
+        "body": ["Đoàn thanh tra làm việc tại huyện Đông Anh."],
+        "nfd": True,
+    },
+    # the syllables "cấp" and "ủy" far apart, not as a word
+    "scattered": {
+        "title": "Tin ngắn trong tuần",
+        "lead": "Văn bản được gửi tới các phòng ban.",
+        "body": ["Công tác cấp phát thẻ diễn ra nhanh; hồ sơ được ủy quyền cho phường xử lý."],
+    },
+}
+
+
+def write_fixture_corpus(folder: Path) -> dict[str, Path]:
+    """Write the fixture clippings and the seed into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {SEED_ID: folder / SEED.name}
+    shutil.copyfile(SEED, paths[SEED_ID])
+    for name, spec in FIXTURES.items():
+        paths[name] = write_clipping(
+            folder,
+            name,
+            str(spec["title"]),
+            str(spec["lead"]),
+            list(spec["body"]),  # type: ignore[call-overload]
+            nfd=bool(spec.get("nfd", False)),
+        )
+    return paths
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    write_fixture_corpus(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def index_dir(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("index") / "index"
+    report = clipsearch.build_index([corpus_dir], folder)
+    assert report.ok, report.skipped
+    return folder
+
+
+@pytest.fixture(scope="session")
+def index(index_dir: Path) -> Iterator[clipsearch.Index]:
+    with clipsearch.open_index(index_dir) as ix:
+        yield ix

@@ -1,0 +1,219 @@
+"""Searching a real index built from the seed and the fixture clippings."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+import clipsearch
+from clipsearch.errors import IndexLockedError, IndexNotFoundError, IndexVersionError, QueryError
+
+from .conftest import FIXTURES, SEED_ID, write_clipping
+
+SEED_QUERIES = [
+    "văn phòng cấp ủy",
+    "van phong cap uy",
+    "VĂN PHÒNG CẤP UỶ",
+    unicodedata.normalize("NFD", "văn phòng cấp ủy"),
+    "văn phòng cấp uỷ",
+]
+
+
+def _highlighted(hit: clipsearch.Hit) -> list[str]:
+    return [hit.snippet[s:e] for s, e in hit.highlights]
+
+
+@pytest.mark.parametrize("query", SEED_QUERIES)
+def test_seed_found_first_with_highlight(index: clipsearch.Index, query: str) -> None:
+    hits = index.search(query)
+    assert hits[0].id == SEED_ID
+    assert "văn phòng cấp ủy" in [h.lower() for h in _highlighted(hits[0])]
+
+
+def test_seed_hit_fields(index: clipsearch.Index) -> None:
+    hit = index.search("văn phòng cấp ủy")[0]
+    assert hit.title.startswith("Tiếp tục đổi mới")
+    assert hit.date is not None and hit.date.isoformat() == "2023-03-31"
+    assert hit.source == "Nhandan"
+    assert hit.path.endswith("000_3c8457e68fc84bd7.txt")
+    assert hit.score > 0
+    assert len(hit.snippet) <= 240
+
+
+def test_scattered_syllables_rank_below_the_word(index: clipsearch.Index, tmp_path: Path) -> None:
+    ids = [h.id for h in index.search("cấp ủy")]
+    assert ids.index(SEED_ID) < ids.index("scattered")
+    # Same syllables, same lengths: only adjacency and pyvi's word differ.
+    write_clipping(tmp_path, "apart", "Tin trong tuần", "Tin vắn.", ["Ủy ban họp về cấp nước sạch cho xã."])
+    write_clipping(tmp_path, "word", "Tin trong tuần", "Tin vắn.", ["Cấp ủy họp về ban nước sạch cho xã."])
+    clipsearch.build_index([tmp_path], tmp_path / "ix")
+    with clipsearch.open_index(tmp_path / "ix") as ix:
+        for query in ("cấp ủy", "cap uy", "Cấp ủy"):
+            assert [h.id for h in ix.search(query)] == ["word", "apart"], query
+
+
+def test_total_counts_all_matches(index: clipsearch.Index) -> None:
+    result = index.query("người dân", limit=1)
+    assert len(result.hits) == 1
+    ids = {h.id for h in index.search("người dân", limit=50)}
+    assert {"peace_old", "buy"} <= ids
+    assert result.total == len(ids)
+
+
+@pytest.mark.parametrize("query", ["hòa bình", "hoà bình", "HÒA BÌNH", "hoa binh", '"hòa bình"'])
+def test_tone_placement_and_folding(index: clipsearch.Index, query: str) -> None:
+    assert index.search(query)[0].id == "peace_old"
+
+
+@pytest.mark.parametrize(("query", "expected"), [("mùa", "season"), ("múa", "dance"), ("mua", None)])
+def test_exact_diacritics_rank_first(index: clipsearch.Index, query: str, expected: str | None) -> None:
+    ids = [h.id for h in index.search(query)]
+    assert {"season", "dance", "buy"} <= set(ids)  # folded forms match all three
+    if expected:
+        assert ids[0] == expected
+
+
+def test_exact_highlight_only_where_text_has_the_form(index: clipsearch.Index) -> None:
+    hit = next(h for h in index.search("múa") if h.id == "dance")
+    assert {w.lower() for w in _highlighted(hit)} == {"múa"}
+    buy = next(h for h in index.search("múa") if h.id == "buy")
+    assert {w.lower() for w in _highlighted(buy)} == {"mua"}
+
+
+def test_nfd_document_found_and_highlighted_on_original_characters(index: clipsearch.Index) -> None:
+    hit = index.search("thanh tra đông anh")[0]
+    assert hit.id == "nfd_doc"
+    words = _highlighted(hit)
+    assert unicodedata.normalize("NFD", "Đông Anh") in words
+    assert unicodedata.normalize("NFC", hit.title) == FIXTURES["nfd_doc"]["title"]
+
+
+def test_phrase_needs_order(index: clipsearch.Index) -> None:
+    assert [h.id for h in index.search('"cấp ủy hai năm qua"')] == [SEED_ID]
+    assert index.search('"ủy cấp"') == []
+    assert [h.id for h in index.search('"cap uy hai nam qua"')] == [SEED_ID]
+
+
+def test_boolean_operators(index: clipsearch.Index) -> None:
+    assert {h.id for h in index.search("múa OR mùa")} >= {"season", "dance"}
+    ids = {h.id for h in index.search("mua NOT lân")}
+    assert "dance" not in ids and "buy" in ids
+    assert "dance" not in {h.id for h in index.search("mua -lân")}
+    assert {h.id for h in index.search("mùa AND lúa")} == {"season"}
+
+
+def test_field_prefixes(index: clipsearch.Index) -> None:
+    assert [h.id for h in index.search("title:thanh tra")] == ["nfd_doc"]
+    assert index.search('title:"hội nghị toàn quốc"') == []
+    assert [h.id for h in index.search('lead:"hội nghị toàn quốc"')] == [SEED_ID]
+    assert [h.id for h in index.search("source:nhandan")] == [SEED_ID]
+    assert len(index.search("source:mẫu", limit=50)) == len(FIXTURES)
+
+
+def test_title_counts_more_than_body(tmp_path: Path) -> None:
+    write_clipping(tmp_path, "in_title", "Giá xăng tăng mạnh", "Tin kinh tế.", ["Người dân lo lắng."])
+    write_clipping(tmp_path, "in_body", "Tin kinh tế trong ngày", "Tin vắn.", ["Giá xăng tăng mạnh từ chiều nay."])
+    clipsearch.build_index([tmp_path], tmp_path / "ix")
+    with clipsearch.open_index(tmp_path / "ix") as ix:
+        assert [h.id for h in ix.search("giá xăng")] == ["in_title", "in_body"]
+
+
+@pytest.mark.parametrize("query", ['"văn phòng cấp', "văn phòng (cấp ủy", "văn phòng AND", "OR văn phòng"])
+def test_malformed_queries_search_best_effort(index: clipsearch.Index, query: str) -> None:
+    assert index.search(query)[0].id == SEED_ID
+
+
+@pytest.mark.parametrize("query", ["AND", "title:", "", "   ", "NOT văn", '""', "…"])
+def test_queries_without_words_raise(index: clipsearch.Index, query: str) -> None:
+    with pytest.raises(QueryError):
+        index.search(query)
+
+
+def test_len_is_number_of_clippings(index: clipsearch.Index) -> None:
+    assert len(index) == len(FIXTURES) + 1
+
+
+def test_hit_to_dict_is_json(index: clipsearch.Index) -> None:
+    data = json.loads(json.dumps(index.query("van phong cap uy").to_dict()))
+    hit = data["hits"][0]
+    assert hit["date"] == "2023-03-31"
+    assert set(hit) == {"id", "path", "title", "date", "source", "score", "snippet", "highlights"}
+    assert any(hit["snippet"][s:e].lower() == "văn phòng cấp ủy" for s, e in hit["highlights"])
+
+
+def test_open_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="clipsearch index"):
+        clipsearch.open_index(tmp_path / "nowhere")
+
+
+def test_index_from_other_version_is_refused(tmp_path: Path) -> None:
+    write_clipping(tmp_path, "a", "Tin một", "Dẫn.", ["Thân."])
+    clipsearch.build_index([tmp_path / "a.txt"], tmp_path / "ix")
+    meta = tmp_path / "ix" / "clipsearch.json"
+    data = json.loads(meta.read_text())
+    data["analysis_version"] = -1
+    meta.write_text(json.dumps(data))
+    with pytest.raises(IndexVersionError, match="--rebuild"):
+        clipsearch.open_index(tmp_path / "ix")
+    report = clipsearch.build_index([tmp_path / "a.txt"], tmp_path / "ix", rebuild=True)
+    assert report.total == 1
+    assert len(clipsearch.open_index(tmp_path / "ix")) == 1
+
+
+def test_build_report_skips_bad_files_and_keeps_good(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_clipping(docs, "good", "Tin tốt", "Dẫn.", ["Thân bài."])
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "binary.txt").write_bytes(b"\x00\x01\x02garbage")
+    sub = docs / "sub"
+    sub.mkdir()
+    write_clipping(sub, "good", "Trùng mã", "Dẫn.", ["Thân bài."])  # same id as docs/good.txt
+    (docs / "notes.md").write_text("not a clipping")
+    report = clipsearch.build_index([docs, tmp_path / "missing.txt"], tmp_path / "ix")
+    reasons = {Path(s.path).name + ("@sub" if "sub" in s.path else ""): s.reason for s in report.skipped}
+    assert reasons["empty.txt"] == "empty file"
+    assert "NUL" in reasons["binary.txt"]
+    assert "duplicate id" in reasons["good.txt@sub"]
+    assert reasons["missing.txt"] == "no such file or folder"
+    assert report.added == [str(docs / "good.txt")]
+    assert report.total == 1
+
+
+def test_rerun_reports_unchanged_and_changed(tmp_path: Path) -> None:
+    path = write_clipping(tmp_path, "a", "Tin một", "Dẫn.", ["Thân."])
+    clipsearch.build_index([tmp_path], tmp_path / "ix")
+    again = clipsearch.build_index([tmp_path], tmp_path / "ix")
+    assert (again.added, again.updated, again.unchanged) == ([], [], [str(path)])
+    write_clipping(tmp_path, "a", "Tin một đã sửa", "Dẫn.", ["Thân."])
+    changed = clipsearch.build_index([tmp_path], tmp_path / "ix")
+    assert changed.updated == [str(path)] and changed.total == 1
+    with clipsearch.open_index(tmp_path / "ix") as ix:
+        assert ix.search("đã sửa")[0].title == "Tin một đã sửa"
+
+
+def test_locked_index(tmp_path: Path) -> None:
+    write_clipping(tmp_path, "a", "Tin một", "Dẫn.", ["Thân."])
+    clipsearch.build_index([tmp_path], tmp_path / "ix")
+    from whoosh import index as whoosh_index
+
+    writer = whoosh_index.open_dir(str(tmp_path / "ix"), indexname="clipsearch").writer()
+    try:
+        with pytest.raises(IndexLockedError, match="locked"):
+            clipsearch.build_index([tmp_path], tmp_path / "ix")
+    finally:
+        writer.cancel()
+
+
+def test_searcher_sees_new_clippings(tmp_path: Path) -> None:
+    write_clipping(tmp_path, "a", "Tin một", "Dẫn.", ["Thân."])
+    clipsearch.build_index([tmp_path], tmp_path / "ix")
+    with clipsearch.open_index(tmp_path / "ix") as ix:
+        assert ix.search("bão lũ") == []
+        write_clipping(tmp_path, "b", "Bão lũ miền Trung", "Dẫn.", ["Thân."])
+        clipsearch.build_index([tmp_path], tmp_path / "ix")
+        assert [h.id for h in ix.search("bão lũ")] == ["b"]
+        assert len(ix) == 2
