@@ -110,7 +110,9 @@ def test_query_limit(runner: CliRunner, tmp_path: Path) -> None:
     runner.invoke(cli, ["index", str(tmp_path), "--index-dir", str(tmp_path / "ix")])
     result = runner.invoke(cli, ["query", "bão", "--index-dir", str(tmp_path / "ix"), "-n", "2"])
     assert result.output.splitlines()[0] == "3 clippings match 'bão'; showing 2:"
-    data = json.loads(runner.invoke(cli, ["query", "bão", "--index-dir", str(tmp_path / "ix"), "--limit", "1", "--json"]).output)
+    data = json.loads(
+        runner.invoke(cli, ["query", "bão", "--index-dir", str(tmp_path / "ix"), "--limit", "1", "--json"]).output
+    )
     assert (data["total"], len(data["hits"])) == (3, 1)
     bad = runner.invoke(cli, ["query", "bão", "--index-dir", str(tmp_path / "ix"), "--limit", "0"])
     assert bad.exit_code == 2
