@@ -3,11 +3,13 @@
 pyvi (``pyvi.ViTokenizer``) ships a CRF model pickled inside a
 ``sklearn_crfsuite.CRF`` object. Unpickling that imports scikit-learn (about a
 second) and writes the model to a temporary file that a killed process leaves
-behind. Here the pickle is read with a restricted unpickler that never imports
-those classes, and the CRF model bytes are handed to python-crfsuite's
-in-memory tagger. Syllabification, features and the joining rule are pyvi's,
-so the output is the same as ``pyvi.ViTokenizer.tokenize`` (a test checks it),
-but every syllable keeps its character span and long input stays linear.
+behind. Here the pickle is read with a restricted unpickler that imports
+nothing, the CRFsuite model inside it is parsed by :mod:`clipsearch.crfmodel`,
+and each syllable is scored from weights cached per syllable string instead
+of feature strings built per position. Syllabification, features, their
+order of summation and the joining rule are pyvi's, so the output is the same
+as ``pyvi.ViTokenizer.tokenize`` (a test and a benchmark check it), but every
+word keeps its character span and long input stays linear.
 """
 
 from __future__ import annotations
@@ -99,75 +101,136 @@ def _load_model_bytes() -> bytes:
     return data
 
 
-def _load_ngrams() -> tuple[frozenset[str], frozenset[str]]:
+def _load_ngrams() -> tuple[dict[str, frozenset[str]], dict[str, dict[str, frozenset[str]]]]:
+    """pyvi's dictionary of two- and three-syllable words, as successor sets:
+    ``"a b"`` is a word when ``b in bigrams[a]``."""
     words = (resources.files("pyvi") / "models" / "words.txt").read_text(encoding="utf-8")
-    bi, tri = set(), set()
+    bi: dict[str, set[str]] = {}
+    tri: dict[str, dict[str, set[str]]] = {}
     for token in words.split("\n"):
-        n = token.count(" ")
-        if n == 1:
-            bi.add(token)
-        elif n == 2:
-            tri.add(token)
-    return frozenset(bi), frozenset(tri)
+        parts = token.split(" ")
+        if len(parts) == 2:
+            bi.setdefault(parts[0], set()).add(parts[1])
+        elif len(parts) == 3:
+            tri.setdefault(parts[0], {}).setdefault(parts[1], set()).add(parts[2])
+    return (
+        {a: frozenset(b) for a, b in bi.items()},
+        {a: {b: frozenset(c) for b, c in rest.items()} for a, rest in tri.items()},
+    )
+
+
+_EMPTY: frozenset[str] = frozenset()
+_NO_WEIGHT = (0.0, 0.0)
+
+
+class _Syllable:
+    """Cached weights of one syllable string: its own (``u0``, ``u1``: bias,
+    lowercase form, case and digit attributes, summed in pyvi's order) and
+    those it contributes as left and right neighbour, kept separate so they
+    are added in the same order as CRFsuite adds them."""
+
+    __slots__ = ("left", "lower", "right", "u0", "u1")
+
+    def __init__(self, word: str, state: dict[str, tuple[float, ...]]) -> None:
+        lower = word.lower()
+        title, upper = word.istitle(), word.isupper()
+        own = ["bias", "word.lower():" + lower]
+        if upper:
+            own.append("word.isupper()")
+        if title:
+            own.append("word.istitle()")
+        if word.isdigit():
+            own.append("word.isdigit()")
+        u0 = u1 = 0.0
+        for attr in own:
+            w0, w1 = state.get(attr, _NO_WEIGHT)
+            u0 += w0
+            u1 += w1
+        left = ["-1:word.lower():" + lower]
+        right = ["+1:word.lower():" + lower]
+        if title:
+            left.append("-1:word.istitle()")
+            right.append("+1:word.istitle()")
+        if upper:
+            left.append("-1:word.isupper()")
+            right.append("+1:word.isupper()")
+        self.lower = lower
+        self.u0, self.u1 = u0, u1
+        self.left = tuple((w[0], w[1]) for a in left if (w := state.get(a)) is not None)
+        self.right = tuple((w[0], w[1]) for a in right if (w := state.get(a)) is not None)
 
 
 class Segmenter:
     """pyvi's word segmenter; create through :func:`get_segmenter`."""
 
     def __init__(self) -> None:
-        import pycrfsuite
+        from .crfmodel import CrfModel
 
-        self._bi, self._tri = _load_ngrams()
-        # The tagger reads the model from this buffer: keep a reference.
-        self._model = _load_model_bytes()
-        self._tagger = pycrfsuite.Tagger()
-        self._tagger.open_inmemory(self._model)
-        self._lock = threading.Lock()
+        self._bigrams, self._trigrams = _load_ngrams()
+        model = CrfModel.from_bytes(_load_model_bytes())
+        if model.labels != ("B_W", "I_W"):  # pragma: no cover - a different pyvi
+            raise RuntimeError(f"unexpected pyvi model labels {model.labels}")
+        self._state = model.state
+        self._transition = model.transition
+        self._bi_prev = model.state.get("-1:word.bi_gram()", _NO_WEIGHT)
+        self._tri_prev = model.state.get("-2:word.tri_gram()", _NO_WEIGHT)
+        self._bi_next = model.state.get("+1:word.bi_gram()", _NO_WEIGHT)
+        self._tri_next = model.state.get("+2:word.tri_gram()", _NO_WEIGHT)
+        self._cache: dict[str, _Syllable] = {}
 
-    def _features(self, sylls: list[str]) -> list[list[str]]:
-        lower = [s.lower() for s in sylls]
-        title = [s.istitle() for s in sylls]
-        upper = [s.isupper() for s in sylls]
-        bi, tri = self._bi, self._tri
-        n = len(sylls)
-        pair = [f"{lower[i]} {lower[i + 1]}" in bi for i in range(n - 1)]
-        triple = [f"{lower[i]} {lower[i + 1]} {lower[i + 2]}" in tri for i in range(n - 2)]
-        items: list[list[str]] = []
-        for i, word in enumerate(sylls):
-            feats = ["bias", "word.lower():" + lower[i]]
-            if upper[i]:
-                feats.append("word.isupper()")
-            if title[i]:
-                feats.append("word.istitle()")
-            if word.isdigit():
-                feats.append("word.isdigit()")
+    def _entries(self, sylls: list[str]) -> list[_Syllable]:
+        cache, state = self._cache, self._state
+        entries = []
+        for word in sylls:
+            entry = cache.get(word)
+            if entry is None:
+                if len(cache) > 500_000:
+                    cache.clear()
+                entry = cache[word] = _Syllable(word, state)
+            entries.append(entry)
+        return entries
+
+    def _is_word(self, sylls: list[str]) -> list[bool]:
+        """``inside[i]``: pyvi labels syllable i ``I_W`` (it continues a word)."""
+        from .crfmodel import viterbi2
+
+        entries = self._entries(sylls)
+        lower = [e.lower for e in entries]
+        n = len(entries)
+        bigrams, trigrams = self._bigrams, self._trigrams
+        pair = [lower[i + 1] in bigrams.get(lower[i], _EMPTY) for i in range(n - 1)]
+        triple = [lower[i + 2] in trigrams.get(lower[i], {}).get(lower[i + 1], _EMPTY) for i in range(n - 2)]
+        bp0, bp1 = self._bi_prev
+        tp0, tp1 = self._tri_prev
+        bn0, bn1 = self._bi_next
+        tn0, tn1 = self._tri_next
+        s0: list[float] = []
+        s1: list[float] = []
+        for i, e in enumerate(entries):
+            a0, a1 = e.u0, e.u1
             if i > 0:
-                feats.append("-1:word.lower():" + lower[i - 1])
-                if title[i - 1]:
-                    feats.append("-1:word.istitle()")
-                if upper[i - 1]:
-                    feats.append("-1:word.isupper()")
+                for w0, w1 in entries[i - 1].left:
+                    a0 += w0
+                    a1 += w1
                 if pair[i - 1]:
-                    feats.append("-1:word.bi_gram()")
+                    a0 += bp0
+                    a1 += bp1
                 if i > 1 and triple[i - 2]:
-                    feats.append("-2:word.tri_gram()")
+                    a0 += tp0
+                    a1 += tp1
             if i < n - 1:
-                feats.append("+1:word.lower():" + lower[i + 1])
-                if title[i + 1]:
-                    feats.append("+1:word.istitle()")
-                if upper[i + 1]:
-                    feats.append("+1:word.isupper()")
+                for w0, w1 in entries[i + 1].right:
+                    a0 += w0
+                    a1 += w1
                 if pair[i]:
-                    feats.append("+1:word.bi_gram()")
+                    a0 += bn0
+                    a1 += bn1
                 if i < n - 2 and triple[i]:
-                    feats.append("+2:word.tri_gram()")
-            items.append(feats)
-        return items
-
-    def _labels(self, sylls: list[str]) -> list[str]:
-        with self._lock:
-            labels: list[str] = self._tagger.tag(self._features(sylls))
-        return labels
+                    a0 += tn0
+                    a1 += tn1
+            s0.append(a0)
+            s1.append(a1)
+        return [label == 1 for label in viterbi2(s0, s1, self._transition)]
 
     def segment(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Segment]:
         """Segment ``text`` (expected NFC) into words with character spans."""
@@ -175,7 +238,7 @@ class Segmenter:
         if not matches:
             return []
         sylls = [m.group() for m in matches]
-        labels: list[str] = []
+        inside: list[bool] = []
         begin = 0
         while begin < len(sylls):
             end = min(len(sylls), begin + chunk)
@@ -184,14 +247,14 @@ class Segmenter:
                 while cut > begin + chunk // 2 and sylls[cut - 1] not in _SENTENCE_END:
                     cut -= 1
                 end = cut if sylls[cut - 1] in _SENTENCE_END else end
-            labels.extend(self._labels(sylls[begin:end]))
+            inside.extend(self._is_word(sylls[begin:end]))
             begin = end
         segments: list[Segment] = []
         current = [0]
         for i in range(1, len(sylls)):
             prev, cur = sylls[i - 1], sylls[i]
             if (
-                labels[i] == "I_W"
+                inside[i]
                 and cur not in _PUNCTUATION
                 and prev not in _PUNCTUATION
                 and not cur[0].isdigit()
