@@ -1,0 +1,265 @@
+"""The segmenter: same words as pyvi, spans into the input, long input, no temp files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyvi import ViTokenizer
+
+from clipsearch.segmenter import Segment, Segmenter, get_segmenter, segment, tokenize_like_pyvi
+
+# Sentences written for these tests, plus the examples of docs/architecture.md.
+SENTENCES = [
+    # The documented examples.
+    "Hội nghị bàn về công tác văn phòng cấp ủy, đổi mới phương thức lãnh đạo.",
+    "Hội nghị bàn về công tác văn phòng cấp uỷ, đổi mới phương thức lãnh đạo.",
+    "Cấp ủy các cấp cần chủ động nắm tình hình.",
+    "cấp ủy các cấp cần chủ động nắm tình hình.",
+    "Nhân dân yêu hòa bình.",
+    "Nhân dân yêu hoà bình.",
+    "VĂN PHÒNG CẤP ỦY",
+    "Trụ sở tại TP.HCM",
+    "TP.HCM",
+    "Ngày 1/8/2014, Bộ Chính trị họp.",
+    "1/8/2014",
+    "Ban Chấp hành T.Ư Đảng khoá XI.",
+    "T.Ư",
+    # E-mails, URLs, numbers, ellipses, underscores.
+    "Liên hệ toà soạn qua thư điện tử bandoc@baomoi.com.vn hoặc ban.doc+tin@vnexpress.net nhé.",
+    "Xem chi tiết tại https://vnexpress.net/thoi-su/bao-ve-rung_dau-nguon.html?id=12 và http://nhandan.vn.",
+    "Dự án có tổng vốn 1.000.000 đồng, lãi suất 6,5% một năm và 2.500,75 USD phí.",
+    "Giá xăng tăng 1_000 đồng, tức là 1,234,567 đồng mỗi lít...",
+    "Chờ đợi... rồi lại chờ đợi... mãi không thấy...",
+    "Tên biến văn_phòng_cấp_ủy được đặt sai, _ và __ cũng vậy_",
+    # Ordinary press sentences.
+    "Sáng nay, Thủ tướng Chính phủ đã chủ trì cuộc họp về phòng chống thiên tai.",
+    "Ông Nguyễn Văn An, Chủ tịch UBND tỉnh Quảng Ngãi, cho biết mưa lũ đã làm sập 15 căn nhà.",
+    "Bệnh viện Bạch Mai tiếp nhận hơn 200 ca sốt xuất huyết trong tuần qua!",
+    "Học sinh trường THPT Chu Văn An đạt giải nhất cuộc thi khoa học kỹ thuật cấp quốc gia.",
+    "Giá vàng hôm nay (12/3) giảm mạnh; nhiều người dân đổ xô đi bán.",
+    "Thuỷ điện Hoà Bình xả lũ lần thứ ba ==> hạ du cần cảnh giác -> sơ tán >> ngay.",
+    "Mr. Smith, Mrs. Brown, Ms. Lan, Dr. Hùng và ThS. Minh tham dự hội thảo ở Tp. Đà Nẵng.",
+    "Đội tuyển Việt Nam thắng 3-0, HLV Park Hang-seo nói: “Chúng tôi rất vui”.",
+    "Khoẻ mạnh, hoà nhã, tuỳ cơ ứng biến — đó là phẩm chất của người lính thuỷ.",
+    "Khỏe mạnh, hòa nhã, tùy cơ ứng biến — đó là phẩm chất của người lính thủy.",
+    "Quận 1\nQuận 3\n\nHuyện Củ Chi",
+    "   khoảng trắng   ở   đầu và cuối   ",
+    "“Trích dẫn” và 'nháy đơn' cùng [ngoặc vuông] {ngoặc nhọn} <thẻ>.",
+    "Tỷ lệ lạm phát là 3,2%, GDP tăng 5.05% so với cùng kỳ năm 2022.",
+    "",
+    "   ",
+    "!!!",
+]
+
+
+@pytest.mark.parametrize("sentence", SENTENCES)
+def test_tokenize_like_pyvi(sentence: str) -> None:
+    assert tokenize_like_pyvi(sentence) == ViTokenizer.tokenize(sentence)
+
+
+@pytest.mark.parametrize("sentence", SENTENCES[:13])
+def test_tokenize_like_pyvi_nfd(sentence: str) -> None:
+    # pyvi NFC-normalises its input before segmenting; so must we.
+    decomposed = unicodedata.normalize("NFD", sentence)
+    assert tokenize_like_pyvi(decomposed) == ViTokenizer.tokenize(decomposed)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Hội nghị bàn về công tác văn phòng cấp ủy, đổi mới phương thức lãnh đạo.", "cấp ủy ,"),
+        ("Hội nghị bàn về công tác văn phòng cấp uỷ, đổi mới phương thức lãnh đạo.", "cấp_uỷ ,"),
+        ("Cấp ủy các cấp cần chủ động nắm tình hình.", "Cấp_ủy các"),
+        ("Nhân dân yêu hoà bình.", "hoà_bình ."),
+        ("VĂN PHÒNG CẤP ỦY", "VĂN_PHÒNG CẤP ỦY"),
+        ("TP.HCM", "TP. HCM"),
+        ("1/8/2014", "1 / 8 / 2014"),
+        ("T.Ư", "T. Ư"),
+        ("1.000.000 đồng", "1.000.000 đồng"),
+        ("Chờ đợi...", "Chờ_đợi ..."),
+    ],
+)
+def test_documented_segmentations(sentence: str, expected: str) -> None:
+    assert expected in tokenize_like_pyvi(sentence)
+
+
+# Letters (both tone placements), digits and the punctuation pyvi's patterns care about.
+_VIET = "aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+ALPHABET = _VIET + _VIET.upper() + "0123456789" + " " * 10 + "\n.,;:!?-/_@()“”'\"%>=<"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=60))
+def test_tokenize_like_pyvi_random(text: str) -> None:
+    assert tokenize_like_pyvi(text) == ViTokenizer.tokenize(text)
+
+
+# fmt: off
+WORDS = [
+    "văn", "phòng", "cấp", "ủy", "uỷ", "Văn", "Phòng", "hòa", "hoà", "bình", "Nhân", "dân", "thành", "phố", "Hồ",
+    "Chí", "Minh", "TP.HCM", "T.Ư", "1/8/2014", "1.000", "khỏe", "khoẻ", "mạnh", "Đảng", "ủy", "viên", "HÀ",
+    "NỘI", "xã", "hội", "chủ", "nghĩa", ",", ".", "...", "?", "a@b.vn", "http://x.vn/a_b",
+]
+# fmt: on
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=25).map(" ".join))
+def test_tokenize_like_pyvi_random_words(text: str) -> None:
+    assert tokenize_like_pyvi(text) == ViTokenizer.tokenize(text)
+
+
+# ---------------------------------------------------------------------------
+# Spans
+
+
+def check_spans(text: str, segments: list[Segment]) -> None:
+    """Each segment's span holds exactly its syllables, separated by nothing
+    but whitespace (a newline can itself be a syllable); segments are in order; every non-space character of the
+    text is in some segment."""
+    covered = [False] * len(text)
+    previous_end = 0
+    for seg in segments:
+        assert seg.syllables
+        assert previous_end <= seg.start < seg.end <= len(text)
+        assert text[previous_end : seg.start].strip() == ""
+        pos = seg.start
+        for syl in seg.syllables:
+            # pyvi keeps "\n" as a syllable of its own; other whitespace separates.
+            while pos < seg.end and not text.startswith(syl, pos) and text[pos].isspace():
+                pos += 1
+            assert text.startswith(syl, pos), (text[seg.start : seg.end], seg.syllables)
+            covered[pos : pos + len(syl)] = [True] * len(syl)
+            pos += len(syl)
+        assert pos == seg.end
+        previous_end = seg.end
+    assert text[previous_end:].strip() == ""
+    assert all(c or text[i].isspace() for i, c in enumerate(covered))
+
+
+def test_spans_of_a_sentence() -> None:
+    text = "Nhân dân  yêu hoà bình, văn phòng cấp uỷ ở TP.HCM."
+    segs = segment(text)
+    check_spans(text, segs)
+    by_text = {s.text: text[s.start : s.end] for s in segs}
+    assert by_text["Nhân_dân"] == "Nhân dân"
+    assert by_text["hoà_bình"] == "hoà bình"
+    assert by_text[","] == ","
+    assert by_text["TP."] == "TP."
+    assert by_text["HCM."] == "HCM."  # pyvi's abbreviation pattern [A-ZĐ]+\.
+    assert " ".join(s.text for s in segs) == tokenize_like_pyvi(text)
+
+
+@pytest.mark.parametrize("sentence", [s for s in SENTENCES if s.strip()])
+def test_spans_of_sentences(sentence: str) -> None:
+    segs = segment(sentence)
+    check_spans(sentence, segs)
+    # The span of a word, with `_` between its syllables, is the word pyvi prints.
+    for seg in segs:
+        if len(seg.syllables) > 1:
+            assert "_".join(sentence[seg.start : seg.end].split()) == seg.text
+    assert " ".join(s.text for s in segs) == tokenize_like_pyvi(sentence)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=ALPHABET + "\t\u00a0", max_size=80))
+def test_spans_random(text: str) -> None:
+    text = unicodedata.normalize("NFC", text)
+    segs = segment(text)
+    check_spans(text, segs)
+    assert " ".join(s.text for s in segs) == (tokenize_like_pyvi(text) if segs else "")
+
+
+def test_empty_input() -> None:
+    assert segment("") == []
+    assert segment("   \t ") == []
+
+
+def test_segment_text_property() -> None:
+    segs = segment("văn phòng")
+    assert [s.text for s in segs] == ["văn_phòng"]
+    assert segs[0].syllables == ("văn", "phòng")
+    assert (segs[0].start, segs[0].end) == (0, 9)
+
+
+# ---------------------------------------------------------------------------
+# Long input
+
+LONG_SENTENCES = [
+    "Hội nghị toàn quốc về công tác văn phòng cấp uỷ đã kết thúc tại Hà Nội.",
+    "Ông Lê Văn Bình phát biểu ý kiến chỉ đạo, nhấn mạnh việc đổi mới phương thức làm việc",
+    "người dân các xã vùng sâu vùng xa được hỗ trợ 1.000.000 đồng mỗi tháng;",
+    "giá xăng dầu tăng liên tục trong ba tuần qua",
+]
+
+
+def _long_text(n_syllables: int) -> str:
+    parts: list[str] = []
+    count = 0
+    i = 0
+    while count < n_syllables:
+        sentence = LONG_SENTENCES[i % len(LONG_SENTENCES)]
+        parts.append(sentence)
+        count += len(sentence.split())
+        i += 1
+    return " ".join(parts)
+
+
+def test_very_long_line() -> None:
+    text = _long_text(20_000)
+    assert "\n" not in text
+    words = len(text.split())
+    assert words >= 20_000
+    segs = segment(text)
+    check_spans(text, segs)
+    n_syllables = sum(len(s.syllables) for s in segs)
+    assert n_syllables >= words  # punctuation is a syllable of its own
+    # pyvi joins some syllables into words, but not most and not none.
+    assert words // 3 < len(segs) < n_syllables
+
+
+def test_very_long_line_without_sentence_ends() -> None:
+    text = " ".join(["văn phòng cấp uỷ tỉnh Quảng Ngãi"] * 3000)  # 21,000 syllables, no punctuation
+    segs = segment(text)
+    check_spans(text, segs)
+    assert sum(len(s.syllables) for s in segs) == 21_000
+    assert 21_000 // 3 < len(segs) < 21_000
+
+
+def test_chunking_keeps_every_syllable() -> None:
+    text = _long_text(3_000)
+    whole = get_segmenter().segment(text, chunk=10**9)
+    chunked = get_segmenter().segment(text, chunk=100)
+    check_spans(text, chunked)
+    assert [syl for s in whole for syl in s.syllables] == [syl for s in chunked for syl in s.syllables]
+    # Chunks are cut after sentence ends, where pyvi never joins anyway.
+    assert [s.text for s in chunked] == [s.text for s in whole]
+
+
+# ---------------------------------------------------------------------------
+# No temporary files
+
+
+def test_no_temp_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A private temporary directory, so that other processes writing to the
+    # system one cannot make this test flaky.
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert tempfile.gettempdir() == str(private)
+    before = sorted(os.listdir(private))
+    seg = Segmenter()
+    assert [s.text for s in seg.segment("Nhân dân yêu hoà bình.")] == ["Nhân_dân", "yêu", "hoà_bình", "."]
+    assert sorted(os.listdir(tempfile.gettempdir())) == before
+    assert before == []
+
+
+def test_get_segmenter_is_shared() -> None:
+    assert get_segmenter() is get_segmenter()
