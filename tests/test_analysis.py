@@ -6,7 +6,6 @@ from __future__ import annotations
 import pickle
 import unicodedata
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -110,7 +109,9 @@ def test_word_analyzer_lowercases() -> None:
 
 
 def test_paragraphs() -> None:
-    assert paragraphs("a\n\n b \n\nc\n") == ["a", " b ", "c"]
+    text = "a\n\n b \n\nc\n"
+    assert paragraphs(text) == [(0, "a"), (3, " b "), (8, "c")]
+    assert all(text[offset : offset + len(line)] == line for offset, line in paragraphs(text))
     assert paragraphs("\n \n") == []
 
 
@@ -123,11 +124,6 @@ def test_word_analyzer_chars_single_paragraph() -> None:
         assert tok in (piece, fold(piece))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: WordTokenizer segments each paragraph (line) separately but reports startchar/endchar "
-    "relative to the paragraph, not to the whole value, so offsets after the first line are wrong",
-)
 def test_word_analyzer_chars_across_lines() -> None:
     text = "Tin buổi sáng.\nVăn phòng cấp uỷ họp."
     toks = tokens(word_analyzer(), text)

@@ -166,11 +166,6 @@ def test_title_that_starts_like_a_weekday_is_kept(title: str) -> None:
     assert c.warnings == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a short first line that starts with a weekday and contains a digit is taken for an "
-    "'unreadable date line' and dropped, so a real title ('Thứ 7 này, ...') is lost",
-)
 def test_title_starting_with_weekday_and_digit_is_kept() -> None:
     title = "Thứ 7 này, Hà Nội mưa to"
     c = parse(f"{title}\n\nĐoạn dẫn ngắn.\n\nThân bài.\n", id="x")
@@ -481,3 +476,21 @@ def test_render_without_date_writes_unknown_date() -> None:
     text = render(c)
     assert text.splitlines()[0] == "Không rõ ngày"
     assert parse(text, id="x") == c
+
+
+def test_control_character_file_is_binary(tmp_path: Path) -> None:
+    path = tmp_path / "ctl.txt"
+    path.write_bytes(b"\x01\x02\x03\x04\x05\x06")
+    with pytest.raises(ClippingError, match="binary file"):
+        read_clipping(path)
+
+
+def test_a_few_control_characters_are_text(tmp_path: Path) -> None:
+    path = tmp_path / "ok.txt"
+    path.write_bytes("Tiêu đề\x07 bài\n\nĐoạn dẫn.\n".encode())
+    assert read_clipping(path).title == "Tiêu đề\x07 bài"
+
+
+def test_title_without_letters_is_no_title() -> None:
+    with pytest.raises(ClippingError, match="no title"):
+        parse("Không rõ ngày\n\n...\n\nĐoạn.\n", id="x")

@@ -138,11 +138,6 @@ def test_nfd_normalizes_to_nfc() -> None:
     assert unicodedata.is_normalized(NFC, n.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: normalize() composes each base+combining cluster on its own, so characters that "
-    "compose with a previous starter (Hangul jamo) stay decomposed: the result is not NFC",
-)
 def test_nfd_hangul_is_composed() -> None:
     text = "Tiếng Việt và tiếng Hàn 한국어"
     assert normalize(nfd(text)).text == text
@@ -254,11 +249,6 @@ def test_tab_newline_and_carriage_return_are_kept() -> None:
     assert forms("văn\tphòng\r\ncấp\nuỷ") == ["văn", "phòng", "cấp", "uỷ"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: whitespace control characters (form feed, vertical tab, U+001C-U+001F, NEL U+0085) are "
-    "deleted instead of acting as spaces, which glues the words on either side into one syllable",
-)
 @pytest.mark.parametrize("sep", ["\x0c", "\x0b", "\x1e", "\x85"], ids=["FF", "VT", "RS", "NEL"])
 def test_whitespace_controls_separate_words(sep: str) -> None:
     assert forms(f"Hà{sep}Nội") == ["hà", "nội"]

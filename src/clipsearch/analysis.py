@@ -33,10 +33,17 @@ __all__ = [
 ]
 
 
-def paragraphs(text: str) -> list[str]:
-    """Split text on newlines; pyvi is quadratic on long inputs, so each
-    paragraph is segmented on its own."""
-    return [p for p in text.split("\n") if p.strip()]
+def paragraphs(text: str) -> list[tuple[int, str]]:
+    """The non-blank lines of ``text`` with their offsets. Each is segmented
+    on its own: pyvi's output depends on context only within a sentence, and
+    long inputs cost memory."""
+    result = []
+    offset = 0
+    for line in text.split("\n"):
+        if line.strip():
+            result.append((offset, line))
+        offset += len(line) + 1
+    return result
 
 
 class SyllableTokenizer(Tokenizer):
@@ -94,7 +101,7 @@ class WordTokenizer(Tokenizer):
         segmenter = get_segmenter()
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos
-        for paragraph in paragraphs(value):
+        for offset, paragraph in paragraphs(value):
             norm = normalize(paragraph)
             for seg in segmenter.segment(norm.text):
                 if len(seg.syllables) < 2:
@@ -106,8 +113,8 @@ class WordTokenizer(Tokenizer):
                     token.pos = pos
                 if chars:
                     start, end = norm.span(seg.start, seg.end)
-                    token.startchar = start_char + start
-                    token.endchar = start_char + end
+                    token.startchar = start_char + offset + start
+                    token.endchar = start_char + offset + end
                 pos += 1
                 yield token
 

@@ -81,9 +81,13 @@ def decode(data: bytes) -> tuple[str, list[str]]:
     if b"\x00" in data:
         raise ClippingError("binary file (contains NUL bytes)")
     try:
-        return data.decode("utf-8"), []
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         first_error = exc.start
+    else:
+        if not _looks_like_text(text):
+            raise ClippingError("binary file (control characters)")
+        return text, []
     replaced = data.decode("utf-8", errors="replace")
     damaged = replaced.count("\ufffd")
     multibyte = sum(1 for c in replaced if ord(c) > 0x7F and c != "\ufffd")
@@ -108,7 +112,8 @@ _DATE_LINE_RE = re.compile(
     r"^\s*(?:" + _WEEKDAY + r")?\s*[,.\-]?\s*(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{4})\b.{0,40}$",
     re.IGNORECASE,
 )
-_WEEKDAY_ONLY_RE = re.compile(r"^\s*" + _WEEKDAY + r"\b", re.IGNORECASE)
+# A weekday followed by nothing but digits and date punctuation ("Thứ hai, 31/2").
+_BROKEN_DATE_LINE_RE = re.compile(r"^\s*" + _WEEKDAY + r"\s*[,.\-]?[\d\s/.\-:]*$", re.IGNORECASE)
 _UNKNOWN_DATE_RE = re.compile(r"^\s*không\s+rõ\s+ngày\s*$", re.IGNORECASE)
 _SOURCE_RE = re.compile(
     r"^\s*[(\[]?\s*(?:theo|nguồn)\s*[:\-]?\s*(?P<name>[^()\[\]\n]{1,60}?)\s*[)\]]?\s*[.]?\s*$",
@@ -150,7 +155,7 @@ def _parse_date(line: str) -> tuple[bool, dt.date | None, str | None]:
             return True, dt.date(year, month, day), None
         except ValueError:
             return True, None, f"invalid date {day:02d}/{month:02d}/{year}"
-    if _WEEKDAY_ONLY_RE.match(clean) and len(clean) < 40 and re.search(r"\d", clean):
+    if _BROKEN_DATE_LINE_RE.match(clean):
         return True, None, f"unreadable date line {line.strip()!r}"
     return False, None, None
 
@@ -179,7 +184,7 @@ def parse(text: str, *, id: str, path: str = "", warnings: tuple[str, ...] = ())
             paragraphs.pop(0)
         if warning:
             notes.append(warning)
-    if not paragraphs or not paragraphs[0].strip("\ufeff\u200b \t"):
+    if not paragraphs or not any(c.isalnum() for c in paragraphs[0]):
         raise ClippingError("empty clipping (no title)")
     title = paragraphs.pop(0)
     source = None

@@ -32,8 +32,13 @@ __all__ = [
 # Characters that carry no text: zero-width spaces and joiners, word joiner,
 # BOM, soft hyphen, Mongolian vowel separator, bidi marks.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-# C0/C1 controls except tab, newline and carriage return.
-_CONTROLS = "".join(chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if chr(c) not in "\t\n\r")
+# Controls that separate words (form feed from PDFs, vertical tab, the
+# information separators, NEL) become spaces; the other C0/C1 controls go.
+_SPACE_CONTROLS = "\f\v\x1c\x1d\x1e\x1f\x85"
+_TO_SPACE = str.maketrans({c: " " for c in _SPACE_CONTROLS + "_"})
+_CONTROLS = "".join(
+    chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if chr(c) not in "\t\n\r" + _SPACE_CONTROLS
+)
 _DROP_RE = re.compile("[" + re.escape(_INVISIBLE + _CONTROLS) + "\ud800-\udfff]")
 _DROP_SET = frozenset(_INVISIBLE + _CONTROLS)
 
@@ -86,13 +91,19 @@ class Normalized:
         return self.starts[start], self.ends[end - 1]
 
 
+def _joins_cluster(ch: str) -> bool:
+    """Does ``ch`` compose with the character before it (an accent, or a
+    Hangul vowel or final consonant jamo)?"""
+    return bool(unicodedata.combining(ch)) or "\u1160" <= ch <= "\u11ff"
+
+
 def normalize(text: str) -> Normalized:
     """NFC, drop invisible and control characters and lone surrogates, turn
-    ``_`` into a space (pyvi treats it as a word joiner) and use one tone
-    placement. Returns the result with its offset map to ``text``."""
+    ``_`` and word-separating controls into spaces (pyvi treats ``_`` as a word
+    joiner) and use one tone placement. Returns the result with its offset map
+    to ``text``."""
     if unicodedata.is_normalized("NFC", text) and not _DROP_RE.search(text):
-        clean = normalize_tone_placement(text.replace("_", " "))
-        return Normalized(clean, text)
+        return Normalized(normalize_tone_placement(text.translate(_TO_SPACE)), text)
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -112,7 +123,7 @@ def normalize(text: str) -> Normalized:
     for i, ch in enumerate(text):
         if ch in _DROP_SET or "\ud800" <= ch <= "\udfff":
             continue
-        if cluster and unicodedata.combining(ch):
+        if cluster and _joins_cluster(ch):
             cluster.append(ch)
             last_kept_end = i + 1
             continue
@@ -121,7 +132,7 @@ def normalize(text: str) -> Normalized:
         cluster.append(ch)
         last_kept_end = i + 1
     flush(last_kept_end)
-    clean = normalize_tone_placement("".join(out).replace("_", " "))
+    clean = normalize_tone_placement("".join(out).translate(_TO_SPACE))
     return Normalized(clean, text, tuple(starts), tuple(ends))
 
 
