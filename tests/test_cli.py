@@ -37,12 +37,12 @@ def test_index_defaults_to_seeds_into_index(runner: CliRunner, seeded: Path) -> 
     result = runner.invoke(cli, ["index"])
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "Indexed 1 clipping into index/ (1 new, 0 changed, 0 unchanged); 1 clipping in the index.\n"
+        "Indexed 1 clipping into index/ (1 new, 0 changed, 0 unchanged, 0 removed); 1 clipping in the index.\n"
     )
     assert (seeded / "index" / "clipsearch.json").exists()
     again = runner.invoke(cli, ["index"])
     assert again.output == (
-        "Indexed 0 clippings into index/ (0 new, 0 changed, 1 unchanged); 1 clipping in the index.\n"
+        "Indexed 0 clippings into index/ (0 new, 0 changed, 1 unchanged, 0 removed); 1 clipping in the index.\n"
     )
 
 

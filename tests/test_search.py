@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -198,14 +201,28 @@ def test_rerun_reports_unchanged_and_changed(tmp_path: Path) -> None:
 def test_locked_index(tmp_path: Path) -> None:
     write_clipping(tmp_path, "a", "Tin một", "Dẫn.", ["Thân."])
     clipsearch.build_index([tmp_path], tmp_path / "ix")
-    from whoosh import index as whoosh_index
-
-    writer = whoosh_index.open_dir(str(tmp_path / "ix"), indexname="clipsearch").writer()
+    # Another process holds the lock: a real subprocess that takes it and waits.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path / "ix" / "clipsearch.lock")], stdout=subprocess.PIPE, text=True
+    )
     try:
-        with pytest.raises(IndexLockedError, match="locked"):
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(IndexLockedError, match="locked: another `clipsearch index`"):
             clipsearch.build_index([tmp_path], tmp_path / "ix")
     finally:
-        writer.cancel()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # The kernel released the killed holder's lock: no stale lock.
+    assert clipsearch.build_index([tmp_path], tmp_path / "ix").unchanged == [str(tmp_path / "a.txt")]
+
+
+HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
 
 
 def test_searcher_sees_new_clippings(tmp_path: Path) -> None:

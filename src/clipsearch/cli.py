@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -72,22 +73,71 @@ index_dir_option = click.option(
 @click.argument("paths", nargs=-1, type=click.Path())
 @index_dir_option
 @click.option("--rebuild", is_flag=True, help="Start a new index instead of updating the existing one.")
-def index_command(paths: Sequence[str], index_dir: str, rebuild: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; skipped files are still listed.")
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the skipped files and reasons to this file (always in <index-dir>/skipped.tsv).",
+)
+def index_command(paths: Sequence[str], index_dir: str, rebuild: bool, quiet: bool, report_file: str | None) -> None:
     """Index clipping files and folders (*.txt, recursively).
 
-    PATHS defaults to seeds/. New and changed files are indexed, unchanged
-    ones kept. Files that cannot be read are reported and skipped: the exit
-    code is then 3 (1 when no file at all could be indexed).
+    PATHS defaults to seeds/. New files are added, changed and moved ones
+    re-indexed, unchanged ones kept, and clippings whose file was deleted
+    from an indexed folder removed. Files that cannot be read are listed with
+    the reason and skipped: the exit code is then 3 (1 when no file at all
+    could be indexed).
     """
     from .index import build_index
 
-    report = build_index(paths or [DEFAULT_SEEDS_DIR], index_dir, rebuild=rebuild)
-    _print_report(report)
+    with _ProgressBar(enabled=not quiet and sys.stderr.isatty()) as bar:
+        report = build_index(paths or [DEFAULT_SEEDS_DIR], index_dir, rebuild=rebuild, progress=bar.update)
+    if not quiet:
+        _print_report(report)
+    _print_problems(report)
+    _write_skipped(report, os.path.join(report.index_dir, "skipped.tsv"), report_file)
     if report.skipped:
-        _write_skipped(report)
         if not report.indexed and not report.unchanged:
             raise click.ClickException(f"no clipping could be indexed ({len(report.skipped)} skipped)")
         sys.exit(EXIT_SKIPPED)
+
+
+class _ProgressBar:
+    """A progress bar on stderr (files, rate, ETA), made on the first update."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.done = 0
+        self.started = time.monotonic()
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
+
+    def _rate(self, _item: object) -> str:
+        elapsed = time.monotonic() - self.started
+        return f"{self.done / elapsed:,.0f} files/s" if elapsed > 0 else ""
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=total,
+                label="Indexing",
+                show_pos=True,
+                show_eta=True,
+                item_show_func=self._rate,
+                file=sys.stderr,
+            )
+            self.bar.__enter__()
+        self.bar.update(done - self.done, current_item=done)
+        self.done = done
 
 
 def _plural(n: int, word: str) -> str:
@@ -97,9 +147,12 @@ def _plural(n: int, word: str) -> str:
 def _print_report(report: IndexReport) -> None:
     click.echo(
         f"Indexed {_plural(len(report.indexed), 'clipping')} into {report.index_dir}/ "
-        f"({len(report.added):,} new, {len(report.updated):,} changed, {len(report.unchanged):,} unchanged); "
-        f"{_plural(report.total, 'clipping')} in the index."
+        f"({len(report.added):,} new, {len(report.updated):,} changed, {len(report.unchanged):,} unchanged, "
+        f"{len(report.removed):,} removed); {_plural(report.total, 'clipping')} in the index."
     )
+
+
+def _print_problems(report: IndexReport) -> None:
     for warning in report.warnings:
         click.echo(f"Warning: {warning.path}: {warning.reason}", err=True)
     if report.skipped:
@@ -108,12 +161,19 @@ def _print_report(report: IndexReport) -> None:
             click.echo(f"  {skipped.path}: {skipped.reason}", err=True)
 
 
-def _write_skipped(report: IndexReport) -> None:
-    path = os.path.join(report.index_dir, "skipped.tsv")
-    with open(path, "w", encoding="utf-8") as out:
-        for skipped in report.skipped:
-            out.write(f"{skipped.path}\t{skipped.reason}\n")
-    click.echo(f"The list of skipped files is in {path}", err=True)
+def _write_skipped(report: IndexReport, *paths: str | None) -> None:
+    """The skipped files, one ``path<TAB>reason`` line each, where a user can
+    find them again; an empty list removes the index folder's old one."""
+    for path in filter(None, paths):
+        if not report.skipped and path == paths[0]:
+            if os.path.exists(path):
+                os.remove(path)
+            continue
+        with open(path, "w", encoding="utf-8") as out:
+            for skipped in report.skipped:
+                out.write(f"{skipped.path}\t{skipped.reason}\n")
+        if report.skipped:
+            click.echo(f"The list of skipped files is in {path}", err=True)
 
 
 @cli.command("query")

@@ -25,7 +25,16 @@ from pathlib import Path
 
 from .errors import ClippingError
 
-__all__ = ["Clipping", "decode", "parse", "read_clipping", "render"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "Clipping",
+    "clipping_from_bytes",
+    "decode",
+    "parse",
+    "read_bytes",
+    "read_clipping",
+    "render",
+]
 
 
 @dataclass(frozen=True)
@@ -196,20 +205,41 @@ def parse(text: str, *, id: str, path: str = "", warnings: tuple[str, ...] = ())
     return Clipping(id, path, date, title, lead, tuple(paragraphs), source, tuple(notes))
 
 
-def read_clipping(path: str | Path) -> Clipping:
-    """Read and parse one clipping file. Raises :class:`ClippingError` with a
-    reason when the file cannot be read, decoded or parsed."""
+#: Larger files are not clippings (a press clipping is a few kilobytes).
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a clipping file. Raises :class:`ClippingError` when it
+    cannot be read or is larger than :data:`MAX_FILE_BYTES`."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ClippingError(exc.strerror or str(exc)) from None
+    if len(data) > MAX_FILE_BYTES:
+        size = p.stat().st_size / 1024 / 1024
+        raise ClippingError(f"file too large ({size:.1f} MB; a clipping may have {MAX_FILE_BYTES // 1024 // 1024} MB)")
+    return data
+
+
+def clipping_from_bytes(data: bytes, path: str | Path) -> Clipping:
+    """Decode and parse the bytes of the clipping file at ``path`` (its stem
+    is the clipping's id). Raises :class:`ClippingError` with a reason."""
+    p = Path(path)
     if not data.strip():
         raise ClippingError("empty file")
     text, warnings = decode(data)
     if not text.strip(" \t\r\n\ufeff\u200b\u00a0"):
         raise ClippingError("empty file")
     return parse(text, id=p.stem, path=str(p), warnings=tuple(warnings))
+
+
+def read_clipping(path: str | Path) -> Clipping:
+    """Read and parse one clipping file. Raises :class:`ClippingError` with a
+    reason when the file cannot be read, decoded or parsed."""
+    return clipping_from_bytes(read_bytes(path), path)
 
 
 _WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")

@@ -13,12 +13,12 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .clipping import Clipping, read_clipping
+from .clipping import Clipping
 from .errors import (
     ClippingError,
     IndexLockedError,
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: Bumped when the fields change.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Bumped when normalisation, syllables or segmentation change what is indexed.
 ANALYSIS_VERSION = 1
 META_FILE = "clipsearch.json"
@@ -50,7 +50,7 @@ WORD_FIELDS = {"title": "title_w", "lead": "lead_w", "body": "body_w"}
 
 def build_schema() -> Any:
     """The Whoosh schema of a clipsearch index."""
-    from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+    from whoosh.fields import COLUMN, DATETIME, ID, TEXT, Schema
 
     from .analysis import syllable_analyzer, word_analyzer
 
@@ -59,7 +59,8 @@ def build_schema() -> Any:
     return Schema(
         id=ID(stored=True, unique=True),
         path=ID(stored=True),
-        sha=STORED(),
+        # "id<TAB>sha256<TAB>absolute path" of the file, for incremental runs
+        manifest=COLUMN(),
         date=DATETIME(stored=True, sortable=True),
         source=TEXT(analyzer=syllables, stored=True, phrase=True),
         title=TEXT(analyzer=syllables, stored=True, phrase=True),
@@ -81,19 +82,22 @@ class Skipped:
 
 @dataclass
 class IndexReport:
-    """What :func:`build_index` did."""
+    """What :func:`build_index` did: paths of the files added, re-indexed
+    (changed or moved), unchanged and removed (deleted from disk), and the
+    files skipped with their reason."""
 
     index_dir: str
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[Skipped] = field(default_factory=list)
     total: int = 0
 
     @property
     def indexed(self) -> list[str]:
-        """Paths of the files now in the index from this run (new or changed)."""
+        """Paths of the files indexed by this run (new or changed)."""
         return self.added + self.updated
 
     @property
@@ -150,7 +154,7 @@ def _write_meta(index_dir: Path, **extra: Any) -> None:
         "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **extra,
     }
-    tmp = _meta_path(index_dir).with_suffix(".tmp")
+    tmp = index_dir / (META_FILE + ".new")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, _meta_path(index_dir))
 
@@ -172,7 +176,8 @@ def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
     index_dir.mkdir(parents=True, exist_ok=True)
     if not rebuild and whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
         return open_whoosh_index(index_dir)
-    if not rebuild and any(index_dir.iterdir()) and not _meta_path(index_dir).exists():
+    foreign = [p for p in index_dir.iterdir() if p.name != "clipsearch.lock"]
+    if foreign and not _meta_path(index_dir).exists():
         raise IndexNotFoundError(
             f"{str(index_dir)!r} is not empty and holds no clipsearch index; choose another --index-dir"
         )
@@ -182,13 +187,13 @@ def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
 
 
 def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
-    """The Whoosh document of a clipping."""
+    """The Whoosh document of a clipping whose file has this SHA-256."""
+    location = os.path.abspath(clipping.path)
     body = clipping.body_text
-    date = dt.datetime(clipping.date.year, clipping.date.month, clipping.date.day) if clipping.date else None
     doc: dict[str, Any] = {
         "id": clipping.id,
         "path": clipping.path,
-        "sha": sha,
+        "manifest": f"{clipping.id}\t{sha}\t{location}".encode(),
         "title": clipping.title,
         "lead": clipping.lead,
         "body": body,
@@ -196,27 +201,111 @@ def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
         "lead_w": clipping.lead,
         "body_w": body,
     }
-    if date is not None:
-        doc["date"] = date
+    if clipping.date is not None:
+        doc["date"] = dt.datetime(clipping.date.year, clipping.date.month, clipping.date.day)
     if clipping.source:
         doc["source"] = clipping.source
     return doc
 
 
-def _read_all(files: list[Path], report: IndexReport) -> Iterator[tuple[Clipping, str]]:
-    for path in files:
+def indexed_files(ix: Any) -> dict[str, tuple[str, str]]:
+    """``id -> (sha256, absolute path)`` of every clipping in the index, read
+    from the manifest column (no stored fields are loaded)."""
+    known: dict[str, tuple[str, str]] = {}
+    with ix.reader() as reader:
+        if reader.doc_count() == 0:
+            return known
+        column = reader.column_reader("manifest")
+        for docnum in reader.all_doc_ids():
+            raw = column[docnum]
+            if raw:
+                doc_id, sha, path = raw.decode("utf-8").split("\t", 2)
+                known[doc_id] = (sha, path)
+    return known
+
+
+def _under(path: str, roots: list[Path]) -> bool:
+    p = Path(path)
+    return any(p == root or root in p.parents for root in roots)
+
+
+class _RunLock:
+    """An exclusive lock on the index folder for one `clipsearch index` run.
+
+    ``flock`` locks are released by the kernel when their process dies, so a
+    killed run never leaves a stale lock behind."""
+
+    def __init__(self, index_path: Path) -> None:
+        self.path = index_path / "clipsearch.lock"
+        self.fd = -1
+
+    def __enter__(self) -> _RunLock:
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
         try:
-            data_sha = hashlib.sha256(path.read_bytes()).hexdigest()
-            clipping = read_clipping(path)
-        except OSError as exc:
-            report.skipped.append(Skipped(str(path), exc.strerror or str(exc)))
-            continue
-        except ClippingError as exc:
-            report.skipped.append(Skipped(str(path), str(exc)))
-            continue
-        for warning in clipping.warnings:
-            report.warnings.append(Skipped(str(path), warning))
-        yield clipping, data_sha
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise IndexLockedError(
+                f"the index in {str(self.path.parent)!r} is locked: another `clipsearch index` is writing to it; "
+                "wait for it to finish"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # releases the lock
+
+
+#: Documents added between two commits: a killed run loses at most this many.
+COMMIT_EVERY = 10_000
+#: Below this many documents to index, one process does it all.
+PARALLEL_THRESHOLD = 500
+
+
+class _Writer:
+    """The index writer, committed every :data:`COMMIT_EVERY` documents.
+    Uses Whoosh's multiprocessing writer (one segment per process, which
+    keeps BM25's length statistics right) when there is enough to do."""
+
+    def __init__(self, ix: Any, index_path: Path, procs: int) -> None:
+        self.ix, self.index_path, self.procs = ix, index_path, procs
+        self.pending = 0
+        self.writer: Any = None
+
+    def _open(self, expected: int) -> Any:
+        from whoosh.index import LockError
+
+        try:
+            if self.procs > 1 and expected >= PARALLEL_THRESHOLD:
+                return self.ix.writer(procs=self.procs, multisegment=True, limitmb=128, batchsize=50)
+            return self.ix.writer(limitmb=256)
+        except LockError:
+            raise IndexLockedError(
+                f"the index in {str(self.index_path)!r} is locked: another `clipsearch index` is writing to it; "
+                "wait for it to finish"
+            ) from None
+
+    def get(self, expected: int) -> Any:
+        if self.writer is None:
+            self.writer = self._open(expected)
+        return self.writer
+
+    def added(self) -> None:
+        self.pending += 1
+        if self.pending >= COMMIT_EVERY:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.writer is not None:
+            self.writer.commit()
+            self.writer = None
+            self.pending = 0
+
+    def cancel(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+            self.writer = None
 
 
 def build_index(
@@ -225,44 +314,78 @@ def build_index(
     *,
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    procs: int | None = None,
 ) -> IndexReport:
     """Index clipping files and folders into ``index_dir``.
 
-    New clippings are added, changed ones (by content hash) re-indexed and
-    unchanged ones left alone; ``rebuild=True`` starts a new index. Bad files
-    are recorded in the report's ``skipped`` with their reason and never stop
-    the run. ``progress(done, total)`` is called after every file."""
-    from whoosh.index import LockError
-
+    On an existing index, new files are added, changed ones (by content
+    hash) and moved ones re-indexed, unchanged ones left alone, and clippings
+    whose file was deleted from a folder being indexed are removed;
+    ``rebuild=True`` starts a new index. Bad files are recorded in the
+    report's ``skipped`` with their reason and never stop the run. The index
+    is committed every :data:`COMMIT_EVERY` clippings, so a killed run keeps
+    what it committed and the next run finishes the job. ``progress(done,
+    total)`` is called after every file; ``procs`` worker processes analyse
+    the text (default: one per CPU)."""
     index_path = Path(index_dir)
     report = IndexReport(str(index_path))
-    files = find_clipping_files(paths, report)
+    given = list(paths)
+    roots = [Path(os.path.abspath(p)) for p in given]
+    files = find_clipping_files(given, report)
+    index_path.mkdir(parents=True, exist_ok=True)
+    with _RunLock(index_path):
+        return _build(files, roots, index_path, report, rebuild, progress, procs)
+
+
+def _build(
+    files: list[Path],
+    roots: list[Path],
+    index_path: Path,
+    report: IndexReport,
+    rebuild: bool,
+    progress: Callable[[int, int], None] | None,
+    procs: int | None,
+) -> IndexReport:
+    from .clipping import clipping_from_bytes, read_bytes
+
     ix = _create_or_open(index_path, rebuild)
+    known = indexed_files(ix)
+    writer = _Writer(ix, index_path, procs or os.cpu_count() or 1)
+    seen: dict[str, str] = {}
     try:
-        writer = ix.writer(limitmb=256)
-    except LockError:
-        raise IndexLockedError(
-            f"the index in {str(index_path)!r} is locked: another `clipsearch index` is writing to it"
-        ) from None
-    try:
-        with ix.searcher() as searcher:
-            known = {fields["id"]: (fields.get("sha"), fields.get("path")) for fields in searcher.all_stored_fields()}
-        seen: dict[str, str] = {}
-        for done, (clipping, sha) in enumerate(_read_all(files, report), start=1):
-            if clipping.id in seen:
-                report.skipped.append(
-                    Skipped(clipping.path, f"duplicate id {clipping.id!r}: also in {seen[clipping.id]}")
-                )
-            else:
-                seen[clipping.id] = clipping.path
-                previous = known.get(clipping.id)
-                if previous == (sha, clipping.path):
-                    report.unchanged.append(clipping.path)
+        for done, path in enumerate(files, start=1):
+            try:
+                data = read_bytes(path)
+                sha = hashlib.sha256(data).hexdigest()
+                doc_id, shown, location = path.stem, str(path), os.path.abspath(path)
+                if doc_id in seen:
+                    raise ClippingError(f"duplicate id {doc_id!r}: also in {seen[doc_id]}")
+                previous = known.get(doc_id)
+                if previous is not None and previous[1] != location and Path(previous[1]).is_file():
+                    raise ClippingError(f"duplicate id {doc_id!r}: already indexed from {previous[1]}")
+                seen[doc_id] = shown
+                if previous == (sha, location):
+                    report.unchanged.append(shown)
                 else:
-                    writer.update_document(**clipping_document(clipping, sha))
-                    (report.updated if previous else report.added).append(clipping.path)
+                    clipping = clipping_from_bytes(data, path)
+                    document = clipping_document(clipping, sha)
+                    w = writer.get(len(files) - done)
+                    if previous is None:
+                        w.add_document(**document)
+                        report.added.append(shown)
+                    else:
+                        w.update_document(**document)
+                        report.updated.append(shown)
+                    report.warnings.extend(Skipped(shown, warning) for warning in clipping.warnings)
+                    writer.added()
+            except ClippingError as exc:
+                report.skipped.append(Skipped(str(path), str(exc)))
             if progress is not None:
                 progress(done, len(files))
+        for doc_id, (_sha, old_path) in known.items():
+            if doc_id not in seen and _under(old_path, roots) and not Path(old_path).is_file():
+                writer.get(0).delete_by_term("id", doc_id)
+                report.removed.append(old_path)
     except BaseException:
         writer.cancel()
         raise
