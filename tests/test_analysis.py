@@ -1,4 +1,5 @@
-"""The Whoosh analyzers: syllables and words, exact and folded, positions,
+"""The Whoosh analysis: one analysis per field value, three tokenizers
+(folded syllables with positions and zone boosts, exact forms, pyvi words),
 character offsets, pickling."""
 
 from __future__ import annotations
@@ -10,68 +11,62 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clipsearch.analysis import (
-    FoldingFilter,
+    ZONE_BOOSTS,
+    ExactTokenizer,
     SyllableTokenizer,
     WordTokenizer,
+    analyse,
+    join_zones,
     paragraphs,
-    syllable_analyzer,
-    word_analyzer,
 )
 from clipsearch.index import build_schema
 from clipsearch.text import fold, normalize
 
 
-def tokens(analyzer, text: str, **kwargs) -> list[tuple]:
-    """(text, pos, startchar, endchar) of every token; Whoosh reuses one Token
-    object, so the values are copied while iterating."""
-    out = []
-    for t in analyzer(text, positions=True, chars=True, **kwargs):
-        out.append((t.text, t.pos, t.startchar, t.endchar))
-    return out
-
-
-def texts(analyzer, text: str) -> list[str]:
-    return [t.text for t in analyzer(text)]
-
-
-# ---------------------------------------------------------------------------
-# Syllable analyzer
-
-
-def test_syllable_analyzer_tokens_and_positions() -> None:
-    toks = tokens(syllable_analyzer(), "Văn phòng cấp ủy")
-    assert [t[0] for t in toks] == ["văn", "van", "phòng", "phong", "cấp", "cap", "uỷ", "uy"]
-    assert [t[1] for t in toks] == [0, 0, 1, 1, 2, 2, 3, 3]
-
-
-def test_syllable_analyzer_no_folded_duplicate_for_ascii() -> None:
-    toks = tokens(syllable_analyzer(), "TP.HCM ngay 1/8/2014")
-    assert [(t[0], t[1]) for t in toks] == [("tp", 0), ("hcm", 1), ("ngay", 2), ("1", 3), ("8", 4), ("2014", 5)]
-
-
-def test_syllable_analyzer_start_pos_and_start_char() -> None:
-    toks = tokens(syllable_analyzer(), "Đảng ủy", start_pos=10, start_char=100)
-    assert toks == [
-        ("đảng", 10, 100, 104),
-        ("dang", 10, 100, 104),
-        ("uỷ", 11, 105, 107),
-        ("uy", 11, 105, 107),
+def tokens(tokenizer, text: str, **kwargs) -> list[tuple]:
+    """(text, pos, startchar, endchar, boost) of every token; Whoosh reuses
+    one Token object, so the values are copied while iterating."""
+    return [
+        (t.text, t.pos, t.startchar, t.endchar, t.boost) for t in tokenizer(text, positions=True, chars=True, **kwargs)
     ]
 
 
-def test_syllable_analyzer_keeporiginal() -> None:
+def texts(tokenizer, text: str) -> list[str]:
+    return [t.text for t in tokenizer(text)]
+
+
+# ---------------------------------------------------------------------------
+# Folded syllables
+
+
+def test_syllables_folded_with_positions() -> None:
+    toks = tokens(SyllableTokenizer(), "Văn phòng cấp ủy")
+    assert [t[0] for t in toks] == ["van", "phong", "cap", "uy"]
+    assert [t[1] for t in toks] == [0, 1, 2, 3]
+
+
+def test_syllables_keep_ascii_and_numbers() -> None:
+    toks = tokens(SyllableTokenizer(), "TP.HCM ngay 01/8/2014")
+    assert [(t[0], t[1]) for t in toks] == [("tp", 0), ("hcm", 1), ("ngay", 2), ("1", 3), ("8", 4), ("2014", 5)]
+
+
+def test_start_pos_and_start_char() -> None:
+    toks = tokens(SyllableTokenizer(), "Đảng ủy", start_pos=10, start_char=100)
+    assert [t[:4] for t in toks] == [("dang", 10, 100, 104), ("uy", 11, 105, 107)]
+
+
+def test_keeporiginal() -> None:
     text = unicodedata.normalize("NFD", "Hòa bình")
     originals = [t.original for t in SyllableTokenizer()(text, keeporiginal=True)]
     assert originals == [unicodedata.normalize("NFD", "Hòa"), unicodedata.normalize("NFD", "bình")]
 
 
-def test_syllable_analyzer_chars_point_into_the_original() -> None:
+def test_chars_point_into_the_original() -> None:
     text = "Vă\u200bn  " + unicodedata.normalize("NFD", "phòng") + " cấp\u00adủy, thủy"
-    for tok, _pos, start, end in tokens(syllable_analyzer(), text):
-        piece = normalize(text[start:end]).text.lower()
-        assert tok in (piece, fold(piece))
-    spans = [(s, e) for _t, _p, s, e in tokens(syllable_analyzer(), text)][::2]
-    assert [text[s:e] for s, e in spans] == [
+    toks = tokens(SyllableTokenizer(), text)
+    for tok, _pos, start, end, _boost in toks:
+        assert fold(normalize(text[start:end]).text.lower()) == tok
+    assert [text[s:e] for _t, _p, s, e, _b in toks] == [
         "Vă\u200bn",
         unicodedata.normalize("NFD", "phòng"),
         "cấp\u00adủy",
@@ -79,33 +74,63 @@ def test_syllable_analyzer_chars_point_into_the_original() -> None:
     ]
 
 
-def test_folding_filter_alone() -> None:
-    analyzer = SyllableTokenizer() | FoldingFilter()
-    assert texts(analyzer, "Đà Nẵng") == ["đà", "da", "nẵng", "nang"]
-    assert texts(SyllableTokenizer(), "Đà Nẵng") == ["đà", "nẵng"]
+def test_zones_are_boosted_and_separated() -> None:
+    value = join_zones("Bão số 3", "Bão đổ bộ", "Mưa lớn.\nBão tan.")
+    toks = tokens(SyllableTokenizer(), value)
+    boosts = {t[0]: t[4] for t in toks}
+    assert boosts["so"] == ZONE_BOOSTS[0] and boosts["do"] == ZONE_BOOSTS[1] and boosts["mua"] == ZONE_BOOSTS[2]
+    assert sum(t[4] for t in toks if t[0] == "bao") == sum(ZONE_BOOSTS)
+    # offsets are into the whole value, zone marks included
+    assert all(fold(value[s:e].lower()) == t for t, _p, s, e, _b in toks)
+    # no phrase across a zone or a paragraph: positions jump there
+    pos = {(t[0], t[2]): t[1] for t in toks}
+    assert pos[("bao", value.index("Bão đổ"))] - pos[("3", value.index("3"))] > 1
+    assert pos[("bao", value.index("Bão tan"))] - pos[("lon", value.index("lớn"))] > 1
+
+
+def test_exact_tokens_only_where_diacritics() -> None:
+    toks = tokens(ExactTokenizer(), "Văn phòng TP.HCM cấp ủy 2014")
+    assert [t[0] for t in toks] == ["văn", "phòng", "cấp", "uỷ"]
+    assert toks[3][1] == 5  # positions are those of the syllables
+
+
+def test_one_analysis_serves_all_fields() -> None:
+    value = join_zones("Văn phòng cấp ủy", "", "Nhân dân yêu hòa bình.")
+    assert analyse(value) is analyse(value)
 
 
 # ---------------------------------------------------------------------------
-# Word analyzer
+# Words
 
 
-def test_word_analyzer_yields_words_exact_and_folded() -> None:
-    toks = tokens(word_analyzer(), "Văn phòng cấp ủy")
-    words = [t[0] for t in toks]
-    assert words[:2] == ["văn_phòng", "van_phong"]
-    assert toks[0][1] == toks[1][1] == 0
-    assert (toks[0][2], toks[0][3]) == (0, 9)
-    assert all("_" in w for w in words)  # single syllables are left to the syllable field
+def test_words_folded() -> None:
+    assert texts(WordTokenizer(), "Văn phòng cấp ủy") == ["van_phong", "cap_uy"]
 
 
-def test_word_analyzer_skips_single_syllables() -> None:
-    assert texts(word_analyzer(), "ở , . 1/8/2014") == []
-    assert texts(word_analyzer(), "") == []
+def test_word_offsets_across_lines_and_nfd() -> None:
+    text = "Tin buổi sáng.\n" + unicodedata.normalize("NFD", "Văn phòng") + " cấp uỷ họp."
+    spans = {t[0]: text[t[2] : t[3]] for t in tokens(WordTokenizer(), text)}
+    assert spans["van_phong"] == unicodedata.normalize("NFD", "Văn phòng")
 
 
-def test_word_analyzer_lowercases() -> None:
-    words = texts(word_analyzer(), "VĂN PHÒNG CẤP ỦY")
-    assert words[:2] == ["văn_phòng", "van_phong"]
+def test_words_skip_single_syllables() -> None:
+    assert texts(WordTokenizer(), "ở , . 1/8/2014") == []
+    assert texts(WordTokenizer(), "") == []
+
+
+def test_words_case_insensitive_after_normalisation() -> None:
+    assert texts(WordTokenizer(), "VĂN PHÒNG CẤP ỦY")[0] == "van_phong"
+
+
+def test_words_zone_boosts() -> None:
+    toks = tokens(WordTokenizer(), join_zones("Văn phòng", "", "văn phòng"))
+    assert [(t[0], t[4]) for t in toks] == [("van_phong", ZONE_BOOSTS[0]), ("van_phong", ZONE_BOOSTS[2])]
+
+
+def test_new_placement_segmented_like_old() -> None:
+    # pyvi alone does not join "hòa bình"; after normalisation it does.
+    assert "hoa_binh" in texts(WordTokenizer(), "Nhân dân yêu hòa bình.")
+    assert texts(WordTokenizer(), "Nhân dân yêu hòa bình.") == texts(WordTokenizer(), "Nhân dân yêu hoà bình.")
 
 
 def test_paragraphs() -> None:
@@ -113,28 +138,6 @@ def test_paragraphs() -> None:
     assert paragraphs(text) == [(0, "a"), (3, " b "), (8, "c")]
     assert all(text[offset : offset + len(line)] == line for offset, line in paragraphs(text))
     assert paragraphs("\n \n") == []
-
-
-def test_word_analyzer_chars_single_paragraph() -> None:
-    text = "Nhân dân yêu hòa bình, " + unicodedata.normalize("NFD", "văn phòng") + " cấp\u200buỷ"
-    toks = tokens(word_analyzer(), text)
-    assert toks
-    for tok, _pos, start, end in toks:
-        piece = "_".join(normalize(text[start:end]).text.lower().split())
-        assert tok in (piece, fold(piece))
-
-
-def test_word_analyzer_chars_across_lines() -> None:
-    text = "Tin buổi sáng.\nVăn phòng cấp uỷ họp."
-    toks = tokens(word_analyzer(), text)
-    assert ("văn_phòng", text.index("Văn"), text.index("Văn") + len("Văn phòng")) in [(t, s, e) for t, _, s, e in toks]
-
-
-def test_word_analyzer_positions_increase() -> None:
-    toks = tokens(word_analyzer(), "Văn phòng cấp uỷ.\nNhân dân yêu hoà bình.")
-    positions = [p for _t, p, _s, _e in toks]
-    assert positions == sorted(positions)
-    assert len(set(positions)) >= 3
 
 
 # ---------------------------------------------------------------------------
@@ -183,57 +186,37 @@ def _variants(pairs: list[tuple[str, str]]) -> list[str]:
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(VOCAB), max_size=15))
-def test_syllable_tokens_do_not_depend_on_form(pairs: list[tuple[str, str]]) -> None:
-    analyzer = syllable_analyzer()
-    results = [[(t.text, t.pos) for t in analyzer(v, positions=True)] for v in _variants(pairs)]
-    assert all(r == results[0] for r in results)
-    assert len(results[0]) >= len([o for o, _ in pairs if o not in ",."])
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.sampled_from(VOCAB), max_size=15))
-def test_word_tokens_do_not_depend_on_form(pairs: list[tuple[str, str]]) -> None:
-    analyzer = word_analyzer()
-    results = [[(t.text, t.pos) for t in analyzer(v, positions=True)] for v in _variants(pairs)]
-    assert all(r == results[0] for r in results)
-
-
-def test_word_tokens_new_placement_found_like_old() -> None:
-    # pyvi alone does not join "hòa bình"; after normalisation it does.
-    assert "hoà_bình" in texts(word_analyzer(), "Nhân dân yêu hòa bình.")
-    assert "hoa_binh" in texts(word_analyzer(), "Nhân dân yêu hòa bình.")
+def test_tokens_do_not_depend_on_form(pairs: list[tuple[str, str]]) -> None:
+    for tokenizer in (SyllableTokenizer(), ExactTokenizer(), WordTokenizer()):
+        results = [[(t.text, t.pos) for t in tokenizer(v, positions=True)] for v in _variants(pairs)]
+        assert all(r == results[0] for r in results)
+    syllable_count = len(list(SyllableTokenizer()(_variants(pairs)[0])))
+    assert syllable_count >= len([o for o, _ in pairs if o not in ",."])
 
 
 # ---------------------------------------------------------------------------
 # Pickling
 
 
-def test_analyzers_pickle() -> None:
+def test_tokenizers_pickle_without_state() -> None:
     text = "Nhân dân yêu hòa bình, văn phòng cấp ủy."
-    for make in (syllable_analyzer, word_analyzer):
-        analyzer = make()
-        before = tokens(analyzer, text)
-        data = pickle.dumps(analyzer)
-        assert len(data) < 5_000
+    for tokenizer in (SyllableTokenizer(), ExactTokenizer(), WordTokenizer((2.0, 1.0))):
+        before = tokens(tokenizer, text)
+        data = pickle.dumps(tokenizer)
+        assert len(data) < 1_000
         again = pickle.loads(data)
+        assert again == tokenizer
         assert tokens(again, text) == before
         assert before
 
 
 def test_schema_pickle_is_small_after_the_model_is_loaded() -> None:
     schema = build_schema()
-    # Use the word analyzer first, so the model is loaded in this process.
-    assert texts(schema["body_w"].analyzer, "văn phòng cấp uỷ")
+    assert texts(schema["words"].analyzer, "văn phòng cấp uỷ")  # loads the model in this process
     data = pickle.dumps(schema)
     assert len(data) < 20_000
     assert b"crfsuite" not in data.lower()
     restored = pickle.loads(data)
     assert set(restored.names()) == set(schema.names())
-    assert texts(restored["title"].analyzer, "Văn phòng") == ["văn", "van", "phòng", "phong"]
-    assert texts(restored["title_w"].analyzer, "Văn phòng") == ["văn_phòng", "van_phong"]
-
-
-def test_word_tokenizer_pickles_without_state() -> None:
-    tokenizer = WordTokenizer()
-    list(tokenizer("văn phòng"))
-    assert len(pickle.dumps(tokenizer)) < 1_000
+    assert texts(restored["title"].analyzer, "Văn phòng") == ["van", "phong"]
+    assert texts(restored["words"].analyzer, "Văn phòng") == ["van_phong"]

@@ -1,40 +1,63 @@
-"""Whoosh analyzers for Vietnamese, built from :mod:`clipsearch.text` and
+"""Whoosh analysis for Vietnamese, built on :mod:`clipsearch.text` and
 :mod:`clipsearch.segmenter`.
 
-Two analyzers, each ``Tokenizer | Filter`` as Whoosh composes them:
+A clipping's searchable text is one string of zones (title, lead, body)
+joined by :data:`ZONE_MARK`. It is analysed ONCE (normalised, split into
+syllables, segmented into words by pyvi's model) and three tokenizers read
+that analysis for three fields:
 
-* :func:`syllable_analyzer`: every syllable, lowercase and normalised, with
-  its position; :class:`FoldingFilter` adds the folded form (no diacritics) at
-  the SAME position when it differs. One field then answers exact, folded and
-  mixed phrase queries, whatever pyvi did with the text.
-* :func:`word_analyzer`: the multi-syllable words pyvi finds (``văn_phòng``),
-  exact and folded, for the score bonus of whole-word matches.
+* :class:`SyllableTokenizer` -> ``text``: every syllable in its folded form
+  (``van``), with positions (for phrases, across any segmentation) and a
+  boost by zone, so one field ranks title over lead over body (BM25F's
+  weighted term frequency);
+* :class:`ExactTokenizer` -> ``exact``: the exact form (``văn``) of every
+  syllable that has diacritics, for ranking exact matches first;
+* :class:`WordTokenizer` -> ``words``: the folded multi-syllable words pyvi
+  finds (``van_phong``), a bonus for matching whole words.
 
-Both are picklable and carry no model: Whoosh pickles the schema into the
-index, and the segmenter is loaded lazily, once per process, on first use.
+Tokenizers are picklable and carry no model (Whoosh pickles the schema into
+the index); the segmenter is loaded once per process on first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from whoosh.analysis import Composable, Filter, Token, Tokenizer
+from whoosh.analysis import Token, Tokenizer
 
 from .text import fold, normalize, syllable_form, syllables
 
 __all__ = [
-    "SyllableTokenizer",
-    "WordTokenizer",
-    "FoldingFilter",
-    "syllable_analyzer",
-    "word_analyzer",
+    "ZONE_MARK",
+    "ZONE_BOOSTS",
+    "Analysed",
+    "analyse",
+    "join_zones",
     "paragraphs",
+    "SyllableTokenizer",
+    "ExactTokenizer",
+    "WordTokenizer",
 ]
+
+#: Separates the zones of a field value; a private-use character that no
+#: clipping contains (normalisation would drop it anyway).
+ZONE_MARK = "\ue000"
+#: Default boosts of the zones title, lead, body.
+ZONE_BOOSTS = (3.0, 1.5, 1.0)
+#: Position gap between paragraphs and zones, so phrases do not cross them.
+PARAGRAPH_GAP = 5
+
+
+def join_zones(*zones: str) -> str:
+    """One field value made of zones (title, lead, body)."""
+    return ZONE_MARK.join(zones)
 
 
 def paragraphs(text: str) -> list[tuple[int, str]]:
-    """The non-blank lines of ``text`` with their offsets. Each is segmented
+    """The non-blank lines of ``text`` with their offsets. Each is analysed
     on its own: pyvi's output depends on context only within a sentence, and
     long inputs cost memory."""
     result = []
@@ -46,9 +69,64 @@ def paragraphs(text: str) -> list[tuple[int, str]]:
     return result
 
 
-class SyllableTokenizer(Tokenizer):
-    """Yields each syllable of the normalised text, lowercase, with its
-    position and its character span in the ORIGINAL text."""
+@dataclass(frozen=True)
+class Analysed:
+    """A field value analysed once: per syllable ``(zone, position, folded,
+    exact, start, end)`` and per multi-syllable word ``(zone, folded word,
+    start, end)``; offsets are into the value."""
+
+    syllables: tuple[tuple[int, int, str, str, int, int], ...]
+    words: tuple[tuple[int, str, int, int], ...]
+
+
+@lru_cache(maxsize=8)
+def analyse(value: str) -> Analysed:
+    """Analyse a field value (cached: the three fields share one analysis)."""
+    from .segmenter import get_segmenter
+
+    segmenter = get_segmenter()
+    sylls: list[tuple[int, int, str, str, int, int]] = []
+    words: list[tuple[int, str, int, int]] = []
+    pos = 0
+    zone_offset = 0
+    for zone, zone_text in enumerate(value.split(ZONE_MARK)):
+        for offset, paragraph in paragraphs(zone_text):
+            base = zone_offset + offset
+            norm = normalize(paragraph)
+            for syl in syllables(norm):
+                sylls.append((zone, pos, fold(syl.text), syl.text, base + syl.start, base + syl.end))
+                pos += 1
+            pos += PARAGRAPH_GAP
+            for seg in segmenter.segment(norm.text):
+                if len(seg.syllables) > 1:
+                    start, end = norm.span(seg.start, seg.end)
+                    word = fold("_".join(syllable_form(s) for s in seg.syllables))
+                    words.append((zone, word, base + start, base + end))
+        zone_offset += len(zone_text) + len(ZONE_MARK)
+    return Analysed(tuple(sylls), tuple(words))
+
+
+class _ZonedTokenizer(Tokenizer):
+    """Base of the three tokenizers: ``boosts[zone]`` weighs each token."""
+
+    def __init__(self, boosts: Sequence[float] = ZONE_BOOSTS) -> None:
+        self.boosts = tuple(boosts)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.boosts == self.boosts
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.boosts))
+
+    def _boost(self, zone: int) -> float:
+        return self.boosts[min(zone, len(self.boosts) - 1)]
+
+    def _token(self, positions: bool, chars: bool, removestops: bool, mode: str, **kwargs: Any) -> Token:
+        return Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+
+
+class SyllableTokenizer(_ZonedTokenizer):
+    """Folded syllables with positions and zone boosts."""
 
     def __call__(
         self,
@@ -62,27 +140,22 @@ class SyllableTokenizer(Tokenizer):
         mode: str = "",
         **kwargs: Any,
     ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        pos = start_pos
-        for syl in syllables(normalize(value)):
-            token.text = syl.text
-            token.boost = 1.0
+        token = self._token(positions, chars, removestops, mode, **kwargs)
+        for zone, pos, folded, _exact, start, end in analyse(value).syllables:
+            token.text = folded
+            token.boost = self._boost(zone)
             token.stopped = False
-            if keeporiginal:
-                token.original = value[syl.start : syl.end]
             if positions:
-                token.pos = pos
+                token.pos = start_pos + pos
             if chars:
-                token.startchar = start_char + syl.start
-                token.endchar = start_char + syl.end
-            pos += 1
+                token.startchar, token.endchar = start_char + start, start_char + end
+            if keeporiginal:
+                token.original = value[start:end]
             yield token
 
 
-class WordTokenizer(Tokenizer):
-    """Yields the multi-syllable words pyvi's model finds, lowercase and
-    joined by ``_`` (``văn_phòng``). Single syllables are left to the
-    syllable field."""
+class ExactTokenizer(_ZonedTokenizer):
+    """Exact forms of the syllables that have diacritics, with zone boosts."""
 
     def __call__(
         self,
@@ -96,48 +169,42 @@ class WordTokenizer(Tokenizer):
         mode: str = "",
         **kwargs: Any,
     ) -> Iterator[Token]:
-        from .segmenter import get_segmenter
-
-        segmenter = get_segmenter()
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        pos = start_pos
-        for offset, paragraph in paragraphs(value):
-            norm = normalize(paragraph)
-            for seg in segmenter.segment(norm.text):
-                if len(seg.syllables) < 2:
-                    continue
-                token.text = "_".join(syllable_form(s) for s in seg.syllables)
-                token.boost = 1.0
-                token.stopped = False
-                if positions:
-                    token.pos = pos
-                if chars:
-                    start, end = norm.span(seg.start, seg.end)
-                    token.startchar = start_char + offset + start
-                    token.endchar = start_char + offset + end
-                pos += 1
-                yield token
+        token = self._token(positions, chars, removestops, mode, **kwargs)
+        for zone, pos, folded, exact, start, end in analyse(value).syllables:
+            if exact == folded:
+                continue
+            token.text = exact
+            token.boost = self._boost(zone)
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
 
 
-class FoldingFilter(Filter):
-    """After each token, yields its folded form (``văn`` → ``van``,
-    ``đảng`` → ``dang``) at the same position when it differs."""
+class WordTokenizer(_ZonedTokenizer):
+    """Folded multi-syllable words found by pyvi's model, with zone boosts."""
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            text = t.text
-            yield t
-            folded = fold(text)
-            if folded != text:
-                t.text = folded
-                yield t
-
-
-def syllable_analyzer() -> Composable:
-    """Analyzer of the syllable fields: syllables, exact and folded."""
-    return SyllableTokenizer() | FoldingFilter()
-
-
-def word_analyzer() -> Composable:
-    """Analyzer of the word fields: pyvi words, exact and folded."""
-    return WordTokenizer() | FoldingFilter()
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = self._token(positions, chars, removestops, mode, **kwargs)
+        for i, (zone, word, start, end) in enumerate(analyse(value).words):
+            token.text = word
+            token.boost = self._boost(zone)
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + i
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,43 +33,53 @@ __all__ = [
     "IndexReport",
     "Skipped",
     "build_schema",
+    "stored_body",
     "build_index",
     "find_clipping_files",
     "open_whoosh_index",
 ]
 
 #: Bumped when the fields change.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Bumped when normalisation, syllables or segmentation change what is indexed.
 ANALYSIS_VERSION = 1
 META_FILE = "clipsearch.json"
 INDEX_NAME = "clipsearch"
 
-SYLLABLE_FIELDS = ("title", "lead", "body")
-WORD_FIELDS = {"title": "title_w", "lead": "lead_w", "body": "body_w"}
+#: Where the boosts of the zones title, lead and body are applied.
+TEXT_FIELD, EXACT_FIELD, WORDS_FIELD = "text", "exact", "words"
 
 
 def build_schema() -> Any:
-    """The Whoosh schema of a clipsearch index."""
-    from whoosh.fields import COLUMN, DATETIME, ID, TEXT, Schema
+    """The Whoosh schema of a clipsearch index.
 
-    from .analysis import syllable_analyzer, word_analyzer
+    ``text``, ``exact`` and ``words`` hold title, lead and body as zones
+    weighted 3 : 1.5 : 1 (see :mod:`clipsearch.analysis`); ``title`` and
+    ``source`` are searchable on their own (``title:``, ``source:``). The
+    original text is stored for snippets, the body compressed."""
+    from whoosh.fields import COLUMN, DATETIME, ID, STORED, TEXT, Schema
 
-    syllables = syllable_analyzer()
-    words = word_analyzer()
+    from .analysis import ZONE_BOOSTS, ExactTokenizer, SyllableTokenizer, WordTokenizer
+    from .postings import VarintPositions
+
+    def positional(boosts: tuple[float, ...], stored: bool = False) -> Any:
+        field = TEXT(analyzer=SyllableTokenizer(boosts), stored=stored, phrase=True)
+        field.format = VarintPositions()
+        return field
+
     return Schema(
         id=ID(stored=True, unique=True),
-        path=ID(stored=True),
+        path=STORED(),
         # "id<TAB>sha256<TAB>absolute path" of the file, for incremental runs
         manifest=COLUMN(),
         date=DATETIME(stored=True, sortable=True),
-        source=TEXT(analyzer=syllables, stored=True, phrase=True),
-        title=TEXT(analyzer=syllables, stored=True, phrase=True),
-        lead=TEXT(analyzer=syllables, stored=True, phrase=True),
-        body=TEXT(analyzer=syllables, stored=True, phrase=True),
-        title_w=TEXT(analyzer=words, phrase=False),
-        lead_w=TEXT(analyzer=words, phrase=False),
-        body_w=TEXT(analyzer=words, phrase=False),
+        title=positional((1.0,), stored=True),
+        source=positional((1.0,), stored=True),
+        lead=STORED(),
+        body_z=STORED(),
+        text=positional(ZONE_BOOSTS),
+        exact=TEXT(analyzer=ExactTokenizer(ZONE_BOOSTS), phrase=False),
+        words=TEXT(analyzer=WordTokenizer(ZONE_BOOSTS), phrase=False),
     )
 
 
@@ -188,24 +199,33 @@ def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
 
 def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
     """The Whoosh document of a clipping whose file has this SHA-256."""
+    from .analysis import join_zones
+
     location = os.path.abspath(clipping.path)
     body = clipping.body_text
+    zones = join_zones(clipping.title, clipping.lead, body)
     doc: dict[str, Any] = {
         "id": clipping.id,
         "path": clipping.path,
         "manifest": f"{clipping.id}\t{sha}\t{location}".encode(),
         "title": clipping.title,
         "lead": clipping.lead,
-        "body": body,
-        "title_w": clipping.title,
-        "lead_w": clipping.lead,
-        "body_w": body,
+        "body_z": zlib.compress(body.encode("utf-8"), 6),
+        "text": zones,
+        "exact": zones,
+        "words": zones,
     }
     if clipping.date is not None:
         doc["date"] = dt.datetime(clipping.date.year, clipping.date.month, clipping.date.day)
     if clipping.source:
         doc["source"] = clipping.source
     return doc
+
+
+def stored_body(fields: dict[str, Any]) -> str:
+    """The body text of a stored document."""
+    data = fields.get("body_z")
+    return zlib.decompress(data).decode("utf-8") if data else ""
 
 
 def indexed_files(ix: Any) -> dict[str, tuple[str, str]]:

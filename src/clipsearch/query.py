@@ -7,7 +7,7 @@ Syntax (as users of search engines expect it)::
     hòa bình OR chiến tranh   either side
     hòa bình NOT mỹ           NOT (or a leading -) excludes
     (a OR b) c                parentheses group
-    title:hà nội  source:ttxvn  title:"văn phòng"   restrict to one field
+    title:hà nội  title:"văn phòng"  source:ttxvn    restrict to the title or the source
 
 Operators must be written in capitals; ``and``, ``or``, ``not`` in lowercase
 are ordinary words. A query is never rejected for a stray operator or an
@@ -28,7 +28,7 @@ from .text import normalize, syllables
 __all__ = ["Node", "Terms", "Phrase", "And", "Or", "Not", "parse_query", "FIELDS"]
 
 #: Field prefixes a query may use.
-FIELDS = ("title", "lead", "body", "source")
+FIELDS = ("title", "source")
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
 """Searching: query plans, ranking, hits with snippets.
 
-The plan for each group of words, term by term:
+The plan for each group of words (see :mod:`clipsearch.index` for the fields):
 
-* a syllable typed with diacritics matches its exact form with weight
-  :data:`EXACT_WEIGHT` and its folded form with weight 1 (documents with the
-  exact form have both, so they rank first); a syllable typed without
-  diacritics matches the folded form, which every syllable of the index has;
-* every syllable must match, in any of title, lead and body (boosted in that
-  order); the words pyvi finds in the query (``văn_phòng``) and the syllables
-  in sequence add score without being required, since pyvi may segment the
-  query and a document differently.
+* required: every syllable, folded, in ``text`` (title, lead and body as
+  zones weighted 3 : 1.5 : 1), so a query matches whatever diacritics, tone
+  placement, case or normalisation either side used;
+* bonus: the exact form of each syllable typed WITH diacritics in ``exact``
+  (weight :data:`EXACT_WEIGHT`: clippings with what the user typed rank
+  first), the words pyvi finds in the query in ``words``, and the syllables
+  in sequence (a phrase) in ``text``, since pyvi may segment the query and a
+  clipping differently.
+
+A quoted phrase requires the sequence and gets the same bonuses.
 """
 
 from __future__ import annotations
@@ -21,18 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from .errors import QueryError
-from .index import SYLLABLE_FIELDS, WORD_FIELDS, open_whoosh_index
+from .index import EXACT_FIELD, TEXT_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
 from .query import And, Node, Not, Or, Phrase, Terms, parse_query
 from .snippets import HighlightTerms, Snippet, highlight_spans, make_snippet
 from .text import fold, has_diacritics, normalize, syllables
 
-__all__ = ["Hit", "SearchResult", "Index", "open_index", "FIELD_BOOSTS", "EXACT_WEIGHT"]
+__all__ = ["EXACT_WEIGHT", "Hit", "Index", "SearchResult", "open_index"]
 
-#: How much a match in each field counts.
-FIELD_BOOSTS = {"title": 3.0, "lead": 1.5, "body": 1.0, "source": 1.0}
-#: Extra weight of a syllable matched with the diacritics the user typed.
-EXACT_WEIGHT = 2.0
-#: Weight of the optional bonuses: whole pyvi words and the syllables in order.
+#: Weight of a syllable matched with the diacritics the user typed.
+EXACT_WEIGHT = 1.0
+#: Weights of the optional bonuses: whole pyvi words and the syllables in order.
 WORD_BONUS = 0.5
 SEQUENCE_BONUS = 1.0
 
@@ -85,75 +85,50 @@ def _query_syllables(text: str) -> list[str]:
     return [s.text for s in syllables(normalize(text))]
 
 
-def _fields(field_name: str | None) -> tuple[str, ...]:
-    return SYLLABLE_FIELDS if field_name is None else (field_name,)
-
-
-def _syllable_clause(syllable: str, fields: tuple[str, ...]) -> Any:
+def _bonus_terms(sylls: list[str], text: str, field: str | None) -> list[Any]:
+    """Exact forms typed with diacritics and pyvi's words of the query."""
     from whoosh import query as wq
 
-    folded = fold(syllable)
-    clauses = []
-    for f in fields:
-        boost = FIELD_BOOSTS[f]
-        if folded != syllable:
-            clauses.append(wq.Term(f, syllable, boost=boost * EXACT_WEIGHT))
-        clauses.append(wq.Term(f, folded, boost=boost))
-    return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+    if field is not None:  # title: and source: are plain syllable fields
+        return []
+    bonus = [wq.Term(EXACT_FIELD, s, boost=EXACT_WEIGHT) for s in sylls if has_diacritics(s)]
+    bonus += [wq.Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in _query_words(text)]
+    return bonus
 
 
-def _sequence(sylls: list[str], fields: tuple[str, ...], boost: float) -> list[Any]:
-    from whoosh import query as wq
-
-    return [wq.Phrase(f, sylls, boost=boost * FIELD_BOOSTS[f]) for f in fields]
-
-
-def _word_bonus(text: str, fields: tuple[str, ...]) -> list[Any]:
-    from whoosh import query as wq
-
+def _query_words(text: str) -> list[str]:
     from .segmenter import segment
     from .text import syllable_form
 
-    word_fields = [(f, WORD_FIELDS[f]) for f in fields if f in WORD_FIELDS]
-    if not word_fields:
-        return []
-    bonus = []
-    for seg in segment(normalize(text).text):
-        if len(seg.syllables) < 2:
-            continue
-        word = "_".join(syllable_form(s) for s in seg.syllables)
-        folded = fold(word)
-        for f, wf in word_fields:
-            if folded != word:
-                bonus.append(wq.Term(wf, word, boost=WORD_BONUS * FIELD_BOOSTS[f] * EXACT_WEIGHT))
-            bonus.append(wq.Term(wf, folded, boost=WORD_BONUS * FIELD_BOOSTS[f]))
-    return bonus
+    return [
+        fold("_".join(syllable_form(s) for s in seg.syllables))
+        for seg in segment(normalize(text).text)
+        if len(seg.syllables) > 1
+    ]
 
 
 def _plan_terms(node: Terms) -> Any:
     from whoosh import query as wq
 
-    fields = _fields(node.field)
+    field = node.field or TEXT_FIELD
     sylls = _query_syllables(node.text)
-    clauses = [_syllable_clause(s, fields) for s in sylls]
+    folded = [fold(s) for s in sylls]
+    clauses = [wq.Term(field, f) for f in dict.fromkeys(folded)]
     required = wq.And(clauses) if len(clauses) > 1 else clauses[0]
-    bonus = _word_bonus(node.text, fields)
-    if len(sylls) > 1:
-        bonus += _sequence([fold(s) for s in sylls], fields, SEQUENCE_BONUS)
+    bonus = _bonus_terms(sylls, node.text, node.field)
+    if len(folded) > 1:
+        bonus.append(wq.Phrase(field, folded, boost=SEQUENCE_BONUS))
     return wq.AndMaybe(required, wq.Or(bonus)) if bonus else required
 
 
 def _plan_phrase(node: Phrase) -> Any:
     from whoosh import query as wq
 
-    fields = _fields(node.field)
+    field = node.field or TEXT_FIELD
     sylls = _query_syllables(node.text)
-    if len(sylls) == 1:
-        return _syllable_clause(sylls[0], fields)
-    required = wq.Or(_sequence([fold(s) for s in sylls], fields, 1.0))
-    bonus = _word_bonus(node.text, fields)
-    if any(has_diacritics(s) for s in sylls):
-        bonus += _sequence(sylls, fields, EXACT_WEIGHT)
+    folded = [fold(s) for s in sylls]
+    required = wq.Phrase(field, folded) if len(folded) > 1 else wq.Term(field, folded[0])
+    bonus = _bonus_terms(sylls, node.text, node.field)
     return wq.AndMaybe(required, wq.Or(bonus)) if bonus else required
 
 
@@ -255,7 +230,7 @@ class Index:
 
 def _make_hit(fields: dict[str, Any], score: float, terms: HighlightTerms) -> Hit:
     date = fields.get("date")
-    snippet = _best_snippet(fields.get("lead", ""), fields.get("body", ""), terms)
+    snippet = _best_snippet(fields.get("lead", ""), stored_body(fields), terms)
     title = fields.get("title", "")
     return Hit(
         id=fields["id"],
