@@ -15,7 +15,7 @@ from clipsearch.analysis import (
     ExactTokenizer,
     SyllableTokenizer,
     WordTokenizer,
-    analyse,
+    analyse_syllables,
     join_zones,
     paragraphs,
 )
@@ -96,7 +96,7 @@ def test_exact_tokens_only_where_diacritics() -> None:
 
 def test_one_analysis_serves_all_fields() -> None:
     value = join_zones("Văn phòng cấp ủy", "", "Nhân dân yêu hòa bình.")
-    assert analyse(value) is analyse(value)
+    assert analyse_syllables(value) is analyse_syllables(value)
 
 
 # ---------------------------------------------------------------------------

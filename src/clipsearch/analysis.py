@@ -2,9 +2,9 @@
 :mod:`clipsearch.segmenter`.
 
 A clipping's searchable text is one string of zones (title, lead, body)
-joined by :data:`ZONE_MARK`. It is analysed ONCE (normalised, split into
-syllables, segmented into words by pyvi's model) and three tokenizers read
-that analysis for three fields:
+joined by :data:`ZONE_MARK`. It is normalised and split into syllables once
+(shared by two fields), segmented into words by pyvi's model once, and three
+tokenizers read that analysis for three fields:
 
 * :class:`SyllableTokenizer` -> ``text``: every syllable in its folded form
   (``van``), with positions (for phrases, across any segmentation) and a
@@ -22,7 +22,6 @@ the index); the segmenter is loaded once per process on first use.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -33,8 +32,8 @@ from .text import fold, normalize, syllable_form, syllables
 __all__ = [
     "ZONE_MARK",
     "ZONE_BOOSTS",
-    "Analysed",
-    "analyse",
+    "analyse_syllables",
+    "analyse_words",
     "join_zones",
     "paragraphs",
     "SyllableTokenizer",
@@ -69,41 +68,53 @@ def paragraphs(text: str) -> list[tuple[int, str]]:
     return result
 
 
-@dataclass(frozen=True)
-class Analysed:
-    """A field value analysed once: per syllable ``(zone, position, folded,
-    exact, start, end)`` and per multi-syllable word ``(zone, folded word,
-    start, end)``; offsets are into the value."""
+#: Per syllable: (zone, position, folded form, exact form, start, end).
+SyllableRow = tuple[int, int, str, str, int, int]
+#: Per multi-syllable word: (zone, folded word, start, end).
+WordRow = tuple[int, str, int, int]
 
-    syllables: tuple[tuple[int, int, str, str, int, int], ...]
-    words: tuple[tuple[int, str, int, int], ...]
+
+def _zones(value: str) -> list[tuple[int, int, str]]:
+    """(zone, offset, text) of each zone of a field value."""
+    result = []
+    offset = 0
+    for zone, text in enumerate(value.split(ZONE_MARK)):
+        result.append((zone, offset, text))
+        offset += len(text) + len(ZONE_MARK)
+    return result
 
 
 @lru_cache(maxsize=8)
-def analyse(value: str) -> Analysed:
-    """Analyse a field value (cached: the three fields share one analysis)."""
+def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
+    """The syllables of a field value, offsets into the value (cached: the
+    ``text`` and ``exact`` fields share one analysis)."""
+    rows: list[SyllableRow] = []
+    pos = 0
+    for zone, zone_offset, zone_text in _zones(value):
+        for offset, paragraph in paragraphs(zone_text):
+            base = zone_offset + offset
+            for syl in syllables(normalize(paragraph)):
+                rows.append((zone, pos, fold(syl.text), syl.text, base + syl.start, base + syl.end))
+                pos += 1
+            pos += PARAGRAPH_GAP
+    return tuple(rows)
+
+
+def analyse_words(value: str) -> tuple[WordRow, ...]:
+    """The multi-syllable words pyvi's model finds in a field value."""
     from .segmenter import get_segmenter
 
     segmenter = get_segmenter()
-    sylls: list[tuple[int, int, str, str, int, int]] = []
-    words: list[tuple[int, str, int, int]] = []
-    pos = 0
-    zone_offset = 0
-    for zone, zone_text in enumerate(value.split(ZONE_MARK)):
+    rows: list[WordRow] = []
+    for zone, zone_offset, zone_text in _zones(value):
         for offset, paragraph in paragraphs(zone_text):
             base = zone_offset + offset
             norm = normalize(paragraph)
-            for syl in syllables(norm):
-                sylls.append((zone, pos, fold(syl.text), syl.text, base + syl.start, base + syl.end))
-                pos += 1
-            pos += PARAGRAPH_GAP
-            for seg in segmenter.segment(norm.text):
-                if len(seg.syllables) > 1:
-                    start, end = norm.span(seg.start, seg.end)
-                    word = fold("_".join(syllable_form(s) for s in seg.syllables))
-                    words.append((zone, word, base + start, base + end))
-        zone_offset += len(zone_text) + len(ZONE_MARK)
-    return Analysed(tuple(sylls), tuple(words))
+            for seg in segmenter.words(norm.text):
+                start, end = norm.span(seg.start, seg.end)
+                word = fold("_".join(syllable_form(s) for s in seg.syllables))
+                rows.append((zone, word, base + start, base + end))
+    return tuple(rows)
 
 
 class _ZonedTokenizer(Tokenizer):
@@ -141,7 +152,7 @@ class SyllableTokenizer(_ZonedTokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = self._token(positions, chars, removestops, mode, **kwargs)
-        for zone, pos, folded, _exact, start, end in analyse(value).syllables:
+        for zone, pos, folded, _exact, start, end in analyse_syllables(value):
             token.text = folded
             token.boost = self._boost(zone)
             token.stopped = False
@@ -170,7 +181,7 @@ class ExactTokenizer(_ZonedTokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = self._token(positions, chars, removestops, mode, **kwargs)
-        for zone, pos, folded, exact, start, end in analyse(value).syllables:
+        for zone, pos, folded, exact, start, end in analyse_syllables(value):
             if exact == folded:
                 continue
             token.text = exact
@@ -199,7 +210,7 @@ class WordTokenizer(_ZonedTokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = self._token(positions, chars, removestops, mode, **kwargs)
-        for i, (zone, word, start, end) in enumerate(analyse(value).words):
+        for i, (zone, word, start, end) in enumerate(analyse_words(value)):
             token.text = word
             token.boost = self._boost(zone)
             token.stopped = False

@@ -232,11 +232,10 @@ class Segmenter:
             s1.append(a1)
         return [label == 1 for label in viterbi2(s0, s1, self._transition)]
 
-    def segment(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Segment]:
-        """Segment ``text`` (expected NFC) into words with character spans."""
+    def _joins(self, text: str, chunk: int) -> tuple[list[re.Match[str]], list[bool]]:
+        """pyvi's syllables of ``text`` and, for each, whether it continues
+        the word of the syllable before it."""
         matches = list(_PYVI_PATTERN.finditer(text))
-        if not matches:
-            return []
         sylls = [m.group() for m in matches]
         inside: list[bool] = []
         begin = 0
@@ -249,28 +248,47 @@ class Segmenter:
                 end = cut if sylls[cut - 1] in _SENTENCE_END else end
             inside.extend(self._is_word(sylls[begin:end]))
             begin = end
-        segments: list[Segment] = []
-        current = [0]
+        joins = [False] * len(sylls)
         for i in range(1, len(sylls)):
-            prev, cur = sylls[i - 1], sylls[i]
-            if (
-                inside[i]
-                and cur not in _PUNCTUATION
-                and prev not in _PUNCTUATION
-                and not cur[0].isdigit()
-                and not prev[0].isdigit()
-                and not (cur[0].istitle() and not prev[0].istitle())
-            ):
-                current.append(i)
-            else:
-                segments.append(_make_segment(sylls, matches, current))
-                current = [i]
-        segments.append(_make_segment(sylls, matches, current))
+            if inside[i]:
+                prev, cur = sylls[i - 1], sylls[i]
+                joins[i] = (
+                    cur not in _PUNCTUATION
+                    and prev not in _PUNCTUATION
+                    and not cur[0].isdigit()
+                    and not prev[0].isdigit()
+                    and not (cur[0].istitle() and not prev[0].istitle())
+                )
+        return matches, joins
+
+    def segment(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Segment]:
+        """Segment ``text`` (expected NFC) into words with character spans."""
+        matches, joins = self._joins(text, chunk)
+        segments: list[Segment] = []
+        start = 0
+        for i in range(1, len(matches) + 1):
+            if i == len(matches) or not joins[i]:
+                segments.append(
+                    Segment(tuple(m.group() for m in matches[start:i]), matches[start].start(), matches[i - 1].end())
+                )
+                start = i
         return segments
 
-
-def _make_segment(sylls: list[str], matches: list[re.Match[str]], idx: list[int]) -> Segment:
-    return Segment(tuple(sylls[i] for i in idx), matches[idx[0]].start(), matches[idx[-1]].end())
+    def words(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Segment]:
+        """Only the words of two or more syllables (what the index keeps)."""
+        matches, joins = self._joins(text, chunk)
+        words: list[Segment] = []
+        start = 0
+        for i in range(1, len(matches) + 1):
+            if i == len(matches) or not joins[i]:
+                if i - start > 1:
+                    words.append(
+                        Segment(
+                            tuple(m.group() for m in matches[start:i]), matches[start].start(), matches[i - 1].end()
+                        )
+                    )
+                start = i
+        return words
 
 
 _instance: Segmenter | None = None
