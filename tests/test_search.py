@@ -86,12 +86,18 @@ def test_exact_highlight_only_where_text_has_the_form(index: clipsearch.Index) -
     assert {w.lower() for w in _highlighted(buy)} == {"mua"}
 
 
-def test_nfd_document_found_and_highlighted_on_original_characters(index: clipsearch.Index) -> None:
+def test_nfd_document_found_and_shown_composed(index: clipsearch.Index) -> None:
     hit = index.search("thanh tra đông anh")[0]
     assert hit.id == "nfd_doc"
-    words = _highlighted(hit)
-    assert unicodedata.normalize("NFD", "Đông Anh") in words
-    assert unicodedata.normalize("NFC", hit.title) == FIXTURES["nfd_doc"]["title"]
+    assert "Đông Anh" in _highlighted(hit)  # shown NFC, highlighted on the right characters
+    assert hit.title == FIXTURES["nfd_doc"]["title"]
+    assert [hit.title[s:e] for s, e in hit.title_highlights] == ["THANH TRA"]
+
+
+def test_highlight_keeps_the_authors_tone_placement(index: clipsearch.Index) -> None:
+    hit = index.search("hòa bình")[0]
+    assert hit.id == "peace_old"
+    assert set(_highlighted(hit)) == {"hoà bình"}
 
 
 def test_phrase_needs_order(index: clipsearch.Index) -> None:

@@ -200,16 +200,19 @@ def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
 def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
     """The Whoosh document of a clipping whose file has this SHA-256."""
     from .analysis import join_zones
+    from .text import clean
 
     location = os.path.abspath(clipping.path)
-    body = clipping.body_text
-    zones = join_zones(clipping.title, clipping.lead, body)
+    # Stored as shown: NFC, no invisible characters (the author's tone
+    # placement is kept); snippets and highlights index into this text.
+    title, lead, body = clean(clipping.title), clean(clipping.lead), clean(clipping.body_text)
+    zones = join_zones(title, lead, body)
     doc: dict[str, Any] = {
         "id": clipping.id,
         "path": clipping.path,
         "manifest": f"{clipping.id}\t{sha}\t{location}".encode(),
-        "title": clipping.title,
-        "lead": clipping.lead,
+        "title": title,
+        "lead": lead,
         "body_z": zlib.compress(body.encode("utf-8"), 6),
         "text": zones,
         "exact": zones,

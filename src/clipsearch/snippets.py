@@ -1,20 +1,24 @@
 """Snippets and highlight spans.
 
-The stored ORIGINAL text is split into syllables (cheap: no segmentation),
-each syllable is compared with the query's terms, and the window with the
-most distinct matched terms becomes the snippet. Highlight spans are
-``(start, end)`` character offsets into the returned snippet; adjacent matched
-syllables merge into one span, so ``văn phòng cấp ủy`` is one highlight.
+The query's syllables are found in the stored text with one regular
+expression over its lowercase folded form (the stored text is clean NFC, so
+folding keeps every offset), and the window with the most distinct matched
+terms becomes the snippet. A term typed with diacritics highlights only its
+exact form where the text has it, else its folded variants (which is why the
+clipping matched). Highlight spans are ``(start, end)`` character offsets into
+the returned snippet; adjacent matches merge into one span, so ``văn phòng
+cấp ủy`` is one highlight.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
-from .text import Syllable, fold, normalize, syllables
+from .text import fold, normalize, syllables
 
-__all__ = ["HighlightTerms", "Snippet", "make_snippet", "highlight_spans"]
+__all__ = ["HighlightTerms", "Snippet", "find_matches", "highlight_spans", "make_snippet"]
 
 SNIPPET_CHARS = 220
 _CONTEXT_BEFORE = 50
@@ -23,14 +27,20 @@ _SPACE_RE = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class HighlightTerms:
-    """The query's positive syllables: those typed with diacritics (matched
-    exactly where the text has them) and the folded form of every one."""
+    """The query's positive syllables: the folded form of every one, and
+    those typed with diacritics (in normalised tone placement)."""
 
     exact: frozenset[str]
     folded: frozenset[str]
 
     def __bool__(self) -> bool:
         return bool(self.folded)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """Matches any folded term as a whole syllable of folded text."""
+        alternatives = "|".join(re.escape(t) for t in sorted(self.folded, key=len, reverse=True))
+        return re.compile(r"(?<![^\W_])(?:" + alternatives + r")(?![^\W_])")
 
 
 @dataclass(frozen=True)
@@ -39,21 +49,32 @@ class Snippet:
     highlights: tuple[tuple[int, int], ...]
 
 
-def _matches(sylls: list[Syllable], terms: HighlightTerms) -> list[str | None]:
-    """For each syllable, the folded query term it matches, or None.
+def _matches_slow(text: str, terms: HighlightTerms) -> list[tuple[int, int, str, bool]]:
+    """Syllable by syllable, for text whose normalisation moves offsets."""
+    found = []
+    for syl in syllables(normalize(text)):
+        folded = fold(syl.text)
+        if folded in terms.folded:
+            found.append((syl.start, syl.end, folded, syl.text in terms.exact))
+    return found
 
-    A term typed with diacritics highlights only its exact form when the text
-    has that form, else its folded variants (which is why the text matched)."""
-    folded_forms = [fold(s.text) for s in sylls]
-    exact_present = {s.text for s in sylls if s.text in terms.exact}
-    exact_folded = {fold(t) for t in exact_present}
-    result: list[str | None] = []
-    for syl, f in zip(sylls, folded_forms, strict=True):
-        if f not in terms.folded or (f in exact_folded and syl.text not in exact_present):
-            result.append(None)
-        else:
-            result.append(f)
-    return result
+
+def find_matches(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
+    """Spans of ``text`` (its own characters) that match the query's terms."""
+    if not terms:
+        return []
+    norm = normalize(text)
+    lower = norm.text.lower()
+    folded = fold(lower)
+    if norm.starts is not None or len(lower) != len(text) or len(folded) != len(text):
+        found = _matches_slow(text, terms)
+    else:
+        found = [
+            (m.start(), m.end(), m.group(), lower[m.start() : m.end()] in terms.exact)
+            for m in terms.pattern.finditer(folded)
+        ]
+    exact_seen = {f for _s, _e, f, is_exact in found if is_exact}
+    return [(s, e) for s, e, f, is_exact in found if is_exact or f not in exact_seen]
 
 
 def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
@@ -67,33 +88,33 @@ def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
 
 
 def highlight_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
-    """Spans of ``text`` (original characters) that match the query's terms."""
-    sylls = syllables(normalize(text))
-    matched = _matches(sylls, terms)
-    return _merge([(s.start, s.end) for s, m in zip(sylls, matched, strict=True) if m is not None], text)
+    """Merged spans of ``text`` that match the query's terms."""
+    return _merge(find_matches(text, terms), text)
 
 
 def _collapse(text: str, spans: list[tuple[int, int]]) -> Snippet:
     """Collapse runs of white space (paragraph breaks too) to one space,
     moving the spans along."""
-    new_chars: list[str] = []
+    pieces: list[str] = []
     index_map = [0] * (len(text) + 1)
-    i = 0
-    while i < len(text):
-        index_map[i] = len(new_chars)
-        if text[i].isspace():
-            j = i
-            while j < len(text) and text[j].isspace():
-                index_map[j] = len(new_chars)
-                j += 1
-            new_chars.append(" ")
-            i = j
-        else:
-            new_chars.append(text[i])
-            i += 1
-    index_map[len(text)] = len(new_chars)
-    collapsed = "".join(new_chars)
-    return Snippet(collapsed, tuple((index_map[s], index_map[e]) for s, e in spans))
+    out_len = 0
+    pos = 0
+    for m in _SPACE_RE.finditer(text):
+        for i in range(pos, m.start()):
+            index_map[i] = out_len + i - pos
+        out_len += m.start() - pos
+        pieces.append(text[pos : m.start()])
+        for i in range(m.start(), m.end()):
+            index_map[i] = out_len
+        pieces.append(" ")
+        out_len += 1
+        pos = m.end()
+    for i in range(pos, len(text)):
+        index_map[i] = out_len + i - pos
+    pieces.append(text[pos:])
+    out_len += len(text) - pos
+    index_map[len(text)] = out_len
+    return Snippet("".join(pieces), tuple((index_map[s], index_map[e]) for s, e in spans))
 
 
 def make_snippet(text: str, terms: HighlightTerms, *, size: int = SNIPPET_CHARS) -> Snippet:
@@ -101,45 +122,41 @@ def make_snippet(text: str, terms: HighlightTerms, *, size: int = SNIPPET_CHARS)
     query's terms highlighted; ``…`` marks cut ends."""
     if not text:
         return Snippet("", ())
-    sylls = syllables(normalize(text))
-    matched = _matches(sylls, terms) if terms else [None] * len(sylls)
-    hits = [i for i, m in enumerate(matched) if m is not None]
+    matches = find_matches(text, terms)
     best_start = 0
-    if hits:
+    if matches:
+        folded_at = {s: fold(text[s:e].lower()) for s, e in matches}
         best_key: tuple[int, int] = (-1, 0)
         j = 0
-        for a_idx, a in enumerate(hits):
-            limit = sylls[a].start + size - _CONTEXT_BEFORE
-            j = max(j, a_idx)
-            while j + 1 < len(hits) and sylls[hits[j + 1]].end <= limit:
+        for i, (start, _end) in enumerate(matches):
+            limit = start + size - _CONTEXT_BEFORE
+            j = max(j, i)
+            while j + 1 < len(matches) and matches[j + 1][1] <= limit:
                 j += 1
-            window = hits[a_idx : j + 1]
-            key = (len({matched[k] for k in window}), len(window))
+            window = matches[i : j + 1]
+            key = (len({folded_at[s] for s, _e in window}), len(window))
             if key > best_key:
-                best_key, best_start = key, sylls[a].start
+                best_key, best_start = key, start
     start = 0
     if best_start > _CONTEXT_BEFORE:
-        # Begin at a syllable boundary about _CONTEXT_BEFORE characters back.
+        # Begin at the sentence or the word about _CONTEXT_BEFORE characters back.
         target = best_start - _CONTEXT_BEFORE
-        start = next((s.start for s in sylls if s.start >= target), best_start)
         sentence = text.rfind(". ", target - 40, best_start)
         if sentence != -1 and sentence + 2 <= best_start:
             start = sentence + 2
+        else:
+            space = text.find(" ", target, best_start)
+            start = space + 1 if space != -1 else best_start
     end = min(len(text), start + size)
     if end < len(text):
-        cut = max((s.end for s in sylls if start < s.end <= end), default=end)
-        end = cut
-    spans = [
-        (s.start - start, s.end - start)
-        for s, m in zip(sylls, matched, strict=True)
-        if m is not None and s.start >= start and s.end <= end
-    ]
+        space = text.rfind(" ", start + size // 2, end + 1)
+        end = space if space != -1 else end
+    spans = [(s - start, e - start) for s, e in matches if s >= start and e <= end]
     piece = text[start:end]
     snippet = _collapse(piece, _merge(spans, piece))
     body = snippet.text.strip()
     lead_trim = len(snippet.text) - len(snippet.text.lstrip())
-    highlights = tuple((s - lead_trim, e - lead_trim) for s, e in snippet.highlights)
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
-    shift = len(prefix)
-    return Snippet(prefix + body + suffix, tuple((s + shift, e + shift) for s, e in highlights))
+    shift = len(prefix) - lead_trim
+    return Snippet(prefix + body + suffix, tuple((s + shift, e + shift) for s, e in snippet.highlights))

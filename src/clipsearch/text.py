@@ -21,6 +21,7 @@ from unidecode import unidecode
 
 __all__ = [
     "Normalized",
+    "clean",
     "normalize",
     "normalize_tone_placement",
     "fold",
@@ -134,6 +135,19 @@ def normalize(text: str) -> Normalized:
     flush(last_kept_end)
     clean = normalize_tone_placement("".join(out).translate(_TO_SPACE))
     return Normalized(clean, text, tuple(starts), tuple(ends))
+
+
+_CLEAN_TABLE = str.maketrans({c: " " for c in _SPACE_CONTROLS})
+
+
+def clean(text: str) -> str:
+    """The text as it should be shown: NFC, without invisible or control
+    characters or lone surrogates. Unlike :func:`normalize`, it keeps the
+    author's tone placement and underscores."""
+    if unicodedata.is_normalized("NFC", text) and not _DROP_RE.search(text):
+        return text.translate(_CLEAN_TABLE)
+    kept = _DROP_RE.sub("", text.translate(_CLEAN_TABLE))
+    return unicodedata.normalize("NFC", kept)
 
 
 def _fold_char(ch: str) -> str:

@@ -1,0 +1,75 @@
+"""Snippets: the best window, highlight spans, exact-form preference."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clipsearch.snippets import HighlightTerms, highlight_spans, make_snippet
+from clipsearch.text import fold, normalize, syllables
+
+
+def terms(*typed: str) -> HighlightTerms:
+    words = [s.text for t in typed for s in syllables(normalize(t))]
+    return HighlightTerms(frozenset(w for w in words if fold(w) != w), frozenset(fold(w) for w in words))
+
+
+FILLER = "Thời tiết hôm nay nắng nhẹ, gió thổi từ phía đông. " * 8
+
+
+def test_window_with_most_distinct_terms() -> None:
+    text = "Giá xăng tăng. " + FILLER + "Giá xăng và giá dầu cùng tăng mạnh trong tuần. " + FILLER
+    snippet = make_snippet(text, terms("giá dầu tăng"))
+    assert snippet.text.startswith("…Giá xăng và giá dầu")
+    assert snippet.text.endswith("…")
+    assert len(snippet.text) <= 230
+    marked = [snippet.text[s:e] for s, e in snippet.highlights]
+    assert "giá dầu" in marked and "tăng" in marked
+
+
+def test_no_match_gives_the_start() -> None:
+    snippet = make_snippet(FILLER, terms("bão"))
+    assert snippet.text.startswith("Thời tiết") and snippet.highlights == ()
+
+
+def test_whitespace_collapsed_and_spans_follow() -> None:
+    snippet = make_snippet("Mở đầu.\n\nVăn   phòng\n\ncấp ủy họp.", terms("văn phòng cấp ủy"))
+    assert snippet.text == "Mở đầu. Văn phòng cấp ủy họp."
+    assert [snippet.text[s:e] for s, e in snippet.highlights] == ["Văn phòng cấp ủy"]
+
+
+def test_exact_form_preferred_where_present() -> None:
+    text = "Mùa lúa, múa lân và mua sắm."
+    assert [text[s:e] for s, e in highlight_spans(text, terms("múa"))] == ["múa"]
+    other = "Đi mua sắm."
+    assert [other[s:e] for s, e in highlight_spans(other, terms("múa"))] == ["mua"]
+    assert [text[s:e] for s, e in highlight_spans(text, terms("mua"))] == ["Mùa", "múa", "mua"]
+
+
+def test_whole_syllables_only() -> None:
+    text = "Anh ấy là thanh niên tình nguyện."
+    assert [text[s:e] for s, e in highlight_spans(text, terms("anh"))] == ["Anh"]
+
+
+def test_other_placement_and_nfd_text() -> None:
+    text = unicodedata.normalize("NFD", "Nhân dân yêu hoà bình.")
+    spans = highlight_spans(text, terms("hòa bình"))
+    assert [unicodedata.normalize("NFC", text[s:e]) for s, e in spans] == ["hoà bình"]
+
+
+WORDS = ["văn", "phòng", "cấp", "ủy", "hòa", "bình", "Đảng", "mùa", "lúa", "xăng", "2014", "TP.HCM", "\n\n"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=120), st.sampled_from(WORDS[:-1]))
+def test_highlights_are_valid_and_match(words: list[str], query: str) -> None:
+    text = " ".join(words)
+    snippet = make_snippet(text, terms(query))
+    previous_end = 0
+    for start, end in snippet.highlights:
+        assert previous_end <= start < end <= len(snippet.text)
+        piece = snippet.text[start:end].lower()
+        assert {s.text for s in syllables(normalize(piece))} <= {s.text for s in syllables(normalize(query))}
+        previous_end = end
