@@ -35,6 +35,8 @@ EXACT_WEIGHT = 1.0
 #: Weights of the optional bonuses: whole pyvi words and the syllables in order.
 WORD_BONUS = 0.5
 SEQUENCE_BONUS = 1.0
+#: How many of the best matches by the required part get the bonuses.
+CANDIDATES = 100
 
 
 @dataclass(frozen=True)
@@ -85,15 +87,26 @@ def _query_syllables(text: str) -> list[str]:
     return [s.text for s in syllables(normalize(text))]
 
 
-def _bonus_terms(sylls: list[str], text: str, field: str | None) -> list[Any]:
-    """Exact forms typed with diacritics and pyvi's words of the query."""
+@dataclass(frozen=True)
+class Plan:
+    """What a query asks of Whoosh: ``required`` decides which clippings
+    match and ranks them (Whoosh prunes it to the top candidates with its
+    block-max scores); ``bonus`` queries add score to those candidates only."""
+
+    required: Any
+    bonus: tuple[Any, ...] = ()
+
+
+def _syllable_clause(syllable: str, field: str, exact_allowed: bool) -> Any:
+    """The folded syllable; typed with diacritics, also its exact form, which
+    every clipping with it has too, so the union matches the same clippings
+    and those with what the user typed score more."""
     from whoosh import query as wq
 
-    if field is not None:  # title: and source: are plain syllable fields
-        return []
-    bonus = [wq.Term(EXACT_FIELD, s, boost=EXACT_WEIGHT) for s in sylls if has_diacritics(s)]
-    bonus += [wq.Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in _query_words(text)]
-    return bonus
+    folded = wq.Term(field, fold(syllable))
+    if exact_allowed and has_diacritics(syllable):
+        return wq.Or([folded, wq.Term(EXACT_FIELD, syllable, boost=EXACT_WEIGHT)])
+    return folded
 
 
 def _query_words(text: str) -> list[str]:
@@ -107,48 +120,44 @@ def _query_words(text: str) -> list[str]:
     ]
 
 
-def _plan_terms(node: Terms) -> Any:
+def _plan_words(node: Terms | Phrase) -> Plan:
     from whoosh import query as wq
 
     field = node.field or TEXT_FIELD
-    sylls = _query_syllables(node.text)
-    folded = [fold(s) for s in sylls]
-    clauses = [wq.Term(field, f) for f in dict.fromkeys(folded)]
+    whole = node.field is None  # title: and source: are plain syllable fields
+    sylls = list(dict.fromkeys(_query_syllables(node.text)))
+    folded = [fold(s) for s in _query_syllables(node.text)]
+    bonus: list[Any] = []
+    if whole:
+        bonus += [wq.Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in _query_words(node.text)]
+    if isinstance(node, Phrase) and len(folded) > 1:
+        sequence = wq.Phrase(field, folded)
+        exact = [_syllable_clause(s, field, whole) for s in sylls if whole and has_diacritics(s)]
+        return Plan(wq.And([sequence, *exact]) if exact else sequence, tuple(bonus))
+    clauses = [_syllable_clause(s, field, whole) for s in sylls]
     required = wq.And(clauses) if len(clauses) > 1 else clauses[0]
-    bonus = _bonus_terms(sylls, node.text, node.field)
     if len(folded) > 1:
         bonus.append(wq.Phrase(field, folded, boost=SEQUENCE_BONUS))
-    return wq.AndMaybe(required, wq.Or(bonus)) if bonus else required
+    return Plan(required, tuple(bonus))
 
 
-def _plan_phrase(node: Phrase) -> Any:
+def plan(node: Node) -> Plan:
+    """The Whoosh queries for a parsed query."""
     from whoosh import query as wq
 
-    field = node.field or TEXT_FIELD
-    sylls = _query_syllables(node.text)
-    folded = [fold(s) for s in sylls]
-    required = wq.Phrase(field, folded) if len(folded) > 1 else wq.Term(field, folded[0])
-    bonus = _bonus_terms(sylls, node.text, node.field)
-    return wq.AndMaybe(required, wq.Or(bonus)) if bonus else required
-
-
-def plan(node: Node) -> Any:
-    """The Whoosh query for a parsed query."""
-    from whoosh import query as wq
-
-    if isinstance(node, Terms):
-        return _plan_terms(node)
-    if isinstance(node, Phrase):
-        return _plan_phrase(node)
+    if isinstance(node, (Terms, Phrase)):
+        return _plan_words(node)
     if isinstance(node, Not):
-        return wq.Not(plan(node.child))
+        return Plan(wq.Not(plan(node.child).required))
     if isinstance(node, And):
         positive = [plan(c) for c in node.children if not isinstance(c, Not)]
-        negative = [plan(c.child) for c in node.children if isinstance(c, Not)]
-        q = positive[0] if len(positive) == 1 else wq.And(positive)
-        return wq.AndNot(q, wq.Or(negative)) if negative else q
+        negative = [plan(c.child).required for c in node.children if isinstance(c, Not)]
+        q = positive[0].required if len(positive) == 1 else wq.And([p.required for p in positive])
+        required = wq.AndNot(q, wq.Or(negative)) if negative else q
+        return Plan(required, tuple(b for p in positive for b in p.bonus))
     if isinstance(node, Or):
-        return wq.Or([plan(c) for c in node.children])
+        parts = [plan(c) for c in node.children]
+        return Plan(wq.Or([p.required for p in parts]), tuple(b for p in parts for b in p.bonus))
     raise TypeError(node)  # pragma: no cover
 
 
@@ -213,19 +222,45 @@ class Index:
         if limit < 1:
             raise QueryError("the limit must be at least 1")
         node = parse_query(query)
-        whoosh_query = plan(node)
+        query_plan = plan(node)
         terms = highlight_terms(node)
         with self._lock:
             self._refresh()
-            results = self._searcher.search(whoosh_query, limit=limit)
+            searcher = self._searcher
+            results = searcher.search(query_plan.required, limit=max(CANDIDATES, limit))
             total = len(results)
-            stored = [(hit.fields(), hit.score) for hit in results]
+            scores = {hit.docnum: hit.score for hit in results}
+            for docnum, extra in _bonus_scores(searcher, query_plan.bonus, sorted(scores)).items():
+                scores[docnum] += extra
+            best = sorted(scores, key=lambda d: (-scores[d], d))[:limit]
+            stored = [(searcher.stored_fields(d), scores[d]) for d in best]
         hits = [_make_hit(fields, score, terms) for fields, score in stored]
         return SearchResult(query, total, hits)
 
     def search(self, query: str, limit: int = 10) -> list[Hit]:
         """The best ``limit`` hits for ``query``."""
         return self.query(query, limit).hits
+
+
+def _bonus_scores(searcher: Any, bonus: tuple[Any, ...], docnums: list[int]) -> dict[int, float]:
+    """The score each bonus query gives each of ``docnums`` (ascending): one
+    pass of the query's matcher, skipping to the candidates only."""
+    extra: dict[int, float] = {}
+    if not docnums:
+        return extra
+    context = searcher.context()
+    for query in bonus:
+        matcher = query.matcher(searcher, context)
+        for docnum in docnums:
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    break
+            if matcher.id() == docnum:
+                extra[docnum] = extra.get(docnum, 0.0) + matcher.score()
+    return extra
 
 
 def _make_hit(fields: dict[str, Any], score: float, terms: HighlightTerms) -> Hit:
