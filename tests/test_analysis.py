@@ -220,3 +220,8 @@ def test_schema_pickle_is_small_after_the_model_is_loaded() -> None:
     assert set(restored.names()) == set(schema.names())
     assert texts(restored["title"].analyzer, "Văn phòng") == ["van", "phong"]
     assert texts(restored["words"].analyzer, "Văn phòng") == ["van_phong"]
+
+
+def test_zone_mark_inside_text_does_not_make_zones() -> None:
+    value = join_zones("Tiêu đề", "Dẫn \ue000 nhập", "Thân")
+    assert [t[4] for t in tokens(SyllableTokenizer(), value)] == [3.0, 3.0, 1.5, 1.5, 1.0]

@@ -27,7 +27,7 @@ from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
 
-from .text import fold, normalize, syllable_form, syllables
+from .text import fold, fold_syllable, normalize, syllable_form, syllables
 
 __all__ = [
     "ZONE_MARK",
@@ -51,8 +51,9 @@ PARAGRAPH_GAP = 5
 
 
 def join_zones(*zones: str) -> str:
-    """One field value made of zones (title, lead, body)."""
-    return ZONE_MARK.join(zones)
+    """One field value made of zones (title, lead, body); a zone mark inside
+    a zone's text becomes a space."""
+    return ZONE_MARK.join(zone.replace(ZONE_MARK, " ") for zone in zones)
 
 
 def paragraphs(text: str) -> list[tuple[int, str]]:
@@ -94,7 +95,7 @@ def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
         for offset, paragraph in paragraphs(zone_text):
             base = zone_offset + offset
             for syl in syllables(normalize(paragraph)):
-                rows.append((zone, pos, fold(syl.text), syl.text, base + syl.start, base + syl.end))
+                rows.append((zone, pos, fold_syllable(syl.text), syl.text, base + syl.start, base + syl.end))
                 pos += 1
             pos += PARAGRAPH_GAP
     return tuple(rows)
@@ -123,14 +124,16 @@ class _ZonedTokenizer(Tokenizer):
     def __init__(self, boosts: Sequence[float] = ZONE_BOOSTS) -> None:
         self.boosts = tuple(boosts)
 
+    @property
+    def _zone_boosts(self) -> tuple[float, ...]:
+        """``boosts`` padded with its last value, indexable by any zone."""
+        return self.boosts + (self.boosts[-1],) * 4
+
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.boosts == self.boosts
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.boosts))
-
-    def _boost(self, zone: int) -> float:
-        return self.boosts[min(zone, len(self.boosts) - 1)]
 
     def _token(self, positions: bool, chars: bool, removestops: bool, mode: str, **kwargs: Any) -> Token:
         return Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
@@ -152,9 +155,10 @@ class SyllableTokenizer(_ZonedTokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = self._token(positions, chars, removestops, mode, **kwargs)
+        boosts = self._zone_boosts
         for zone, pos, folded, _exact, start, end in analyse_syllables(value):
             token.text = folded
-            token.boost = self._boost(zone)
+            token.boost = boosts[zone]
             token.stopped = False
             if positions:
                 token.pos = start_pos + pos
@@ -181,11 +185,12 @@ class ExactTokenizer(_ZonedTokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = self._token(positions, chars, removestops, mode, **kwargs)
+        boosts = self._zone_boosts
         for zone, pos, folded, exact, start, end in analyse_syllables(value):
             if exact == folded:
                 continue
             token.text = exact
-            token.boost = self._boost(zone)
+            token.boost = boosts[zone]
             token.stopped = False
             if positions:
                 token.pos = start_pos + pos
@@ -210,9 +215,10 @@ class WordTokenizer(_ZonedTokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = self._token(positions, chars, removestops, mode, **kwargs)
+        boosts = self._zone_boosts
         for i, (zone, word, start, end) in enumerate(analyse_words(value)):
             token.text = word
-            token.boost = self._boost(zone)
+            token.boost = boosts[zone]
             token.stopped = False
             if positions:
                 token.pos = start_pos + i

@@ -66,11 +66,13 @@ _BOMS = (
 )
 
 
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
 def _looks_like_text(text: str) -> bool:
     """A decoded text is plausible when it has no C1 controls and few
     other controls (a wrong code page produces them)."""
-    bad = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f")
-    return bad <= max(2, len(text) // 1000)
+    return len(_CONTROL_RE.findall(text)) <= max(2, len(text) // 1000)
 
 
 def decode(data: bytes) -> tuple[str, list[str]]:

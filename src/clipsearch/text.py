@@ -16,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from unidecode import unidecode
 
@@ -25,6 +26,7 @@ __all__ = [
     "normalize",
     "normalize_tone_placement",
     "fold",
+    "fold_syllable",
     "has_diacritics",
     "syllables",
     "Syllable",
@@ -197,8 +199,7 @@ def has_diacritics(text: str) -> bool:
 _SYLLABLE_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
 
 
-@dataclass(frozen=True)
-class Syllable:
+class Syllable(NamedTuple):
     """A syllable: its matching form and its span in the ORIGINAL text."""
 
     text: str
@@ -218,8 +219,17 @@ def syllable_form(raw: str) -> str:
 
 def syllables(norm: Normalized) -> list[Syllable]:
     """Split normalised text into syllables with spans in the original text."""
+    form = syllable_form
+    if norm.starts is None:
+        return [Syllable(form(m.group()), m.start(), m.end()) for m in _SYLLABLE_RE.finditer(norm.text)]
     result = []
     for m in _SYLLABLE_RE.finditer(norm.text):
         start, end = norm.span(m.start(), m.end())
-        result.append(Syllable(syllable_form(m.group()), start, end))
+        result.append(Syllable(form(m.group()), start, end))
     return result
+
+
+@lru_cache(maxsize=65536)
+def fold_syllable(syllable: str) -> str:
+    """:func:`fold`, cached for the few thousand syllables of a language."""
+    return fold(syllable)
