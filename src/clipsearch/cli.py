@@ -80,7 +80,23 @@ index_dir_option = click.option(
     type=click.Path(dir_okay=False, writable=True),
     help="Also write the skipped files and reasons to this file (always in <index-dir>/skipped.tsv).",
 )
-def index_command(paths: Sequence[str], index_dir: str, rebuild: bool, quiet: bool, report_file: str | None) -> None:
+@click.option(
+    "--commit-every",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Commit after this many clippings: a killed run keeps what it committed.",
+)
+@click.option("--procs", type=click.IntRange(min=1), help="Processes that analyse text [default: one per CPU].")
+def index_command(
+    paths: Sequence[str],
+    index_dir: str,
+    rebuild: bool,
+    quiet: bool,
+    report_file: str | None,
+    commit_every: int,
+    procs: int | None,
+) -> None:
     """Index clipping files and folders (*.txt, recursively).
 
     PATHS defaults to seeds/. New files are added, changed and moved ones
@@ -92,7 +108,14 @@ def index_command(paths: Sequence[str], index_dir: str, rebuild: bool, quiet: bo
     from .index import build_index
 
     with _ProgressBar(enabled=not quiet and sys.stderr.isatty()) as bar:
-        report = build_index(paths or [DEFAULT_SEEDS_DIR], index_dir, rebuild=rebuild, progress=bar.update)
+        report = build_index(
+            paths or [DEFAULT_SEEDS_DIR],
+            index_dir,
+            rebuild=rebuild,
+            progress=bar.update,
+            procs=procs,
+            commit_every=commit_every,
+        )
     if not quiet:
         _print_report(report)
     _print_problems(report)

@@ -291,8 +291,11 @@ class _Writer:
     Uses Whoosh's multiprocessing writer (one segment per process, which
     keeps BM25's length statistics right) when there is enough to do."""
 
-    def __init__(self, ix: Any, index_path: Path, procs: int) -> None:
-        self.ix, self.index_path, self.procs = ix, index_path, procs
+    def __init__(self, ix: Any, index_path: Path, procs: int | None, commit_every: int) -> None:
+        self.ix, self.index_path, self.commit_every = ix, index_path, commit_every
+        # procs=None: one per CPU, for enough work; an explicit number is obeyed.
+        self.procs = procs or os.cpu_count() or 1
+        self.threshold = PARALLEL_THRESHOLD if procs is None else 0
         self.pending = 0
         self.writer: Any = None
 
@@ -300,7 +303,7 @@ class _Writer:
         from whoosh.index import LockError
 
         try:
-            if self.procs > 1 and expected >= PARALLEL_THRESHOLD:
+            if self.procs > 1 and expected >= self.threshold:
                 return self.ix.writer(procs=self.procs, multisegment=True, limitmb=128, batchsize=50)
             return self.ix.writer(limitmb=256)
         except LockError:
@@ -316,7 +319,7 @@ class _Writer:
 
     def added(self) -> None:
         self.pending += 1
-        if self.pending >= COMMIT_EVERY:
+        if self.pending >= self.commit_every:
             self.commit()
 
     def commit(self) -> None:
@@ -338,6 +341,7 @@ def build_index(
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
     procs: int | None = None,
+    commit_every: int = COMMIT_EVERY,
 ) -> IndexReport:
     """Index clipping files and folders into ``index_dir``.
 
@@ -346,7 +350,7 @@ def build_index(
     whose file was deleted from a folder being indexed are removed;
     ``rebuild=True`` starts a new index. Bad files are recorded in the
     report's ``skipped`` with their reason and never stop the run. The index
-    is committed every :data:`COMMIT_EVERY` clippings, so a killed run keeps
+    is committed every ``commit_every`` clippings, so a killed run keeps
     what it committed and the next run finishes the job. ``progress(done,
     total)`` is called after every file; ``procs`` worker processes analyse
     the text (default: one per CPU)."""
@@ -357,7 +361,7 @@ def build_index(
     files = find_clipping_files(given, report)
     index_path.mkdir(parents=True, exist_ok=True)
     with _RunLock(index_path):
-        return _build(files, roots, index_path, report, rebuild, progress, procs)
+        return _build(files, roots, index_path, report, rebuild, progress, procs, commit_every)
 
 
 def _build(
@@ -368,12 +372,13 @@ def _build(
     rebuild: bool,
     progress: Callable[[int, int], None] | None,
     procs: int | None,
+    commit_every: int,
 ) -> IndexReport:
     from .clipping import clipping_from_bytes, read_bytes
 
     ix = _create_or_open(index_path, rebuild)
     known = indexed_files(ix)
-    writer = _Writer(ix, index_path, procs or os.cpu_count() or 1)
+    writer = _Writer(ix, index_path, procs, commit_every)
     seen: dict[str, str] = {}
     try:
         for done, path in enumerate(files, start=1):

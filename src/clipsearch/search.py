@@ -194,7 +194,8 @@ class Index:
 
         self.path = Path(index_dir)
         self._ix = open_whoosh_index(self.path)
-        self._searcher = self._ix.searcher(weighting=scoring.BM25F())
+        self._weighting = scoring.BM25F()
+        self._searcher = self._ix.searcher(weighting=self._weighting)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -214,8 +215,11 @@ class Index:
         self._searcher.close()
 
     def _refresh(self) -> None:
+        # A new searcher rather than Searcher.refresh(), which fails on an
+        # index that was empty when it was opened.
         if not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
+            self._searcher.close()
+            self._searcher = self._ix.searcher(weighting=self._weighting)
 
     def query(self, query: str, limit: int = 10) -> SearchResult:
         """Search; the result has the hits shown and the total matched."""
