@@ -44,7 +44,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -55,6 +55,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
 ARCHIVES = {"vietnews": "vietnews-60k.tar.gz", "rss": "rss-20k.tar.gz"}
 MEMBER_FOLDER = "clippings"
+CLI_SCRIPT = Path(sys.executable).parent / "clipsearch"
 VARIANTS = ("as-is", "folded", "phrase")
 TOP_K = 10
 CLI_RUNS = 5
@@ -83,11 +84,20 @@ def clipping_member_name(name: str) -> str | None:
     return base
 
 
+def stream_members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    """The members of a tar opened in stream mode (``r|gz``), without the
+    list of every member that iterating a TarFile keeps (60,000 TarInfo
+    objects would add tens of MB to the peak RSS measured later)."""
+    while (member := tar.next()) is not None:
+        yield member
+        tar.members.clear()  # type: ignore[attr-defined]
+
+
 def list_clippings(archive: Path) -> list[str]:
     """The clipping member names of ``archive``, sorted (one streaming pass)."""
     names = []
     with tarfile.open(archive, mode="r|gz") as tar:
-        for member in tar:
+        for member in stream_members(tar):
             if member.isfile() and clipping_member_name(member.name) is not None:
                 names.append(member.name)
     return sorted(names)
@@ -100,7 +110,7 @@ def extract_members(archive: Path, wanted: Sequence[str], dest: Path) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     written = 0
     with tarfile.open(archive, mode="r|gz") as tar:
-        for member in tar:
+        for member in stream_members(tar):
             if member.name not in remaining or not member.isfile():
                 continue
             base = clipping_member_name(member.name)
@@ -184,6 +194,28 @@ def folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def source_state() -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime) of clipsearch's modules, to notice edits during a run
+    (an editable install picks them up in the ``clipsearch query`` processes)."""
+    package = Path(clipsearch.__file__).parent
+    return tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(package.glob("*.py")))
+
+
+def source_version() -> str:
+    """Where clipsearch is imported from, with its git commit when it is in a checkout."""
+    package = Path(clipsearch.__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(package), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(package), "status", "--porcelain", "--", "."], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return str(package)
+    return f"{package} (git {commit}{', modified' if dirty else ''})"
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """The ``p``-th percentile (0-100) with linear interpolation between ranks."""
     ordered = sorted(values)
@@ -204,6 +236,7 @@ class BuildFigures:
     index_bytes: int
     rss_before: int
     rss_after: int
+    children_rss: int
 
 
 def time_build(clippings_dir: Path, index_dir: Path) -> BuildFigures:
@@ -226,8 +259,10 @@ def time_build(clippings_dir: Path, index_dir: Path) -> BuildFigures:
     children_cpu = (times_after.children_user - times_before.children_user) + (
         times_after.children_system - times_before.children_system
     )
+    # No child process ran before the build, so this is its largest worker.
+    children_rss = max_rss_bytes(resource.RUSAGE_CHILDREN)
     return BuildFigures(
-        report, wall, cpu, children_cpu, folder_bytes(index_dir), rss_before, max_rss_bytes()
+        report, wall, cpu, children_cpu, folder_bytes(index_dir), rss_before, max_rss_bytes(), children_rss
     )
 
 
@@ -262,9 +297,10 @@ def make_queries(indexed: Sequence[str], count: int, rng: random.Random) -> list
         words = title_words(clipping.title)
         if len(words) < 2:
             misses += 1
-            if misses > len(order):
+            if misses >= len(order):  # a whole round without a usable title
                 break
             continue
+        misses = 0
         k = rng.randint(2, min(4, len(words)))
         start = rng.randrange(len(words) - k + 1)
         text = " ".join(words[start : start + k])
@@ -297,7 +333,7 @@ def time_queries(index_dir: Path, queries: Sequence[Query]) -> QueryFigures:
         open_seconds = time.perf_counter() - start
         doc_count = len(index)
         first_query_seconds = float("nan")
-        # Warm-up pass; the first query also loads pyvi's model.
+        # Warm-up pass (pyvi's model is already loaded: build_index used it).
         for n, q in enumerate(queries):
             start = time.perf_counter()
             try:
@@ -322,27 +358,52 @@ def time_queries(index_dir: Path, queries: Sequence[Query]) -> QueryFigures:
     )
 
 
+# Runs the CLI like the console script does and prints the process's own peak
+# RSS (VmHWM) at exit. RUSAGE_CHILDREN cannot be used for this: on Linux a
+# child's ru_maxrss includes the RSS of the parent that spawned it (the old
+# address space's high-water mark is recorded at exec), i.e. of this benchmark.
+_PEAK_RSS_WRAPPER = """
+import atexit, sys
+def _report():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                sys.stderr.write("VmHWM_KB " + line.split()[1] + "\\n")
+atexit.register(_report)
+from clipsearch.cli import main
+main()
+"""
+
+
 @dataclass
 class CliFigures:
     query: str
     seconds: list[float]
     failures: list[str]
-    child_peak_rss: int
+    child_peak_rss: int | None
 
 
 def time_cli(index_dir: Path, query: str) -> CliFigures:
-    exe = Path(sys.executable).parent / "clipsearch"
-    command = [str(exe), "query", query, "--index-dir", str(index_dir), "--limit", str(TOP_K)]
+    """Wall time of ``clipsearch query`` in fresh processes, and (one more,
+    untimed run, Linux only) the peak RSS of such a process."""
+    arguments = ["query", query, "--index-dir", str(index_dir), "--limit", str(TOP_K)]
     env = {**os.environ, "NO_COLOR": "1"}
     seconds: list[float] = []
     failures: list[str] = []
     for _ in range(CLI_RUNS):
         start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, env=env, check=False)
+        done = subprocess.run([str(CLI_SCRIPT), *arguments], capture_output=True, env=env, check=False)
         seconds.append(time.perf_counter() - start)
         if done.returncode != 0:
             failures.append(f"exit {done.returncode}: {done.stderr.decode('utf-8', 'replace').strip()[:200]}")
-    return CliFigures(query, seconds, failures, max_rss_bytes(resource.RUSAGE_CHILDREN))
+    peak: int | None = None
+    if Path("/proc/self/status").exists():
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_RSS_WRAPPER, *arguments], capture_output=True, env=env, check=False
+        )
+        found = re.search(r"^VmHWM_KB (\d+)$", done.stderr.decode("utf-8", "replace"), re.MULTILINE)
+        peak = int(found.group(1)) * 1024 if found else None
+    return CliFigures(query, seconds, failures, peak)
 
 
 # ---------------------------------------------------------------------------
@@ -360,15 +421,18 @@ def print_table(
     queries: QueryFigures,
     cli: CliFigures,
     rss_start: int,
+    load_start: tuple[float, float, float],
+    source_changed: bool,
 ) -> None:
     report = build.report
     split = ", ".join(f"{name} {count:,}" for name, count in extracted.per_corpus.items())
-    load = os.getloadavg()
+    load_end = os.getloadavg()
     lines = [
         "",
         f"clipsearch {clipsearch.__version__} index_speed: corpus {args.corpus} ({split}), seed {args.seed}",
         f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+        f"{os.cpu_count()} CPUs, load average {_load(load_start)} at start, {_load(load_end)} at end",
+        f"clipsearch from {source_version()}",
         "",
         "BUILD  build_index(rebuild=True)",
         f"  clipping files          {extracted.files:,} ({mb(extracted.raw_bytes)} raw text; "
@@ -376,16 +440,22 @@ def print_table(
         f"  indexed                 {len(report.indexed):,} (skipped {len(report.skipped):,}, "
         f"warnings {len(report.warnings):,}; {report.total:,} in the index)",
         f"  wall time               {build.wall:,.1f} s",
-        f"  CPU time                {build.cpu:,.1f} s ({build.cpu / build.wall:.0%} of wall; "
-        f"children {build.children_cpu:.1f} s)",
+        f"  CPU time                {build.cpu + build.children_cpu:,.1f} s = {build.cpu:,.1f} s self + "
+        f"{build.children_cpu:,.1f} s worker processes ({(build.cpu + build.children_cpu) / build.wall:.0%} of wall)",
         f"  throughput              {extracted.files / build.wall:,.1f} clippings/s, "
         f"{extracted.raw_bytes / MB / build.wall:.3f} MB/s",
         f"  index size              {mb(build.index_bytes)} ({build.index_bytes / extracted.raw_bytes:.2f} x raw text)",
         f"  peak RSS (self)         {mb(rss_start)} at start, {mb(build.rss_before)} before build, "
         f"{mb(build.rss_after)} after build",
+        f"  peak RSS (workers)      {mb(build.children_rss) if build.children_rss else 'no worker processes'}"
+        + (
+            " (largest one; a forked worker also counts the pages it shares with this process)"
+            if build.children_rss
+            else ""
+        ),
         "",
         f"QUERIES  {queries.doc_count:,} clippings, limit {TOP_K}, timed on the 2nd pass "
-        f"(open_index {queries.open_seconds * 1000:.0f} ms; 1st query incl. model load "
+        f"(open_index {queries.open_seconds * 1000:.0f} ms; very first query "
         f"{queries.first_query_seconds * 1000:.0f} ms)",
         f"  {'variant':<8} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'top10':>7} {'0 hits':>7}",
     ]
@@ -403,14 +473,20 @@ def print_table(
     lines.append(f"  peak RSS (self)         {mb(queries.rss_after)} after queries")
     lines += [
         "",
-        f"COLD CLI  clipsearch query {cli.query!r}  ({len(cli.seconds)} fresh processes)",
+        f"COLD CLI  clipsearch query {cli.query!r}  ({len(cli.seconds)} fresh processes, OS file cache warm)",
         f"  median wall             {statistics.median(cli.seconds):.2f} s "
         f"(min {min(cli.seconds):.2f}, max {max(cli.seconds):.2f})",
-        f"  peak RSS (child)        {mb(cli.child_peak_rss)}",
+        f"  peak RSS (child)        {mb(cli.child_peak_rss) if cli.child_peak_rss else 'n/a'} (VmHWM, 1 extra run)",
     ]
     if cli.failures:
         lines.append(f"  failures                {len(cli.failures)}: {cli.failures[0]}")
+    if source_changed:
+        lines += ["", "WARNING: clipsearch's source files changed during the run; the figures mix versions."]
     print("\n".join(lines))
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{x:.2f}" for x in load)
 
 
 def _latency_row(name: str, seconds: Sequence[float], found: int, zero: int) -> str:
@@ -446,6 +522,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     rss_start = max_rss_bytes()
+    load_start = os.getloadavg()
+    source_at_start = source_state()
     if args.workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix="clipsearch-bench-"))
         created = True
@@ -467,7 +545,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         query_figures = time_queries(index_dir, queries)
         log(f"timing {CLI_RUNS} cold `clipsearch query` processes ...")
         cli = time_cli(index_dir, queries[0].text)
-        print_table(args, extracted, build, query_figures, cli, rss_start)
+        changed = source_state() != source_at_start
+        print_table(args, extracted, build, query_figures, cli, rss_start, load_start, changed)
     finally:
         if args.keep:
             log(f"kept {workdir}")
