@@ -240,3 +240,38 @@ def test_searcher_sees_new_clippings(tmp_path: Path) -> None:
         clipsearch.build_index([tmp_path], tmp_path / "ix")
         assert [h.id for h in ix.search("bão lũ")] == ["b"]
         assert len(ix) == 2
+
+
+def test_pruned_top_hits_equal_the_full_ranking(tmp_path: Path) -> None:
+    """Whoosh prunes its top-N search with per-block maximum scores; with the
+    array matcher it picks for OR groups on small indexes, that maximum was
+    wrong and the best clippings were dropped. The candidates Index.query
+    takes must be the top of the full ranking."""
+    import random
+
+    from whoosh import collectors
+
+    from clipsearch.query import parse_query
+    from clipsearch.search import CANDIDATES, plan
+
+    rng = random.Random(0)
+    vocab = "hà nội hạ nổi ha noi hả lên trên thành phố người dân công an tin tức văn phòng cấp ủy".split()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(300):
+        title = " ".join(rng.choice(vocab) for _ in range(rng.randint(3, 8)))
+        body = " ".join(rng.choice(vocab) for _ in range(rng.randint(5, 400)))
+        (docs / f"{i:04d}.txt").write_text(f"Không rõ ngày\n\n{title}\n\n{body}\n", encoding="utf-8")
+    clipsearch.build_index([docs], tmp_path / "ix")
+    queries = ["(hà OR hạ OR nổi) công an", "hà nội", "ha noi OR thanh pho OR tin tuc", '"văn phòng" cấp ủy']
+    queries += [" ".join(rng.sample(vocab, 2)) for _ in range(20)]
+    with clipsearch.open_index(tmp_path / "ix") as ix:
+        searcher = ix._searcher
+        for query in queries:
+            required = plan(parse_query(query)).required
+            pruned = searcher.search(required, limit=CANDIDATES)  # what Index.query runs
+            full = collectors.TopCollector(100_000, usequality=False)
+            searcher.search_with_collector(required, full)
+            expected = [(hit.docnum, round(hit.score, 6)) for hit in full.results()][:CANDIDATES]
+            assert [(hit.docnum, round(hit.score, 6)) for hit in pruned] == expected, query
+            assert len(pruned) == len(full.results())

@@ -97,6 +97,18 @@ class Plan:
     bonus: tuple[Any, ...] = ()
 
 
+def _union(subqueries: list[Any]) -> Any:
+    """An OR that Whoosh evaluates with its binary union matchers: for OR
+    groups of three or more on small indexes, whoosh-reloaded 2.7.5 picks an
+    array matcher whose max_quality() is the largest part's score instead of
+    the sum, so its top-N pruning drops the best clippings."""
+    from whoosh import query as wq
+
+    union = wq.Or(subqueries)
+    union.matcher_type = wq.Or.DEFAULT_MATCHER
+    return union
+
+
 def _syllable_clause(syllable: str, field: str, exact_allowed: bool) -> Any:
     """The folded syllable; typed with diacritics, also its exact form, which
     every clipping with it has too, so the union matches the same clippings
@@ -105,7 +117,7 @@ def _syllable_clause(syllable: str, field: str, exact_allowed: bool) -> Any:
 
     folded = wq.Term(field, fold(syllable))
     if exact_allowed and has_diacritics(syllable):
-        return wq.Or([folded, wq.Term(EXACT_FIELD, syllable, boost=EXACT_WEIGHT)])
+        return _union([folded, wq.Term(EXACT_FIELD, syllable, boost=EXACT_WEIGHT)])
     return folded
 
 
@@ -153,11 +165,11 @@ def plan(node: Node) -> Plan:
         positive = [plan(c) for c in node.children if not isinstance(c, Not)]
         negative = [plan(c.child).required for c in node.children if isinstance(c, Not)]
         q = positive[0].required if len(positive) == 1 else wq.And([p.required for p in positive])
-        required = wq.AndNot(q, wq.Or(negative)) if negative else q
+        required = wq.AndNot(q, _union(negative)) if negative else q
         return Plan(required, tuple(b for p in positive for b in p.bonus))
     if isinstance(node, Or):
         parts = [plan(c) for c in node.children]
-        return Plan(wq.Or([p.required for p in parts]), tuple(b for p in parts for b in p.bonus))
+        return Plan(_union([p.required for p in parts]), tuple(b for p in parts for b in p.bonus))
     raise TypeError(node)  # pragma: no cover
 
 
