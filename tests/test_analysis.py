@@ -224,4 +224,5 @@ def test_schema_pickle_is_small_after_the_model_is_loaded() -> None:
 
 def test_zone_mark_inside_text_does_not_make_zones() -> None:
     value = join_zones("Tiêu đề", "Dẫn \ue000 nhập", "Thân")
-    assert [t[4] for t in tokens(SyllableTokenizer(), value)] == [3.0, 3.0, 1.5, 1.5, 1.0]
+    title, lead, body = ZONE_BOOSTS
+    assert [t[4] for t in tokens(SyllableTokenizer(), value)] == [title, title, lead, lead, body]

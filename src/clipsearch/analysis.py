@@ -44,8 +44,8 @@ __all__ = [
 #: Separates the zones of a field value; a private-use character that no
 #: clipping contains (normalisation would drop it anyway).
 ZONE_MARK = "\ue000"
-#: Default boosts of the zones title, lead, body.
-ZONE_BOOSTS = (3.0, 1.5, 1.0)
+#: Boosts of the zones title, lead, body (whole numbers keep postings small).
+ZONE_BOOSTS = (3.0, 2.0, 1.0)
 #: Position gap between paragraphs and zones, so phrases do not cross them.
 PARAGRAPH_GAP = 5
 

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: Bumped when the fields change.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Bumped when normalisation, syllables or segmentation change what is indexed.
 ANALYSIS_VERSION = 1
 META_FILE = "clipsearch.json"
@@ -54,17 +54,22 @@ def build_schema() -> Any:
     """The Whoosh schema of a clipsearch index.
 
     ``text``, ``exact`` and ``words`` hold title, lead and body as zones
-    weighted 3 : 1.5 : 1 (see :mod:`clipsearch.analysis`); ``title`` and
+    weighted 3 : 2 : 1 (see :mod:`clipsearch.analysis`); ``title`` and
     ``source`` are searchable on their own (``title:``, ``source:``). The
     original text is stored for snippets, the body compressed."""
     from whoosh.fields import COLUMN, DATETIME, ID, STORED, TEXT, Schema
 
     from .analysis import ZONE_BOOSTS, ExactTokenizer, SyllableTokenizer, WordTokenizer
-    from .postings import VarintPositions
+    from .postings import IntFrequency, VarintPositions
 
     def positional(boosts: tuple[float, ...], stored: bool = False) -> Any:
         field = TEXT(analyzer=SyllableTokenizer(boosts), stored=stored, phrase=True)
         field.format = VarintPositions()
+        return field
+
+    def frequency(tokenizer: Any) -> Any:
+        field = TEXT(analyzer=tokenizer, phrase=False)
+        field.format = IntFrequency()
         return field
 
     return Schema(
@@ -78,8 +83,8 @@ def build_schema() -> Any:
         lead=STORED(),
         body_z=STORED(),
         text=positional(ZONE_BOOSTS),
-        exact=TEXT(analyzer=ExactTokenizer(ZONE_BOOSTS), phrase=False),
-        words=TEXT(analyzer=WordTokenizer(ZONE_BOOSTS), phrase=False),
+        exact=frequency(ExactTokenizer(ZONE_BOOSTS)),
+        words=frequency(WordTokenizer(ZONE_BOOSTS)),
     )
 
 

@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from whoosh.formats import Format, tokens
+from whoosh.formats import Format, Frequency, tokens
 
-__all__ = ["VarintPositions", "encode_varints", "decode_varints"]
+__all__ = ["IntFrequency", "VarintPositions", "decode_varints", "encode_varints"]
 
 
 def encode_varints(values: Iterable[int]) -> bytes:
@@ -44,6 +44,20 @@ def decode_varints(data: bytes) -> list[int]:
     return values
 
 
+def _compact(weight: float) -> float:
+    """A whole-number weight as an int: Whoosh pickles each block's weights,
+    and pickle writes a small int in 2 bytes but every float in 9."""
+    return int(weight) if weight.is_integer() else weight
+
+
+class IntFrequency(Frequency):
+    """Whoosh's ``Frequency`` format, with whole-number weights as ints."""
+
+    def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Any:
+        for word, freq, weight, encoded in super().word_values(value, analyzer, **kwargs):
+            yield word, freq, _compact(weight), encoded
+
+
 class VarintPositions(Format):
     """Frequency, weight and positions, varint-encoded: ``count, delta...``."""
 
@@ -57,7 +71,7 @@ class VarintPositions(Format):
             positions[t.text].append(t.pos)
             weights[t.text] += t.boost
         for word, poslist in positions.items():
-            yield word, len(poslist), weights[word] * field_boost, self.encode(poslist)
+            yield word, len(poslist), _compact(weights[word] * field_boost), self.encode(poslist)
 
     def encode(self, poslist: list[int]) -> bytes:
         deltas = [len(poslist)]

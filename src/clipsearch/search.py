@@ -3,7 +3,7 @@
 The plan for each group of words (see :mod:`clipsearch.index` for the fields):
 
 * required: every syllable, folded, in ``text`` (title, lead and body as
-  zones weighted 3 : 1.5 : 1), so a query matches whatever diacritics, tone
+  zones weighted 3 : 2 : 1), so a query matches whatever diacritics, tone
   placement, case or normalisation either side used;
 * bonus: the exact form of each syllable typed WITH diacritics in ``exact``
   (weight :data:`EXACT_WEIGHT`: clippings with what the user typed rank
