@@ -1,9 +1,10 @@
-"""Indexing speed, index size, memory and query latency of clipsearch on a real corpus.
+"""Indexing speed, index size, memory, segmenter speed and query latency of clipsearch on a real corpus.
 
 Run by hand, never by CI (it takes minutes and needs the corpora in ../shared)::
 
     python benchmarks/index_speed.py --n 5000 --corpus vietnews
     python benchmarks/index_speed.py --n 5000 --corpus rss --queries 200 --seed 1
+    python benchmarks/index_speed.py --n 80000 --corpus both   # everything (pyvi alone takes minutes)
 
 What it does, deterministically for a given --n, --corpus, --queries and --seed:
 
@@ -16,6 +17,9 @@ What it does, deterministically for a given --n, --corpus, --queries and --seed:
 2. Times ``clipsearch.build_index([clippings], index, rebuild=True)``: wall
    and CPU seconds, clippings/s, MB/s of raw text (1 MB = 10^6 bytes), size of
    the index folder and its ratio to the raw text, peak RSS of this process.
+   Then runs ``build_index`` again on the same folder and index (no rebuild,
+   nothing changed): wall seconds, share of the full build, and whether its
+   report lists every clipping as unchanged.
 3. Builds --queries query seeds from the titles of indexed clippings (2-4
    consecutive words of one title) and runs each in three variants: as typed
    (with diacritics), folded without diacritics, and as a "quoted phrase".
@@ -24,14 +28,30 @@ What it does, deterministically for a given --n, --corpus, --queries and --seed:
    is in the top 10 (a sanity check, not a relevance measure) are printed.
 4. Times a fresh ``clipsearch query`` process (imports, model load, index
    open, one search) five times and prints the median.
+5. (--plain-whoosh, default) Builds a plain Whoosh index of the same files,
+   parsed the same way: ``StandardAnalyzer`` on title, lead and body (not
+   stored) plus a stored unique ``id``, one ``ix.writer()`` with default
+   settings; the baseline of "full build in at most 1.5 x plain Whoosh".
+6. (--segmenters, default) Segments every paragraph the index segments (each
+   zone of each clipping split by ``clipsearch.analysis.paragraphs``, after
+   ``clipsearch.text.normalize``) with ``pyvi.ViTokenizer.tokenize`` and with
+   ``clipsearch.segmenter.tokenize_like_pyvi``, in the same order: CPU seconds,
+   syllables per CPU-second, paragraphs whose outputs differ (ids only);
+   start-up of each in fresh processes and the temporary files they leave; and
+   ours on one 10,000- vs one 100,000-syllable paragraph (pyvi, quadratic, on
+   2,000 vs 20,000 in a child process with a timeout).
 
-Only the standard library and clipsearch are used. Corpus text never goes
-into the repository: the default work folder is outside it.
+Steps 5 and 6 run last so that their memory does not count in the peak RSS
+of the build and the queries. Only the standard library, clipsearch, pyvi and
+Whoosh are used. Corpus text never goes into the repository: the default work
+folder is outside it, and differing paragraphs are reported by id, never text.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import json
 import os
 import platform
 import random
@@ -44,12 +64,14 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import clipsearch
-from clipsearch.text import fold, normalize
+from clipsearch.errors import ClippingError
+from clipsearch.index import IndexReport, find_clipping_files
+from clipsearch.text import clean, fold, normalize
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
@@ -60,6 +82,22 @@ VARIANTS = ("as-is", "folded", "phrase")
 TOP_K = 10
 CLI_RUNS = 5
 MB = 1_000_000
+
+# Segmenter section.
+STARTUP_RUNS = 5  # fresh processes per start-up measurement
+BATCH_CLIPPINGS = 200  # clippings whose paragraphs go through pyvi, then ours
+OURS_SIZES = (10_000, 100_000)  # syllables of the synthetic paragraphs (linearity)
+PYVI_SIZES = (2_000, 20_000)  # pyvi is quadratic: never 100,000
+LINEAR_RUNS = 5  # best of, for ours (after a warm-up run)
+LINEAR_BASE_SYLLABLES = 40  # the repeated paragraph: the first one with this many
+
+# Targets of the issue.
+TARGET_SPEED = 1.5  # ours >= 1.5 x pyvi's syllables per CPU-second
+TARGET_STARTUP = 0.1  # seconds: import clipsearch.segmenter + get_segmenter()
+TARGET_LINEAR = 2.0  # per-syllable time 100k / 10k: ~1 is linear, ~10 quadratic
+TARGET_BUILD_RATIO = 1.5  # full build <= 1.5 x plain Whoosh's wall time
+TARGET_SIZE_RATIO = 2.0  # index <= 2 x raw text
+TARGET_RERUN = 0.05  # no-change re-run < 5 % of the full build
 
 # Words of a title as a user would type them: numbers keep their inner
 # separators (1.000, 2,5), otherwise runs of letters and digits.
@@ -266,6 +304,32 @@ def time_build(clippings_dir: Path, index_dir: Path) -> BuildFigures:
     )
 
 
+@dataclass
+class RerunFigures:
+    report: clipsearch.IndexReport
+    wall: float
+    cpu: float
+
+    def all_unchanged(self, build: BuildFigures) -> bool:
+        """Every clipping the full build indexed is reported unchanged, and nothing else happened."""
+        r = self.report
+        return (
+            not r.added
+            and not r.updated
+            and not r.removed
+            and sorted(r.unchanged) == sorted(build.report.indexed)
+            and len(r.skipped) == len(build.report.skipped)
+        )
+
+
+def time_rerun(clippings_dir: Path, index_dir: Path) -> RerunFigures:
+    """``build_index`` again on the same folder and index, nothing changed."""
+    cpu_before = time.process_time()
+    start = time.perf_counter()
+    report = clipsearch.build_index([clippings_dir], index_dir)
+    return RerunFigures(report, time.perf_counter() - start, time.process_time() - cpu_before)
+
+
 @dataclass(frozen=True)
 class Query:
     variant: str
@@ -407,6 +471,364 @@ def time_cli(index_dir: Path, query: str) -> CliFigures:
 
 
 # ---------------------------------------------------------------------------
+# Plain Whoosh baseline
+
+
+@dataclass
+class PlainFigures:
+    indexed: int
+    skipped: int
+    wall: float
+    cpu: float
+    index_bytes: int
+
+
+def time_plain_whoosh(clippings_dir: Path, index_dir: Path) -> PlainFigures:
+    """A plain Whoosh index of the same files, parsed the same way: StandardAnalyzer
+    on title, lead and body (not stored), a stored unique id, one default writer.
+    Timed like build_index: listing the files, parsing, indexing, committing."""
+    from whoosh import index as whoosh_index
+    from whoosh.analysis import StandardAnalyzer
+    from whoosh.fields import ID, TEXT, Schema
+
+    schema = Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=StandardAnalyzer(), stored=False),
+        lead=TEXT(analyzer=StandardAnalyzer(), stored=False),
+        body=TEXT(analyzer=StandardAnalyzer(), stored=False),
+    )
+    index_dir.mkdir(parents=True)
+    indexed = skipped = 0
+    cpu_before = time.process_time()
+    start = time.perf_counter()
+    files = find_clipping_files([clippings_dir], IndexReport(str(index_dir)))
+    ix = whoosh_index.create_in(str(index_dir), schema)
+    writer = ix.writer()
+    progress = _Progress("  plain Whoosh", len(files))
+    for done, path in enumerate(files, start=1):
+        try:
+            clipping = clipsearch.read_clipping(path)
+        except ClippingError:
+            skipped += 1
+        else:
+            writer.add_document(id=clipping.id, title=clipping.title, lead=clipping.lead, body=clipping.body_text)
+            indexed += 1
+        progress(done)
+    writer.commit()
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu_before
+    return PlainFigures(indexed, skipped, wall, cpu, folder_bytes(index_dir))
+
+
+class _Progress:
+    """Logs ``label done/total`` at every tenth of the work."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total, self.step = label, total, 0
+
+    def __call__(self, done: int) -> None:
+        if self.total and done * 10 >= (self.step + 1) * self.total:
+            self.step = done * 10 // self.total
+            log(f"{self.label} {done:,}/{self.total:,}")
+
+
+# ---------------------------------------------------------------------------
+# Segmenters: pyvi against clipsearch.segmenter
+
+
+def indexed_paragraphs(clipping: clipsearch.Clipping) -> Iterator[tuple[str, str]]:
+    """``(id, text)`` of every paragraph that the index segments into words, as
+    ``clipping_document`` and ``analysis.analyse_words`` make them: the zones
+    title, lead and body cleaned and joined, each split by ``paragraphs`` and
+    normalised. The id is ``<clipping id>:<zone>:<paragraph number in the zone>``."""
+    from clipsearch.analysis import ZONE_MARK, join_zones, paragraphs
+
+    value = join_zones(clean(clipping.title), clean(clipping.lead), clean(clipping.body_text))
+    for zone, text in zip(("title", "lead", "body"), value.split(ZONE_MARK), strict=True):
+        for number, (_offset, paragraph) in enumerate(paragraphs(text), start=1):
+            yield f"{clipping.id}:{zone}:{number}", normalize(paragraph).text
+
+
+# Start-up in a fresh process, ended by os._exit: no atexit handler or
+# finaliser runs, as when a process is killed, so every temporary file it
+# made is still there. Imports for the report come after the timing.
+_STARTUP_TEMPLATE = """
+import os, sys, time
+wall, cpu = time.perf_counter(), time.process_time()
+{work}
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+import json, tempfile
+sys.stdout.write(json.dumps({{"wall": wall, "cpu": cpu, "tempdir": tempfile.gettempdir()}}) + "\\n")
+sys.stdout.flush()
+os._exit(0)
+"""
+_STARTUP_OURS = _STARTUP_TEMPLATE.format(work="import clipsearch.segmenter\nclipsearch.segmenter.get_segmenter()")
+_STARTUP_PYVI = _STARTUP_TEMPLATE.format(work="import pyvi.ViTokenizer")
+
+# pyvi on long paragraphs: arguments are pairs of a file (one paragraph) and
+# how many times to segment it; a line of JSON (CPU seconds per time) after
+# each, so the sizes done before a timeout are kept.
+_PYVI_LONG = """
+import json, sys, time
+from pyvi import ViTokenizer
+for path, repeats in zip(sys.argv[1::2], map(int, sys.argv[2::2])):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    syllables = len(ViTokenizer.ViTokenizer.sylabelize(text)[1])
+    cpu = time.process_time()
+    for _ in range(repeats):
+        ViTokenizer.tokenize(text)
+    cpu = (time.process_time() - cpu) / repeats
+    print(json.dumps({"syllables": syllables, "cpu": cpu}), flush=True)
+"""
+
+
+@dataclass
+class StartupFigures:
+    wall: list[float]
+    cpu: list[float]
+    temp_left: list[str]  # names of the files the processes left in their temporary folder
+    failures: list[str]
+
+
+def time_startup(code: str, scratch: Path, runs: int = STARTUP_RUNS) -> StartupFigures:
+    """Run ``code`` in ``runs`` fresh processes, each with a new empty
+    temporary folder (TMPDIR) of its own, which it must leave empty."""
+    figures = StartupFigures([], [], [], [])
+    for _ in range(runs):
+        private = Path(tempfile.mkdtemp(prefix="tmpdir-", dir=scratch))
+        env = {**os.environ, "TMPDIR": str(private)}
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, env=env, cwd=scratch, text=True, check=False
+        )
+        try:
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            figures.failures.append(f"exit {done.returncode}: {done.stderr.strip()[-200:]}")
+            continue
+        if result["tempdir"] != str(private):
+            figures.failures.append(f"the child's temporary folder is {result['tempdir']}, not {private}")
+        figures.wall.append(result["wall"])
+        figures.cpu.append(result["cpu"])
+        figures.temp_left += sorted(f.name for f in private.iterdir())
+        shutil.rmtree(private, ignore_errors=True)
+    return figures
+
+
+def synthetic_paragraph(paragraph: str, syllables: int) -> str:
+    """``paragraph`` repeated, joined with spaces, cut after ``syllables``
+    syllables as pyvi splits them."""
+    from clipsearch.segmenter import _PYVI_PATTERN
+
+    ends = [m.end() for m in _PYVI_PATTERN.finditer(paragraph)]
+    whole, rest = divmod(syllables, len(ends))
+    parts = [paragraph] * whole
+    if rest:
+        parts.append(paragraph[: ends[rest - 1]])
+    return " ".join(parts)
+
+
+@dataclass
+class SegmenterFigures:
+    clippings: int = 0
+    unreadable: int = 0
+    paragraphs: int = 0
+    syllables: int = 0
+    pyvi_cpu: float = 0.0
+    ours_cpu: float = 0.0
+    differing: int = 0
+    first_differing: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    pyvi_startup: StartupFigures | None = None
+    ours_startup: StartupFigures | None = None
+    linear_base: str | None = None  # id of the repeated paragraph
+    linear_ours: list[tuple[int, float]] = field(default_factory=list)  # (syllables, CPU seconds)
+    linear_pyvi: list[tuple[int, float]] = field(default_factory=list)
+    linear_pyvi_note: str = ""
+
+    @property
+    def speed_ratio(self) -> float:
+        return self.pyvi_cpu / self.ours_cpu if self.ours_cpu else float("nan")
+
+    @property
+    def ours_linearity(self) -> float:
+        return _per_syllable_ratio(self.linear_ours)
+
+    @property
+    def pyvi_linearity(self) -> float:
+        return _per_syllable_ratio(self.linear_pyvi)
+
+
+def _per_syllable_ratio(runs: Sequence[tuple[int, float]]) -> float:
+    """Per-syllable time of the larger input over that of the smaller one."""
+    if len(runs) < 2 or not runs[0][1] or not runs[0][0] or not runs[1][0]:
+        return float("nan")
+    (n0, t0), (n1, t1) = runs[0], runs[1]
+    return (t1 / n1) / (t0 / n0)
+
+
+def _segment_all(function: Callable[[str], str], texts: Sequence[str]) -> list[str | None]:
+    """``function`` over ``texts``; None where it raised."""
+    out: list[str | None] = []
+    for text in texts:
+        try:
+            out.append(function(text))
+        except Exception:
+            out.append(None)
+    return out
+
+
+def time_segmenters(clippings_dir: Path, scratch: Path, pyvi_timeout: float) -> SegmenterFigures:
+    """pyvi and our segmenter over every paragraph the index segments, in the same
+    order (batch by batch: pyvi, then ours), then start-up and linearity."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    figures = SegmenterFigures()
+    log(f"segmenters: start-up in {STARTUP_RUNS} fresh processes each ...")
+    figures.ours_startup = time_startup(_STARTUP_OURS, scratch)
+    figures.pyvi_startup = time_startup(_STARTUP_PYVI, scratch)
+
+    # pyvi unpickles its model into a temporary file, deleted at exit: keep it
+    # inside the work folder, so that a killed run leaves nothing in /tmp.
+    saved_tempdir = tempfile.tempdir
+    tempfile.tempdir = str(scratch)
+    try:
+        from pyvi import ViTokenizer  # type: ignore[import-untyped]
+    finally:
+        tempfile.tempdir = saved_tempdir
+    from clipsearch.segmenter import get_segmenter, tokenize_like_pyvi
+
+    pyvi_tokenize: Callable[[str], str] = ViTokenizer.tokenize
+    sylabelize: Callable[[str], tuple[str, list[str]]] = ViTokenizer.ViTokenizer.sylabelize
+    get_segmenter()  # loaded before timing, as pyvi's model is by its import
+    for warm_up in ("Xin chào Việt Nam.", "Hội nghị bàn về công tác văn phòng cấp ủy."):
+        pyvi_tokenize(warm_up)
+        tokenize_like_pyvi(warm_up)
+
+    files = find_clipping_files([clippings_dir], IndexReport(str(clippings_dir)))
+    progress = _Progress("  segmented the paragraphs of", len(files))
+    # (id, text, syllables) of the paragraph to repeat: the first one with
+    # LINEAR_BASE_SYLLABLES syllables, else the longest.
+    base: tuple[str, str, int] | None = None
+    log(f"segmenters: pyvi and ours on the paragraphs of {len(files):,} clippings ...")
+    for first in range(0, len(files), BATCH_CLIPPINGS):
+        ids: list[str] = []
+        texts: list[str] = []
+        for path in files[first : first + BATCH_CLIPPINGS]:
+            try:
+                clipping = clipsearch.read_clipping(path)
+            except ClippingError:
+                figures.unreadable += 1
+                continue
+            figures.clippings += 1
+            for paragraph_id, text in indexed_paragraphs(clipping):
+                ids.append(paragraph_id)
+                texts.append(text)
+        for paragraph_id, text in zip(ids, texts, strict=True):
+            count = len(sylabelize(text)[1])
+            figures.syllables += count
+            if base is None or (base[2] < LINEAR_BASE_SYLLABLES and count > base[2]):
+                base = (paragraph_id, text, count)
+        figures.paragraphs += len(texts)
+
+        cpu = time.process_time()
+        theirs = _segment_all(pyvi_tokenize, texts)
+        figures.pyvi_cpu += time.process_time() - cpu
+        cpu = time.process_time()
+        ours = _segment_all(tokenize_like_pyvi, texts)
+        figures.ours_cpu += time.process_time() - cpu
+
+        for paragraph_id, expected, got in zip(ids, theirs, ours, strict=True):
+            if expected is None or got is None:
+                figures.errors.append(f"{paragraph_id} ({'pyvi' if expected is None else 'ours'} raised)")
+            if expected != got or expected is None:
+                figures.differing += 1
+                if len(figures.first_differing) < 3:
+                    figures.first_differing.append(paragraph_id)
+        progress(min(first + BATCH_CLIPPINGS, len(files)))
+
+    if base is not None and base[2] > 0:
+        figures.linear_base = base[0]
+        _time_linearity(figures, base[1], sylabelize, tokenize_like_pyvi, scratch, pyvi_timeout)
+    return figures
+
+
+def _time_linearity(
+    figures: SegmenterFigures,
+    paragraph: str,
+    sylabelize: Callable[[str], tuple[str, list[str]]],
+    ours: Callable[[str], str],
+    scratch: Path,
+    pyvi_timeout: float,
+) -> None:
+    log(f"segmenters: ours on {' and '.join(f'{n:,}' for n in OURS_SIZES)} syllables in one paragraph ...")
+    texts = [synthetic_paragraph(paragraph, size) for size in OURS_SIZES]
+    best = [float("inf")] * len(texts)
+    # The objects this process already holds (pyvi's model, Whoosh, ...) are
+    # frozen out of the garbage collector: the full collections that a long
+    # input triggers would traverse them all, a cost of this benchmark process
+    # that made the ratio swing between 1.5 and 2 on a linear segmenter.
+    gc.collect()
+    gc.freeze()
+    try:
+        # Every sample segments as many syllables (the short paragraph several
+        # times), so that a sample of either size lasts as long and meets as
+        # much of the machine's other load; sizes alternate; run 0 warms up.
+        for run in range(LINEAR_RUNS + 1):
+            for i, (size, text) in enumerate(zip(OURS_SIZES, texts, strict=True)):
+                repeats = max(1, OURS_SIZES[-1] // size)
+                gc.collect()
+                cpu = time.process_time()
+                for _ in range(repeats):
+                    ours(text)
+                if run:
+                    best[i] = min(best[i], (time.process_time() - cpu) / repeats)
+    finally:
+        gc.unfreeze()
+    figures.linear_ours = [(len(sylabelize(text)[1]), t) for text, t in zip(texts, best, strict=True)]
+
+    log(f"segmenters: pyvi on {' and '.join(f'{n:,}' for n in PYVI_SIZES)} syllables (timeout {pyvi_timeout:g} s) ...")
+    paths = [scratch / f"pyvi-{size}.txt" for size in PYVI_SIZES]
+    for size, path in zip(PYVI_SIZES, paths, strict=True):
+        path.write_text(synthetic_paragraph(paragraph, size), encoding="utf-8")
+    # As for ours, every size segments as many syllables (in one sample only).
+    arguments = [
+        a for size, path in zip(PYVI_SIZES, paths, strict=True) for a in (str(path), str(PYVI_SIZES[-1] // size))
+    ]
+    private = Path(tempfile.mkdtemp(prefix="tmpdir-", dir=scratch))  # for pyvi's model file
+    env = {**os.environ, "TMPDIR": str(private)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _PYVI_LONG, *arguments],
+            capture_output=True,
+            env=env,
+            cwd=scratch,
+            text=True,
+            timeout=pyvi_timeout,
+            check=False,
+        )
+        stdout = done.stdout
+        if done.returncode != 0:
+            figures.linear_pyvi_note = f"exit {done.returncode}: {done.stderr.strip()[-200:]}"
+        timed_out = False
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout or ""
+        stdout = out.decode("utf-8", "replace") if isinstance(out, bytes) else out
+        timed_out = True
+    for line in stdout.splitlines():
+        try:
+            result = json.loads(line)
+        except ValueError:  # a line cut by the timeout
+            continue
+        figures.linear_pyvi.append((int(result["syllables"]), float(result["cpu"])))
+    if timed_out and len(figures.linear_pyvi) < len(PYVI_SIZES):
+        missing = PYVI_SIZES[len(figures.linear_pyvi)]
+        figures.linear_pyvi_note = f"{missing:,} syllables: timed out after {pyvi_timeout:g} s"
+    for path in paths:
+        path.unlink()
+    shutil.rmtree(private, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
 # Report
 
 
@@ -414,16 +836,22 @@ def mb(n: float) -> str:
     return f"{n / MB:,.1f} MB"
 
 
-def print_table(
-    args: argparse.Namespace,
-    extracted: Extracted,
-    build: BuildFigures,
-    queries: QueryFigures,
-    cli: CliFigures,
-    rss_start: int,
-    load_start: tuple[float, float, float],
-    source_changed: bool,
-) -> None:
+@dataclass
+class Results:
+    extracted: Extracted
+    build: BuildFigures
+    rerun: RerunFigures
+    queries: QueryFigures
+    cli: CliFigures
+    plain: PlainFigures | None
+    segmenters: SegmenterFigures | None
+    rss_start: int
+    load_start: tuple[float, float, float]
+    source_changed: bool
+
+
+def print_table(args: argparse.Namespace, res: Results) -> None:
+    extracted, build, rerun, queries, cli = res.extracted, res.build, res.rerun, res.queries, res.cli
     report = build.report
     split = ", ".join(f"{name} {count:,}" for name, count in extracted.per_corpus.items())
     load_end = os.getloadavg()
@@ -431,7 +859,7 @@ def print_table(
         "",
         f"clipsearch {clipsearch.__version__} index_speed: corpus {args.corpus} ({split}), seed {args.seed}",
         f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, load average {_load(load_start)} at start, {_load(load_end)} at end",
+        f"{os.cpu_count()} CPUs, load average {_load(res.load_start)} at start, {_load(load_end)} at end",
         f"clipsearch from {source_version()}",
         "",
         "BUILD  build_index(rebuild=True)",
@@ -439,13 +867,14 @@ def print_table(
         f"extracted in {extracted.seconds:.1f} s, not timed)",
         f"  indexed                 {len(report.indexed):,} (skipped {len(report.skipped):,}, "
         f"warnings {len(report.warnings):,}; {report.total:,} in the index)",
-        f"  wall time               {build.wall:,.1f} s",
+        f"  wall time               {build.wall:,.1f} s"
+        + (f" = {build.wall / res.plain.wall:.2f} x plain Whoosh" if res.plain else ""),
         f"  CPU time                {build.cpu + build.children_cpu:,.1f} s = {build.cpu:,.1f} s self + "
         f"{build.children_cpu:,.1f} s worker processes ({(build.cpu + build.children_cpu) / build.wall:.0%} of wall)",
         f"  throughput              {extracted.files / build.wall:,.1f} clippings/s, "
         f"{extracted.raw_bytes / MB / build.wall:.3f} MB/s",
         f"  index size              {mb(build.index_bytes)} ({build.index_bytes / extracted.raw_bytes:.2f} x raw text)",
-        f"  peak RSS (self)         {mb(rss_start)} at start, {mb(build.rss_before)} before build, "
+        f"  peak RSS (self)         {mb(res.rss_start)} at start, {mb(build.rss_before)} before build, "
         f"{mb(build.rss_after)} after build",
         f"  peak RSS (workers)      {mb(build.children_rss) if build.children_rss else 'no worker processes'}"
         + (
@@ -453,6 +882,12 @@ def print_table(
             if build.children_rss
             else ""
         ),
+        "",
+        "RE-RUN  build_index again on the same folder and index, nothing changed",
+        f"  wall time               {rerun.wall:,.2f} s = {rerun.wall / build.wall:.1%} of the full build "
+        f"(CPU {rerun.cpu:,.2f} s)",
+        f"  report                  {_rerun_counts(rerun, extracted.files)}: "
+        + ("all unchanged" if rerun.all_unchanged(build) else "NOT all unchanged"),
         "",
         f"QUERIES  {queries.doc_count:,} clippings, limit {TOP_K}, timed on the 2nd pass "
         f"(open_index {queries.open_seconds * 1000:.0f} ms; very first query "
@@ -480,9 +915,202 @@ def print_table(
     ]
     if cli.failures:
         lines.append(f"  failures                {len(cli.failures)}: {cli.failures[0]}")
-    if source_changed:
+    if res.plain is not None:
+        plain = res.plain
+        lines += [
+            "",
+            "PLAIN WHOOSH  StandardAnalyzer on title, lead, body (not stored) + stored unique id; "
+            "one ix.writer(), default settings",
+            f"  indexed                 {plain.indexed:,} (skipped {plain.skipped:,})",
+            f"  wall time               {plain.wall:,.1f} s (CPU {plain.cpu:,.1f} s)",
+            f"  throughput              {plain.indexed / plain.wall:,.1f} clippings/s, "
+            f"{extracted.raw_bytes / MB / plain.wall:.3f} MB/s",
+            f"  index size              {mb(plain.index_bytes)} "
+            f"({plain.index_bytes / extracted.raw_bytes:.2f} x raw text)",
+        ]
+    if res.segmenters is not None:
+        lines += ["", *_segmenter_lines(res.segmenters)]
+    lines += ["", *_summary_lines(res)]
+    if res.source_changed:
         lines += ["", "WARNING: clipsearch's source files changed during the run; the figures mix versions."]
     print("\n".join(lines))
+
+
+def _rerun_counts(rerun: RerunFigures, files: int) -> str:
+    r = rerun.report
+    return (
+        f"unchanged {len(r.unchanged):,}/{files:,}, added {len(r.added):,}, updated {len(r.updated):,}, "
+        f"removed {len(r.removed):,}, skipped {len(r.skipped):,}"
+    )
+
+
+def _seconds(values: Sequence[float]) -> str:
+    """Median of start-up times, with min and max."""
+    if not values:
+        return "n/a"
+    return f"{statistics.median(values):.3f} s (min {min(values):.3f}, max {max(values):.3f})"
+
+
+def _per_syllable(runs: Sequence[tuple[int, float]]) -> str:
+    return ", ".join(f"{n:,} syl. {t:.3f} s = {t / n * 1e6:.1f} µs/syl." for n, t in runs if n)
+
+
+def _segmenter_lines(seg: SegmenterFigures) -> list[str]:
+    ours_startup = seg.ours_startup or StartupFigures([], [], [], [])
+    pyvi_startup = seg.pyvi_startup or StartupFigures([], [], [], [])
+    lines = [
+        "SEGMENTER  pyvi.ViTokenizer.tokenize vs clipsearch.segmenter.tokenize_like_pyvi on every paragraph "
+        "the index segments",
+        f"  input                   {seg.paragraphs:,} paragraphs of {seg.clippings:,} clippings "
+        f"(unreadable {seg.unreadable:,}), {seg.syllables:,} syllables (pyvi's sylabelize)",
+        f"  pyvi                    {seg.pyvi_cpu:,.1f} CPU s, {_rate(seg.syllables, seg.pyvi_cpu)} syllables/CPU-s",
+        f"  ours                    {seg.ours_cpu:,.1f} CPU s, {_rate(seg.syllables, seg.ours_cpu)} syllables/CPU-s "
+        f"= {seg.speed_ratio:.2f} x pyvi",
+        f"  outputs differing       {seg.differing:,} of {seg.paragraphs:,} paragraphs"
+        + (f" (first: {', '.join(seg.first_differing)})" if seg.first_differing else ""),
+    ]
+    if seg.errors:
+        lines.append(f"  exceptions              {len(seg.errors):,} (first: {', '.join(seg.errors[:3])})")
+    lines += [
+        f"  start-up, ours          {_seconds(ours_startup.wall)}: import clipsearch.segmenter, get_segmenter()",
+        f"  start-up, pyvi          {_seconds(pyvi_startup.wall)}: import pyvi.ViTokenizer",
+        f"                          (wall time inside {STARTUP_RUNS} fresh processes each, median)",
+        f"  temp files left         ours {len(ours_startup.temp_left)}, pyvi {len(pyvi_startup.temp_left)} "
+        "(in each process's own TMPDIR, after an exit without clean-up: os._exit)",
+    ]
+    for name, startup in (("ours", ours_startup), ("pyvi", pyvi_startup)):
+        if startup.failures:
+            lines.append(f"  start-up failures       {name} {len(startup.failures)}: {startup.failures[0]}")
+    if seg.linear_base is None:
+        lines.append("  linearity               n/a (no paragraph to repeat)")
+    else:
+        lines += [
+            f"  linearity               paragraph {seg.linear_base} repeated, joined with spaces; ratio = "
+            "time/syllable of the long input over the short one (1 = linear, 10 = quadratic)",
+            f"    ours                  {_per_syllable(seg.linear_ours)}: ratio {seg.ours_linearity:.2f}",
+            f"    pyvi                  {_per_syllable(seg.linear_pyvi) or 'n/a'}"
+            + (f": ratio {seg.pyvi_linearity:.2f}" if len(seg.linear_pyvi) > 1 else "")
+            + (f" ({seg.linear_pyvi_note})" if seg.linear_pyvi_note else ""),
+        ]
+    return lines
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f}" if seconds else "n/a"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("ok" if ok else "MISSED")
+
+
+def _summary_lines(res: Results) -> list[str]:
+    """Every headline figure on one line each, with the issue's target where it states one."""
+    build, rerun, extracted, plain, seg = res.build, res.rerun, res.extracted, res.plain, res.segmenters
+    rows: list[tuple[str, str, str, bool | None]] = []
+    if seg is not None:
+        ours_startup = seg.ours_startup or StartupFigures([], [], [], [])
+        pyvi_startup = seg.pyvi_startup or StartupFigures([], [], [], [])
+        ours_start = statistics.median(ours_startup.wall) if ours_startup.wall else float("nan")
+        temp_left = len(ours_startup.temp_left)
+        rows += [
+            ("pyvi: CPU, syllables/CPU-s", f"{seg.pyvi_cpu:,.1f} s, {_rate(seg.syllables, seg.pyvi_cpu)}", "", None),
+            ("pyvi: import (fresh process)", _seconds(pyvi_startup.wall).split(" (")[0], "", None),
+            ("ours: CPU, syllables/CPU-s", f"{seg.ours_cpu:,.1f} s, {_rate(seg.syllables, seg.ours_cpu)}", "", None),
+            (
+                "ours / pyvi syllables/CPU-s",
+                f"{seg.speed_ratio:.2f} x",
+                f">= {TARGET_SPEED:g} x",
+                seg.speed_ratio >= TARGET_SPEED,
+            ),
+            (
+                "ours: start-up (fresh process)",
+                f"{ours_start:.3f} s",
+                f"< {TARGET_STARTUP:g} s",
+                ours_start < TARGET_STARTUP and not ours_startup.failures,
+            ),
+            (
+                "ours: temp files left",
+                f"{temp_left}",
+                "0",
+                temp_left == 0 and bool(ours_startup.wall) and not ours_startup.failures,
+            ),
+            (
+                "ours: paragraphs unlike pyvi",
+                f"{seg.differing:,} of {seg.paragraphs:,}",
+                "0",
+                seg.differing == 0 and not seg.errors,
+            ),
+            (
+                "ours: time/syllable 100k / 10k",
+                f"{seg.ours_linearity:.2f}",
+                f"~1, linear (<= {TARGET_LINEAR:g})",
+                seg.ours_linearity <= TARGET_LINEAR if seg.linear_ours else None,
+            ),
+            (
+                "pyvi: time/syllable 20k / 2k",
+                f"{seg.pyvi_linearity:.2f}" if len(seg.linear_pyvi) > 1 else seg.linear_pyvi_note or "n/a",
+                "",
+                None,
+            ),
+        ]
+    if plain is not None:
+        rows.append(
+            (
+                "plain Whoosh build",
+                f"{plain.wall:,.1f} s, {plain.indexed / plain.wall:,.0f} docs/s, "
+                f"{plain.index_bytes / extracted.raw_bytes:.2f} x raw",
+                "",
+                None,
+            )
+        )
+    build_ratio = build.wall / plain.wall if plain is not None else float("nan")
+    size_ratio = build.index_bytes / extracted.raw_bytes
+    rerun_share = rerun.wall / build.wall
+    rows += [
+        (
+            "clipsearch full build",
+            f"{build.wall:,.1f} s, {extracted.files / build.wall:,.0f} docs/s, "
+            f"{extracted.raw_bytes / MB / build.wall:.3f} MB/s",
+            "",
+            None,
+        ),
+        (
+            "full build / plain Whoosh",
+            f"{build_ratio:.2f} x" if plain is not None else "n/a (--no-plain-whoosh)",
+            f"<= {TARGET_BUILD_RATIO:g} x",
+            build_ratio <= TARGET_BUILD_RATIO if plain is not None else None,
+        ),
+        (
+            "index size / raw text",
+            f"{size_ratio:.2f} x ({mb(build.index_bytes)})",
+            f"<= {TARGET_SIZE_RATIO:g} x",
+            size_ratio <= TARGET_SIZE_RATIO,
+        ),
+        (
+            "no-change re-run",
+            f"{rerun.wall:,.2f} s = {rerun_share:.1%} of full",
+            f"< {TARGET_RERUN:.0%}",
+            rerun_share < TARGET_RERUN,
+        ),
+        (
+            "re-run: unchanged / files",
+            f"{len(rerun.report.unchanged):,} / {extracted.files:,}",
+            "all",
+            rerun.all_unchanged(build),
+        ),
+        (
+            "peak RSS: self, largest worker",
+            f"{mb(build.rss_after)}, {mb(build.children_rss) if build.children_rss else 'none'}",
+            "",
+            None,
+        ),
+    ]
+    width = max(len(value) for _, value, _, _ in rows)
+    lines = [f"SUMMARY  ({extracted.files:,} clippings)", f"  {'':<31} {'value':<{width}}  {'target':<20} "]
+    lines[-1] = lines[-1].rstrip()
+    for label, value, target, ok in rows:
+        lines.append(f"  {label:<31} {value:<{width}}  {target:<20} {_verdict(ok)}".rstrip())
+    return lines
 
 
 def _load(load: tuple[float, float, float]) -> str:
@@ -513,6 +1141,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (clippings and index)")
     parser.add_argument("--queries", type=int, default=200, help="query seeds, each run in 3 variants")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--segmenters",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="pyvi vs clipsearch.segmenter on every paragraph: speed, same output, start-up, temp files, linearity",
+    )
+    parser.add_argument(
+        "--plain-whoosh",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="build a plain Whoosh index of the same files, the baseline of the full build",
+    )
+    parser.add_argument(
+        "--pyvi-timeout",
+        type=float,
+        default=300.0,
+        help="seconds allowed for pyvi on the 2,000- and 20,000-syllable paragraphs (default 300)",
+    )
     args = parser.parse_args(argv)
     if args.n < 1 or args.queries < 1:
         parser.error("--n and --queries must be at least 1")
@@ -538,6 +1184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         index_dir = workdir / "index"
         log(f"building the index of {extracted.files:,} clippings ...")
         build = time_build(extracted.clippings_dir, index_dir)
+        log("re-running build_index with nothing changed ...")
+        rerun = time_rerun(extracted.clippings_dir, index_dir)
         queries = make_queries(build.report.indexed, args.queries, random.Random(args.seed))
         if not queries:
             raise SystemExit("error: no title to make queries from")
@@ -545,8 +1193,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         query_figures = time_queries(index_dir, queries)
         log(f"timing {CLI_RUNS} cold `clipsearch query` processes ...")
         cli = time_cli(index_dir, queries[0].text)
+        plain = None
+        if args.plain_whoosh:
+            log(f"building a plain Whoosh index of {extracted.files:,} clippings ...")
+            plain = time_plain_whoosh(extracted.clippings_dir, workdir / "whoosh-plain")
+        segmenters = None
+        if args.segmenters:
+            segmenters = time_segmenters(extracted.clippings_dir, workdir / "segmenters", args.pyvi_timeout)
         changed = source_state() != source_at_start
-        print_table(args, extracted, build, query_figures, cli, rss_start, load_start, changed)
+        results = Results(
+            extracted, build, rerun, query_figures, cli, plain, segmenters, rss_start, load_start, changed
+        )
+        print_table(args, results)
     finally:
         if args.keep:
             log(f"kept {workdir}")
