@@ -17,8 +17,10 @@ backward arrays map ids to strings.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["CrfModel", "viterbi2"]
 
@@ -40,8 +42,7 @@ def _read_cqdb(data: bytes, offset: int) -> list[str]:
     return strings
 
 
-@dataclass(frozen=True)
-class CrfModel:
+class CrfModel(NamedTuple):
     """The weights of a CRFsuite model."""
 
     labels: tuple[str, ...]

@@ -20,9 +20,12 @@ import re
 import string
 import threading
 import unicodedata
-from dataclasses import dataclass
-from importlib import resources
-from typing import Any
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Segmenter", "Segment", "get_segmenter", "segment", "tokenize_like_pyvi"]
 
@@ -60,8 +63,7 @@ MAX_CHUNK_SYLLABLES = 4000
 _SENTENCE_END = frozenset({".", "!", "?", "...", "\n", ";"})
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """One word: its syllables (as pyvi sees them) and its span in the input."""
 
     syllables: tuple[str, ...]
@@ -92,34 +94,31 @@ class _ModelUnpickler(pickle.Unpickler):
         return _Stub
 
 
+def _pyvi_models() -> Path:
+    """pyvi's model folder, found without importing pyvi."""
+    spec = find_spec("pyvi")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pyvi is not installed: `pip install pyvi`")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
 def _load_model_bytes() -> bytes:
-    package = resources.files("pyvi") / "models" / "pyvi3.pkl"
-    crf = _ModelUnpickler(io.BytesIO(package.read_bytes())).load()
+    crf = _ModelUnpickler(io.BytesIO((_pyvi_models() / "pyvi3.pkl").read_bytes())).load()
     data = crf.state["modelfile"].state["__FILE_RESOURCE_DATA__"]
     if not isinstance(data, bytes):  # pragma: no cover - a different pyvi
         raise RuntimeError("unexpected pyvi model format")
     return data
 
 
-def _load_ngrams() -> tuple[dict[str, frozenset[str]], dict[str, dict[str, frozenset[str]]]]:
-    """pyvi's dictionary of two- and three-syllable words, as successor sets:
-    ``"a b"`` is a word when ``b in bigrams[a]``."""
-    words = (resources.files("pyvi") / "models" / "words.txt").read_text(encoding="utf-8")
-    bi: dict[str, set[str]] = {}
-    tri: dict[str, dict[str, set[str]]] = {}
-    for token in words.split("\n"):
-        parts = token.split(" ")
-        if len(parts) == 2:
-            bi.setdefault(parts[0], set()).add(parts[1])
-        elif len(parts) == 3:
-            tri.setdefault(parts[0], {}).setdefault(parts[1], set()).add(parts[2])
-    return (
-        {a: frozenset(b) for a, b in bi.items()},
-        {a: {b: frozenset(c) for b, c in rest.items()} for a, rest in tri.items()},
-    )
+def _load_ngrams() -> tuple[frozenset[str], frozenset[str]]:
+    """pyvi's dictionary of two- and three-syllable words (``"văn phòng"``)."""
+    lines = (_pyvi_models() / "words.txt").read_text(encoding="utf-8").split("\n")
+    # pyvi splits each line on single spaces: 1 space = 2 parts, 2 = 3 parts.
+    bigrams = frozenset(line for line in lines if line.count(" ") == 1)
+    trigrams = frozenset(line for line in lines if line.count(" ") == 2)
+    return bigrams, trigrams
 
 
-_EMPTY: frozenset[str] = frozenset()
 _NO_WEIGHT = (0.0, 0.0)
 
 
@@ -198,8 +197,8 @@ class Segmenter:
         lower = [e.lower for e in entries]
         n = len(entries)
         bigrams, trigrams = self._bigrams, self._trigrams
-        pair = [lower[i + 1] in bigrams.get(lower[i], _EMPTY) for i in range(n - 1)]
-        triple = [lower[i + 2] in trigrams.get(lower[i], {}).get(lower[i + 1], _EMPTY) for i in range(n - 2)]
+        pair = [f"{lower[i]} {lower[i + 1]}" in bigrams for i in range(n - 1)]
+        triple = [f"{lower[i]} {lower[i + 1]} {lower[i + 2]}" in trigrams for i in range(n - 2)]
         bp0, bp1 = self._bi_prev
         tp0, tp1 = self._tri_prev
         bn0, bn1 = self._bi_next
