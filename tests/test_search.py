@@ -114,6 +114,11 @@ def test_boolean_operators(index: clipsearch.Index) -> None:
     assert {h.id for h in index.search("mùa AND lúa")} == {"season"}
 
 
+def test_nested_negative_group(index: clipsearch.Index) -> None:
+    ids = {h.id for h in index.search("mua (NOT lân NOT lúa)")}
+    assert "buy" in ids and not ids & {"dance", "season"}
+
+
 def test_field_prefixes(index: clipsearch.Index) -> None:
     assert [h.id for h in index.search("title:thanh tra")] == ["nfd_doc"]
     assert index.search('title:"hội nghị toàn quốc"') == []

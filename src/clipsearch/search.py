@@ -4,14 +4,16 @@ The plan for each group of words (see :mod:`clipsearch.index` for the fields):
 
 * required: every syllable, folded, in ``text`` (title, lead and body as
   zones weighted 3 : 2 : 1), so a query matches whatever diacritics, tone
-  placement, case or normalisation either side used;
-* bonus: the exact form of each syllable typed WITH diacritics in ``exact``
-  (weight :data:`EXACT_WEIGHT`: clippings with what the user typed rank
-  first), the words pyvi finds in the query in ``words``, and the syllables
-  in sequence (a phrase) in ``text``, since pyvi may segment the query and a
-  clipping differently.
+  placement, case or normalisation either side used; a syllable typed WITH
+  diacritics is ``text:folded OR exact:form`` (weight :data:`EXACT_WEIGHT`),
+  which matches the same clippings and ranks those with what the user typed
+  first;
+* bonus, scored on the best :data:`CANDIDATES` clippings only: the words
+  pyvi finds in the query, in ``words``, and the syllables in sequence (a
+  phrase) in ``text``, since pyvi may segment the query and a clipping
+  differently.
 
-A quoted phrase requires the sequence and gets the same bonuses.
+A quoted phrase requires the sequence (and the exact forms score as above).
 """
 
 from __future__ import annotations
@@ -137,8 +139,9 @@ def _plan_words(node: Terms | Phrase) -> Plan:
 
     field = node.field or TEXT_FIELD
     whole = node.field is None  # title: and source: are plain syllable fields
-    sylls = list(dict.fromkeys(_query_syllables(node.text)))
-    folded = [fold(s) for s in _query_syllables(node.text)]
+    in_order = _query_syllables(node.text)
+    sylls = list(dict.fromkeys(in_order))
+    folded = [fold(s) for s in in_order]
     bonus: list[Any] = []
     if whole:
         bonus += [wq.Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in _query_words(node.text)]
@@ -164,6 +167,8 @@ def plan(node: Node) -> Plan:
     if isinstance(node, And):
         positive = [plan(c) for c in node.children if not isinstance(c, Not)]
         negative = [plan(c.child).required for c in node.children if isinstance(c, Not)]
+        if not positive:  # (NOT a NOT b) inside a larger query
+            return Plan(wq.Not(_union(negative)))
         q = positive[0].required if len(positive) == 1 else wq.And([p.required for p in positive])
         required = wq.AndNot(q, _union(negative)) if negative else q
         return Plan(required, tuple(b for p in positive for b in p.bonus))
