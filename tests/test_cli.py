@@ -164,3 +164,24 @@ def test_python_m_clipsearch(seeded: Path) -> None:
     )
     assert query.returncode == 0
     assert "**văn phòng cấp ủy**" in query.stdout
+
+
+def test_hit_format_on_a_terminal_and_off() -> None:
+    import datetime as dt
+
+    from clipsearch.cli import _format_hit
+    from clipsearch.search import Hit
+
+    snippet = "Tin về văn phòng cấp ủy. " + "Một câu dài để xuống dòng nhiều lần. " * 8
+    hit = Hit("x1", "x1.txt", "Văn phòng mới", dt.date(2026, 3, 2), "TTXVN", 3.14159, snippet, ((7, 23),), ((0, 9),))
+    plain = _format_hit(1, hit, color=False, width=60)
+    assert plain[:3] == [
+        " 1. **Văn phòng** mới",
+        "    02/03/2026 · TTXVN · x1 · score 3.14",
+        "    Tin về **văn phòng cấp ủy**. Một câu dài để xuống dòng nhiều",
+    ]
+    assert len(plain) == 4 and plain[3].endswith("…")  # two snippet lines at most
+    coloured = _format_hit(1, hit, color=True, width=60)
+    assert click.unstyle(coloured[0]) == " 1. Văn phòng mới"
+    assert "\x1b[1m\x1b[33mVăn phòng\x1b[0m" in coloured[0] or "\x1b[33m\x1b[1mVăn phòng\x1b[0m" in coloured[0]
+    assert click.unstyle(coloured[2]) == "    Tin về văn phòng cấp ủy. Một câu dài để xuống dòng nhiều"

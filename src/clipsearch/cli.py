@@ -30,6 +30,7 @@ EXIT_USAGE = 2
 EXIT_SKIPPED = 3
 
 DEFAULT_INDEX_DIR = "index"
+SNIPPET_LINES = 2
 DEFAULT_SEEDS_DIR = "seeds"
 
 
@@ -228,14 +229,16 @@ def _use_color() -> bool:
     return "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def _mark(text: str, spans: Sequence[tuple[int, int]], color: bool) -> str:
+def _mark(text: str, spans: Sequence[tuple[int, int]], color: bool, bold: bool = False) -> str:
+    """``text`` with the spans bold and yellow on a terminal, else ``**marked**``."""
+    plain = (lambda t: click.style(t, bold=True) if t else t) if color and bold else (lambda t: t)
     out, pos = [], 0
     for start, end in spans:
-        out.append(text[pos:start])
+        out.append(plain(text[pos:start]))
         word = text[start:end]
         out.append(click.style(word, bold=True, fg="yellow") if color else f"**{word}**")
         pos = end
-    out.append(text[pos:])
+    out.append(plain(text[pos:]))
     return "".join(out)
 
 
@@ -256,11 +259,13 @@ def _format_hit(rank: int, hit: Hit, color: bool, width: int) -> list[str]:
     meta = [hit.date.strftime("%d/%m/%Y") if hit.date else "no date"]
     meta.append(hit.source or "no source")
     meta += [hit.id, f"score {hit.score:.2f}"]
-    title = _mark(hit.title, hit.title_highlights, color)
-    lines = [f"{rank:>2}. {click.style(title, bold=True) if color else title}", "    " + " · ".join(meta)]
-    for start, end in _wrap(hit.snippet, width - 4):
+    title = _mark(hit.title, hit.title_highlights, color, bold=True)
+    lines = [f"{rank:>2}. {title}", "    " + " · ".join(meta)]
+    ranges = _wrap(hit.snippet, width - 4)
+    for i, (start, end) in enumerate(ranges[:SNIPPET_LINES]):
         spans = [(max(s, start) - start, min(e, end) - start) for s, e in hit.highlights if s < end and e > start]
-        lines.append("    " + _mark(hit.snippet[start:end], spans, color))
+        more = "…" if i == SNIPPET_LINES - 1 and len(ranges) > SNIPPET_LINES else ""
+        lines.append("    " + _mark(hit.snippet[start:end], spans, color) + more)
     return lines
 
 
