@@ -231,7 +231,10 @@ def _use_color() -> bool:
 
 def _mark(text: str, spans: Sequence[tuple[int, int]], color: bool, bold: bool = False) -> str:
     """``text`` with the spans bold and yellow on a terminal, else ``**marked**``."""
-    plain = (lambda t: click.style(t, bold=True) if t else t) if color and bold else (lambda t: t)
+
+    def plain(piece: str) -> str:
+        return click.style(piece, bold=True) if color and bold and piece else piece
+
     out, pos = [], 0
     for start, end in spans:
         out.append(plain(text[pos:start]))
