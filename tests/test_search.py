@@ -36,6 +36,16 @@ def test_seed_found_first_with_highlight(index: clipsearch.Index, query: str) ->
     assert "văn phòng cấp ủy" in [h.lower() for h in _highlighted(hits[0])]
 
 
+@pytest.mark.parametrize("query", ["Phó chủ tịch nước", "văn phòng cấp ủy", "người dân mua sắm", '"hòa bình lâu dài"'])
+def test_same_ranking_whatever_the_form(index: clipsearch.Index, query: str) -> None:
+    def ranking(q: str) -> list[tuple[str, float]]:
+        return [(h.id, round(h.score, 6)) for h in index.search(q, limit=50)]
+
+    expected = ranking(query)
+    for variant in (query.upper(), unicodedata.normalize("NFD", query), query.replace("òa", "oà").replace("ủy", "uỷ")):
+        assert ranking(variant) == expected, variant
+
+
 def test_seed_hit_fields(index: clipsearch.Index) -> None:
     hit = index.search("văn phòng cấp ủy")[0]
     assert hit.title.startswith("Tiếp tục đổi mới")
@@ -280,3 +290,10 @@ def test_pruned_top_hits_equal_the_full_ranking(tmp_path: Path) -> None:
             expected = [(hit.docnum, round(hit.score, 6)) for hit in full.results()][:CANDIDATES]
             assert [(hit.docnum, round(hit.score, 6)) for hit in pruned] == expected, query
             assert len(pruned) == len(full.results())
+
+
+@pytest.mark.parametrize("query", ["Phó chủ tịch", "Cấp ủy các cấp", "VĂN PHÒNG CẤP ỦY"])
+def test_query_words_do_not_depend_on_case(query: str) -> None:
+    from clipsearch.search import _query_words
+
+    assert _query_words(query.upper()) == _query_words(query.lower()) == _query_words(query.title())

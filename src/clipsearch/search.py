@@ -124,12 +124,14 @@ def _syllable_clause(syllable: str, field: str, exact_allowed: bool) -> Any:
 
 
 def _query_words(text: str) -> list[str]:
+    """pyvi's words of the query. pyvi segments capitals differently, so the
+    query is lowercased first: letter case must not change the ranking."""
     from .segmenter import segment
     from .text import syllable_form
 
     return [
         fold("_".join(syllable_form(s) for s in seg.syllables))
-        for seg in segment(normalize(text).text)
+        for seg in segment(normalize(text).text.lower())
         if len(seg.syllables) > 1
     ]
 
