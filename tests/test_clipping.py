@@ -494,3 +494,11 @@ def test_a_few_control_characters_are_text(tmp_path: Path) -> None:
 def test_title_without_letters_is_no_title() -> None:
     with pytest.raises(ClippingError, match="no title"):
         parse("Không rõ ngày\n\n...\n\nĐoạn.\n", id="x")
+
+
+def test_stray_control_characters_do_not_make_a_binary(tmp_path: Path) -> None:
+    # Seen in real articles: a few U+001D group separators in a short text.
+    path = tmp_path / "gs.txt"
+    path.write_bytes("Không rõ ngày\n\nTin\x1d ngắn\n\nDẫn\x1d tin\x1d ngắn về mưa bão.\n".encode())
+    clipping = read_clipping(path)
+    assert clipping.title == "Tin\x1d ngắn"
