@@ -499,6 +499,7 @@ def test_title_without_letters_is_no_title() -> None:
 def test_stray_control_characters_do_not_make_a_binary(tmp_path: Path) -> None:
     # Seen in real articles: a few U+001D group separators in a short text.
     path = tmp_path / "gs.txt"
-    path.write_bytes("Không rõ ngày\n\nTin\x1d ngắn\n\nDẫn\x1d tin\x1d ngắn về mưa bão.\n".encode())
+    body = "Mưa lớn kéo dài nhiều ngày khiến nước sông dâng cao, nhiều tuyến đường bị ngập sâu. " * 2
+    path.write_bytes(f"Không rõ ngày\n\nTin\x1d ngắn\n\nDẫn\x1d tin\x1d ngắn về mưa bão.\n\n{body}\n".encode())
     clipping = read_clipping(path)
     assert clipping.title == "Tin\x1d ngắn"
