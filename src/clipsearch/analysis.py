@@ -118,16 +118,17 @@ def analyse_words(value: str) -> tuple[WordRow, ...]:
     return tuple(rows)
 
 
+#: What a tokenizer yields before it becomes a Whoosh token:
+#: (text, zone, position, start, end).
+TokenRow = tuple[str, int, int, int, int]
+
+
 class _ZonedTokenizer(Tokenizer):
-    """Base of the three tokenizers: ``boosts[zone]`` weighs each token."""
+    """Base of the three tokenizers: turns :meth:`rows` into Whoosh tokens,
+    ``boosts[zone]`` weighing each."""
 
     def __init__(self, boosts: Sequence[float] = ZONE_BOOSTS) -> None:
         self.boosts = tuple(boosts)
-
-    @property
-    def _zone_boosts(self) -> tuple[float, ...]:
-        """``boosts`` padded with its last value, indexable by any zone."""
-        return self.boosts + (self.boosts[-1],) * 4
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.boosts == self.boosts
@@ -135,12 +136,8 @@ class _ZonedTokenizer(Tokenizer):
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.boosts))
 
-    def _token(self, positions: bool, chars: bool, removestops: bool, mode: str, **kwargs: Any) -> Token:
-        return Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-
-
-class SyllableTokenizer(_ZonedTokenizer):
-    """Folded syllables with positions and zone boosts."""
+    def rows(self, value: str) -> Iterator[TokenRow]:
+        raise NotImplementedError
 
     def __call__(
         self,
@@ -154,10 +151,11 @@ class SyllableTokenizer(_ZonedTokenizer):
         mode: str = "",
         **kwargs: Any,
     ) -> Iterator[Token]:
-        token = self._token(positions, chars, removestops, mode, **kwargs)
-        boosts = self._zone_boosts
-        for zone, pos, folded, _exact, start, end in analyse_syllables(value):
-            token.text = folded
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        # boosts padded with the last one, so any zone number indexes it
+        boosts = self.boosts + (self.boosts[-1],) * 4
+        for text, zone, pos, start, end in self.rows(value):
+            token.text = text
             token.boost = boosts[zone]
             token.stopped = False
             if positions:
@@ -169,59 +167,26 @@ class SyllableTokenizer(_ZonedTokenizer):
             yield token
 
 
+class SyllableTokenizer(_ZonedTokenizer):
+    """Folded syllables with positions and zone boosts."""
+
+    def rows(self, value: str) -> Iterator[TokenRow]:
+        for zone, pos, folded, _exact, start, end in analyse_syllables(value):
+            yield folded, zone, pos, start, end
+
+
 class ExactTokenizer(_ZonedTokenizer):
     """Exact forms of the syllables that have diacritics, with zone boosts."""
 
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        token = self._token(positions, chars, removestops, mode, **kwargs)
-        boosts = self._zone_boosts
+    def rows(self, value: str) -> Iterator[TokenRow]:
         for zone, pos, folded, exact, start, end in analyse_syllables(value):
-            if exact == folded:
-                continue
-            token.text = exact
-            token.boost = boosts[zone]
-            token.stopped = False
-            if positions:
-                token.pos = start_pos + pos
-            if chars:
-                token.startchar, token.endchar = start_char + start, start_char + end
-            yield token
+            if exact != folded:
+                yield exact, zone, pos, start, end
 
 
 class WordTokenizer(_ZonedTokenizer):
     """Folded multi-syllable words found by pyvi's model, with zone boosts."""
 
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        token = self._token(positions, chars, removestops, mode, **kwargs)
-        boosts = self._zone_boosts
+    def rows(self, value: str) -> Iterator[TokenRow]:
         for i, (zone, word, start, end) in enumerate(analyse_words(value)):
-            token.text = word
-            token.boost = boosts[zone]
-            token.stopped = False
-            if positions:
-                token.pos = start_pos + i
-            if chars:
-                token.startchar, token.endchar = start_char + start, start_char + end
-            yield token
+            yield word, zone, i, start, end

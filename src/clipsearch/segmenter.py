@@ -260,34 +260,23 @@ class Segmenter:
                 )
         return matches, joins
 
-    def segment(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Segment]:
-        """Segment ``text`` (expected NFC) into words with character spans."""
+    def segment(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES, min_syllables: int = 1) -> list[Segment]:
+        """Segment ``text`` (expected NFC) into words with character spans;
+        ``min_syllables=2`` keeps only the words the index stores."""
         matches, joins = self._joins(text, chunk)
         segments: list[Segment] = []
         start = 0
         for i in range(1, len(matches) + 1):
             if i == len(matches) or not joins[i]:
-                segments.append(
-                    Segment(tuple(m.group() for m in matches[start:i]), matches[start].start(), matches[i - 1].end())
-                )
+                if i - start >= min_syllables:
+                    sylls = tuple(m.group() for m in matches[start:i])
+                    segments.append(Segment(sylls, matches[start].start(), matches[i - 1].end()))
                 start = i
         return segments
 
     def words(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Segment]:
         """Only the words of two or more syllables (what the index keeps)."""
-        matches, joins = self._joins(text, chunk)
-        words: list[Segment] = []
-        start = 0
-        for i in range(1, len(matches) + 1):
-            if i == len(matches) or not joins[i]:
-                if i - start > 1:
-                    words.append(
-                        Segment(
-                            tuple(m.group() for m in matches[start:i]), matches[start].start(), matches[i - 1].end()
-                        )
-                    )
-                start = i
-        return words
+        return self.segment(text, chunk=chunk, min_syllables=2)
 
 
 _instance: Segmenter | None = None
