@@ -175,29 +175,37 @@ def _write_meta(index_dir: Path, **extra: Any) -> None:
     os.replace(tmp, _meta_path(index_dir))
 
 
+def _storage(index_dir: Path) -> Any:
+    """The index folder as Whoosh storage, without memory-mapping: with mmap,
+    whoosh-reloaded 2.7.5 wraps each segment's sub-files in a BytesIO, which
+    COPIES them into memory (at 80,000 clippings opening a searcher took 1.9 s
+    and 1.6 GB; without, 0.13 s and 29 MB)."""
+    from whoosh.filedb.filestore import FileStorage
+
+    return FileStorage(str(index_dir), supports_mmap=False)
+
+
 def open_whoosh_index(index_dir: str | Path) -> Any:
     """Open the Whoosh index in ``index_dir`` after checking its versions."""
-    from whoosh import index as whoosh_index
-
     path = Path(index_dir)
     read_meta(path)
-    if not whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
+    storage = _storage(path)
+    if not storage.index_exists(INDEX_NAME):
         raise IndexNotFoundError(f"no clipsearch index in {str(path)!r}: run `clipsearch index` first")
-    return whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
+    return storage.open_index(INDEX_NAME)
 
 
 def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
-    from whoosh import index as whoosh_index
-
     index_dir.mkdir(parents=True, exist_ok=True)
-    if not rebuild and whoosh_index.exists_in(str(index_dir), indexname=INDEX_NAME):
+    storage = _storage(index_dir)
+    if not rebuild and storage.index_exists(INDEX_NAME):
         return open_whoosh_index(index_dir)
     foreign = [p for p in index_dir.iterdir() if p.name != "clipsearch.lock"]
     if foreign and not _meta_path(index_dir).exists():
         raise IndexNotFoundError(
             f"{str(index_dir)!r} is not empty and holds no clipsearch index; choose another --index-dir"
         )
-    ix = whoosh_index.create_in(str(index_dir), build_schema(), indexname=INDEX_NAME)
+    ix = storage.create_index(build_schema(), indexname=INDEX_NAME)
     _write_meta(index_dir)
     return ix
 
