@@ -176,13 +176,11 @@ def _write_meta(index_dir: Path, **extra: Any) -> None:
 
 
 def _storage(index_dir: Path) -> Any:
-    """The index folder as Whoosh storage, without memory-mapping: with mmap,
-    whoosh-reloaded 2.7.5 wraps each segment's sub-files in a BytesIO, which
-    COPIES them into memory (at 80,000 clippings opening a searcher took 1.9 s
-    and 1.6 GB; without, 0.13 s and 29 MB)."""
-    from whoosh.filedb.filestore import FileStorage
+    """The index folder as Whoosh storage that maps segments without copying
+    them (see :mod:`clipsearch.storage`)."""
+    from .storage import SegmentStorage
 
-    return FileStorage(str(index_dir), supports_mmap=False)
+    return SegmentStorage(str(index_dir))
 
 
 def open_whoosh_index(index_dir: str | Path) -> Any:
