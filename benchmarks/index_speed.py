@@ -1206,17 +1206,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print_table(args, results)
     finally:
-        if args.keep:
-            log(f"kept {workdir}")
-        elif created:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            for child in workdir.iterdir():
-                if child.is_dir():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
+        clean_up_workdir(workdir, created, args.keep)
     return 0
+
+
+def clean_up_workdir(workdir: Path, created: bool, keep: bool) -> None:
+    """Delete the work folder (or, if the user gave it, its contents) unless kept."""
+    if keep:
+        log(f"kept {workdir}")
+    elif created:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        for child in workdir.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
 
 
 if __name__ == "__main__":

@@ -60,7 +60,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -75,7 +74,17 @@ import clipsearch
 from clipsearch.errors import ClippingError
 from clipsearch.index import IndexReport, find_clipping_files
 from clipsearch.text import clean, fold, has_diacritics, normalize, normalize_tone_placement, syllables
-from index_speed import DEFAULT_CORPUS_DIR, Extracted, folder_bytes, log, mb, percentile, prepare_corpus, source_version
+from index_speed import (
+    DEFAULT_CORPUS_DIR,
+    Extracted,
+    clean_up_workdir,
+    folder_bytes,
+    log,
+    mb,
+    percentile,
+    prepare_corpus,
+    source_version,
+)
 
 TOP_K = 10
 RARE_SHARE = 100  # a syllable is rare in at most max(2, N // RARE_SHARE) clippings
@@ -752,19 +761,6 @@ def _workdir(args: argparse.Namespace) -> tuple[Path, bool]:
     return workdir, created
 
 
-def _clean_up(workdir: Path, created: bool, keep: bool) -> None:
-    if keep:
-        log(f"kept {workdir}")
-    elif created:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        for child in workdir.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-
-
 def _progress(done: int, total: int) -> None:
     if done == total or done % 1000 == 0:
         log(f"  indexed {done:,}/{total:,}")
@@ -821,7 +817,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rep.seconds = time.perf_counter() - started
         print("\n".join(line.rstrip() for line in report_lines(rep)))
     finally:
-        _clean_up(workdir, created, args.keep)
+        clean_up_workdir(workdir, created, args.keep)
     return 0
 
 
