@@ -187,26 +187,6 @@ def test_index_from_other_version_is_refused(tmp_path: Path) -> None:
     assert len(clipsearch.open_index(tmp_path / "ix")) == 1
 
 
-def test_build_report_skips_bad_files_and_keeps_good(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    write_clipping(docs, "good", "Tin tốt", "Dẫn.", ["Thân bài."])
-    (docs / "empty.txt").write_bytes(b"")
-    (docs / "binary.txt").write_bytes(b"\x00\x01\x02garbage")
-    sub = docs / "sub"
-    sub.mkdir()
-    write_clipping(sub, "good", "Trùng mã", "Dẫn.", ["Thân bài."])  # same id as docs/good.txt
-    (docs / "notes.md").write_text("not a clipping")
-    report = clipsearch.build_index([docs, tmp_path / "missing.txt"], tmp_path / "ix")
-    reasons = {Path(s.path).name + ("@sub" if "sub" in s.path else ""): s.reason for s in report.skipped}
-    assert reasons["empty.txt"] == "empty file"
-    assert "NUL" in reasons["binary.txt"]
-    assert "duplicate id" in reasons["good.txt@sub"]
-    assert reasons["missing.txt"] == "no such file or folder"
-    assert report.added == [str(docs / "good.txt")]
-    assert report.total == 1
-
-
 def test_rerun_reports_unchanged_and_changed(tmp_path: Path) -> None:
     path = write_clipping(tmp_path, "a", "Tin một", "Dẫn.", ["Thân."])
     clipsearch.build_index([tmp_path], tmp_path / "ix")

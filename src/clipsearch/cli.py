@@ -120,7 +120,7 @@ def index_command(
     if not quiet:
         _print_report(report)
     _print_problems(report)
-    _write_skipped(report, os.path.join(report.index_dir, "skipped.tsv"), report_file)
+    _write_skipped(report, report_file)
     if report.skipped:
         if not report.indexed and not report.unchanged:
             raise click.ClickException(f"no clipping could be indexed ({len(report.skipped)} skipped)")
@@ -185,19 +185,25 @@ def _print_problems(report: IndexReport) -> None:
             click.echo(f"  {skipped.path}: {skipped.reason}", err=True)
 
 
-def _write_skipped(report: IndexReport, *paths: str | None) -> None:
-    """The skipped files, one ``path<TAB>reason`` line each, where a user can
-    find them again; an empty list removes the index folder's old one."""
-    for path in filter(None, paths):
-        if not report.skipped and path == paths[0]:
-            if os.path.exists(path):
-                os.remove(path)
-            continue
-        with open(path, "w", encoding="utf-8") as out:
-            for skipped in report.skipped:
-                out.write(f"{skipped.path}\t{skipped.reason}\n")
-        if report.skipped:
-            click.echo(f"The list of skipped files is in {path}", err=True)
+def _write_skipped(report: IndexReport, report_file: str | None) -> None:
+    """Write the skipped files, one ``path<TAB>reason`` line each, to
+    ``<index>/skipped.tsv`` (removed when nothing was skipped) and to
+    ``report_file`` if given."""
+    in_index = os.path.join(report.index_dir, "skipped.tsv")
+    lines = "".join(f"{s.path}\t{s.reason}\n" for s in report.skipped)
+    if lines:
+        _write_text(in_index, lines)
+    elif os.path.exists(in_index):
+        os.remove(in_index)
+    if report_file:
+        _write_text(report_file, lines)
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(text)
+    if text:
+        click.echo(f"The list of skipped files is in {path}", err=True)
 
 
 @cli.command("query")

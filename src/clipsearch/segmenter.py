@@ -24,6 +24,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from .crfmodel import CrfModel, viterbi2
+
 if TYPE_CHECKING:
     from typing import Any
 
@@ -163,8 +165,6 @@ class Segmenter:
     """pyvi's word segmenter; create through :func:`get_segmenter`."""
 
     def __init__(self) -> None:
-        from .crfmodel import CrfModel
-
         self._bigrams, self._trigrams = _load_ngrams()
         model = CrfModel.from_bytes(_load_model_bytes())
         if model.labels != ("B_W", "I_W"):  # pragma: no cover - a different pyvi
@@ -191,8 +191,6 @@ class Segmenter:
 
     def _is_word(self, sylls: list[str]) -> list[bool]:
         """``inside[i]``: pyvi labels syllable i ``I_W`` (it continues a word)."""
-        from .crfmodel import viterbi2
-
         entries = self._entries(sylls)
         lower = [e.lower for e in entries]
         n = len(entries)
