@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: Bumped when the fields change.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: Bumped when normalisation, syllables or segmentation change what is indexed.
 ANALYSIS_VERSION = 1
 META_FILE = "clipsearch.json"
@@ -313,10 +313,14 @@ class _Writer:
     def _open(self, expected: int) -> Any:
         from whoosh.index import LockError
 
+        from .codec import CompactCodec
+
         try:
             if self.procs > 1 and expected >= self.threshold:
-                return self.ix.writer(procs=self.procs, multisegment=True, limitmb=128, batchsize=50)
-            return self.ix.writer(limitmb=256)
+                return self.ix.writer(
+                    procs=self.procs, multisegment=True, limitmb=128, batchsize=50, codec=CompactCodec()
+                )
+            return self.ix.writer(limitmb=256, codec=CompactCodec())
         except LockError:
             raise IndexLockedError(
                 f"the index in {str(self.index_path)!r} is locked: another `clipsearch index` is writing to it; "

@@ -51,11 +51,24 @@ def _compact(weight: float) -> float:
 
 
 class IntFrequency(Frequency):
-    """Whoosh's ``Frequency`` format, with whole-number weights as ints."""
+    """Whoosh's ``Frequency`` format with only the (zone-weighted) weight of
+    each posting: whole-number weights as ints, and no 4-byte value repeating
+    the frequency, which scoring never reads (it reads the weight)."""
+
+    posting_size = 0
 
     def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Any:
-        for word, freq, weight, encoded in super().word_values(value, analyzer, **kwargs):
-            yield word, freq, _compact(weight), encoded
+        for word, _freq, weight, _encoded in super().word_values(value, analyzer, **kwargs):
+            yield word, _freq, _compact(weight), b""
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return 1
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return float(self.field_boost)
+
+    def combine(self, vs: Iterable[bytes]) -> bytes:
+        return b""
 
 
 class VarintPositions(Format):

@@ -250,7 +250,7 @@ class Index:
         with self._lock:
             self._refresh()
             searcher = self._searcher
-            results = searcher.search(query_plan.required, limit=max(CANDIDATES, limit))
+            results = _top(searcher, query_plan.required, max(CANDIDATES, limit))
             total = len(results)
             scores = {hit.docnum: hit.score for hit in results}
             for docnum, extra in _bonus_scores(searcher, query_plan.bonus, sorted(scores)).items():
@@ -263,6 +263,22 @@ class Index:
     def search(self, query: str, limit: int = 10) -> list[Hit]:
         """The best ``limit`` hits for ``query``."""
         return self.query(query, limit).hits
+
+
+def _top(searcher: Any, query: Any, limit: int) -> Any:
+    """The ``limit`` best-scored documents of ``query``, and the exact count.
+
+    One exhaustive pass. Whoosh's default collector prunes with each term's
+    maximum score and "replaces" matchers as its threshold rises; both use
+    field lengths rounded to one byte and so under-estimate BM25F scores: on
+    2,000 clippings its top 100 for ``hà nội`` missed a document scoring
+    16.2 while keeping ones at 13.4. The exhaustive pass also counts the
+    matches, which saves Whoosh's second pass for ``len(results)``."""
+    from whoosh.collectors import TopCollector
+
+    collector = TopCollector(limit, usequality=False, replace=0)
+    searcher.search_with_collector(query, collector)
+    return collector.results()
 
 
 def _bonus_scores(searcher: Any, bonus: tuple[Any, ...], docnums: list[int]) -> dict[int, float]:
