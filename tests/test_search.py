@@ -291,7 +291,7 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
 
     from clipsearch.index import build_index, open_whoosh_index
     from clipsearch.query import parse_query
-    from clipsearch.search import CANDIDATES, _top, plan
+    from clipsearch.search import CANDIDATES, _matches, _top, plan
 
     rng = random.Random(2)
     filler = "các những một được cho trong với không này người đã để theo tại năm về đến khi từ cũng".split()
@@ -310,6 +310,7 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
         for query in ["hà nội", "ha noi", "nội -hà", "hà OR nội"]:
             required = plan(parse_query(query)).required
             every = sorted((h.score for h in searcher.search(required, limit=None)), reverse=True)
-            top = _top(searcher, required, CANDIDATES)
-            assert [round(h.score, 9) for h in top] == [round(s, 9) for s in every[:CANDIDATES]], query
-            assert len(top) == len(every)
+            matches = _matches(searcher, required)
+            top = _top(matches, CANDIDATES)
+            assert [round(score, 9) for score, _ in top] == [round(s, 9) for s in every[:CANDIDATES]], query
+            assert len(matches) == len(every)

@@ -207,28 +207,110 @@ def _write_text(path: str, text: str) -> None:
 
 
 @cli.command("query")
-@click.argument("query")
+@click.argument("query", required=False, default="*")
 @index_dir_option
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="NAME",
+    help="Only this source (repeatable; any case, with or without diacritics).",
+)
+@click.option(
+    "--since", metavar="DATE", help="Only clippings dated on or after DATE (dd/mm/yyyy, yyyy-mm-dd, mm/yyyy, yyyy)."
+)
+@click.option("--until", metavar="DATE", help="Only clippings dated on or before DATE (a month or year: to its end).")
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "newest", "oldest"]),
+    default="relevance",
+    show_default=True,
+    help="Order of the hits (a query without words lists newest first).",
+)
+@click.option("--facets", is_flag=True, help="Also count all matches by source and by month.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def query_command(query: str, index_dir: str, limit: int, as_json: bool) -> None:
+def query_command(
+    query: str,
+    index_dir: str,
+    limit: int,
+    sources: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    sort: str,
+    facets: bool,
+    as_json: bool,
+) -> None:
     """Search the index.
 
     \b
     Words must all match, with or without diacritics:
         clipsearch query "van phong cap uy"
-    "Quoted phrase", AND, OR, NOT (or -word), (groups), and field
-    prefixes title:, lead:, body:, source:
+    "Quoted phrase", AND, OR, NOT (or -word), (groups), the field prefixes
+    title: and source:, and date: ranges:
         clipsearch query 'title:"hòa bình" OR source:ttxvn -mỹ'
+        clipsearch query 'bão date:01/09/2025..30/09/2025'
+    A query of * (or none) lists every clipping, newest first:
+        clipsearch query --source "tuoi tre" --since 01/03/2026 --until 31/03/2026 --facets
     """
     from .search import open_index
 
     with open_index(index_dir) as index:
-        result = index.query(query, limit=limit)
+        result = index.query(query, limit=limit, source=sources, since=since, until=until, sort=sort, facets=facets)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
         _print_result(result)
+
+
+@cli.command("show")
+@click.argument("clipping_id", metavar="ID")
+@index_dir_option
+@click.option("--query", "-q", "query", metavar="QUERY", help="Highlight the words of this query.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def show_command(clipping_id: str, index_dir: str, query: str | None, as_json: bool) -> None:
+    """Print the whole clipping ID (as shown by query), its words of QUERY marked."""
+    from .search import open_index
+
+    with open_index(index_dir) as index:
+        view = index.show(clipping_id, query)
+    if as_json:
+        click.echo(json.dumps(view.to_dict(), ensure_ascii=False, indent=2))
+        return
+    color = _use_color()
+    click.echo(_mark(view.title, view.title_highlights, color, bold=True))
+    meta = [view.date.strftime("%d/%m/%Y") if view.date else "no date", view.source or "no source", view.id]
+    click.echo(" · ".join(meta))
+    click.echo(view.path)
+    for text, spans in ((view.lead, view.lead_highlights), (view.body, view.body_highlights)):
+        if text:
+            click.echo("")
+            click.echo(_mark(text, spans, color))
+
+
+@cli.command("stats")
+@index_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def stats_command(index_dir: str, as_json: bool) -> None:
+    """What the index holds: clippings, sources, dates, size, last update."""
+    from .search import open_index
+
+    with open_index(index_dir) as index:
+        stats = index.stats()
+    if as_json:
+        click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
+        return
+    dates = (
+        f"{stats.first_date:%d/%m/%Y} – {stats.last_date:%d/%m/%Y}" if stats.first_date and stats.last_date else "none"
+    )
+    click.echo(f"Index:          {stats.index_dir}/ ({stats.size_bytes / 1e6:,.1f} MB, updated {stats.updated})")
+    click.echo(f"Clippings:      {stats.clippings:,}")
+    click.echo(f"Dates:          {dates}")
+    click.echo(f"Without date:   {stats.without_date:,}")
+    click.echo(f"Without source: {stats.without_source:,}")
+    click.echo(f"Sources:        {len(stats.sources):,}")
+    for name, count in stats.sources.items():
+        click.echo(f"  {count:>8,}  {name}")
 
 
 def _use_color() -> bool:
@@ -294,6 +376,17 @@ def _print_result(result: SearchResult) -> None:
         click.echo("")
         for line in _format_hit(rank, hit, color, width):
             click.echo(line)
+    _print_facets(result)
+
+
+def _print_facets(result: SearchResult) -> None:
+    if result.facets is None:
+        return
+    for name, label in (("source", "By source"), ("month", "By month")):
+        click.echo("")
+        click.echo(f"{label}:")
+        for value, count in result.facets[name].items():
+            click.echo(f"  {count:>8,}  {value}")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ __all__ = [
     "IndexVersionError",
     "IndexLockedError",
     "QueryError",
+    "ClippingNotFoundError",
 ]
 
 
@@ -34,3 +35,7 @@ class IndexLockedError(ClipsearchError):
 
 class QueryError(ClipsearchError):
     """The query cannot be understood (it has no search terms, for example)."""
+
+
+class ClippingNotFoundError(ClipsearchError):
+    """No clipping with the given id is in the index."""

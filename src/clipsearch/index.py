@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: Bumped when the fields change.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: Bumped when normalisation, syllables or segmentation change what is indexed.
 ANALYSIS_VERSION = 1
 META_FILE = "clipsearch.json"
@@ -57,7 +57,8 @@ def build_schema() -> Any:
     weighted 3 : 2 : 1 (see :mod:`clipsearch.analysis`); ``title`` and
     ``source`` are searchable on their own (``title:``, ``source:``). The
     original text is stored for snippets, the body compressed."""
-    from whoosh.fields import COLUMN, DATETIME, ID, STORED, TEXT, Schema
+    from whoosh.columns import NumericColumn, VarBytesColumn
+    from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
     from .analysis import ZONE_BOOSTS, ExactTokenizer, SyllableTokenizer, WordTokenizer
     from .postings import IntFrequency, VarintPositions
@@ -77,7 +78,10 @@ def build_schema() -> Any:
         path=STORED(),
         # "id<TAB>sha256<TAB>absolute path" of the file, for incremental runs
         manifest=COLUMN(),
-        date=DATETIME(stored=True, sortable=True),
+        # yyyymmdd (0: no date) and the folded source name, for filters,
+        # sorting and facets (see clipsearch.filters)
+        day=COLUMN(NumericColumn("I", default=0)),
+        source_key=COLUMN(VarBytesColumn()),
         title=positional((1.0,), stored=True),
         source=positional((1.0,), stored=True),
         lead=STORED(),
@@ -211,6 +215,7 @@ def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
 def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
     """The Whoosh document of a clipping whose file has this SHA-256."""
     from .analysis import join_zones
+    from .filters import day_number, source_key
     from .text import clean
 
     location = os.path.abspath(clipping.path)
@@ -228,11 +233,11 @@ def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
         "text": zones,
         "exact": zones,
         "words": zones,
+        "day": day_number(clipping.date),
+        "source_key": source_key(clipping.source or "").encode("utf-8"),
     }
-    if clipping.date is not None:
-        doc["date"] = dt.datetime(clipping.date.year, clipping.date.month, clipping.date.day)
     if clipping.source:
-        doc["source"] = clipping.source
+        doc["source"] = clean(clipping.source)
     return doc
 
 

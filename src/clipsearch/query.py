@@ -8,6 +8,8 @@ Syntax (as users of search engines expect it)::
     hòa bình NOT mỹ           NOT (or a leading -) excludes
     (a OR b) c                parentheses group
     title:hà nội  title:"văn phòng"  source:ttxvn    restrict to the title or the source
+    date:03/2026  date:01/03/2026..15/03/2026  date:2026-03-01..   a date range
+    *                         every clipping (with a date: range, a list by date)
 
 Operators must be written in capitals; ``and``, ``or``, ``not`` in lowercase
 are ordinary words. A query is never rejected for a stray operator or an
@@ -19,16 +21,29 @@ No Whoosh here: :mod:`clipsearch.search` turns the tree into a Whoosh query.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 from .errors import QueryError
 from .text import normalize, syllables
 
-__all__ = ["Node", "Terms", "Phrase", "And", "Or", "Not", "parse_query", "FIELDS"]
+__all__ = [
+    "All",
+    "And",
+    "DateFilter",
+    "FIELDS",
+    "Node",
+    "Not",
+    "Or",
+    "Phrase",
+    "Terms",
+    "parse_query",
+    "split_filters",
+]
 
-#: Field prefixes a query may use.
-FIELDS = ("title", "source")
+#: Field prefixes a query may use (``date:`` takes a date or a range).
+FIELDS = ("title", "source", "date")
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,20 @@ class Not:
     child: Node
 
 
-Node = Terms | Phrase | And | Or | Not
+@dataclass(frozen=True)
+class All:
+    """Every clipping (``*``)."""
+
+
+@dataclass(frozen=True)
+class DateFilter:
+    """``date:``: clippings dated from ``since`` to ``until`` (inclusive; None: open)."""
+
+    since: dt.date | None
+    until: dt.date | None
+
+
+Node = Terms | Phrase | And | Or | Not | All | DateFilter
 
 _TOKEN_RE = re.compile(
     r"""
@@ -150,6 +178,12 @@ class _Parser:
             if self.peek() == "close":
                 self.take()
             return node
+        if kind == "field" and value == "date":
+            if self.peek() in ("word", "phrase"):
+                from .filters import parse_date_range
+
+                return DateFilter(*parse_date_range(self.take()[1].strip('"')))
+            raise QueryError("date: needs a date or a range, e.g. date:03/2026 or date:01/03/2026..31/03/2026")
         if kind == "field":
             if self.peek() in ("word", "phrase", "open"):
                 return _with_field(self.primary(value), value)
@@ -157,6 +191,8 @@ class _Parser:
         if kind == "phrase":
             text = value.strip('"')
             return Phrase(text, field) if _has_syllables(text) else None
+        if kind == "word" and value == "*" and field is None:
+            return All()
         if kind == "word":
             return Terms(value, field) if _has_syllables(value) else None
         return None  # a stray AND / OR / ")" is ignored
@@ -174,7 +210,7 @@ def _with_field(node: Node | None, field: str) -> Node | None:
     if isinstance(node, Not):
         child = _with_field(node.child, field)
         return Not(child) if child is not None else None
-    return None
+    return node if isinstance(node, (All, DateFilter)) else None
 
 
 def _merge_terms(parts: list[Node]) -> list[Node]:
@@ -216,4 +252,43 @@ def _only_negative(node: Node) -> bool:
         return all(_only_negative(c) for c in node.children)
     if isinstance(node, Or):
         return any(_only_negative(c) for c in node.children)
+    return False
+
+
+def split_filters(node: Node) -> tuple[Node | None, dt.date | None, dt.date | None]:
+    """The query without its ``date:`` ranges and ``*``, and the date range
+    they give (their intersection). None for the query: no words, list
+    everything. ``date:`` narrows the whole query: inside OR or NOT it is an
+    error."""
+    since: dt.date | None = None
+    until: dt.date | None = None
+    parts = list(node.children) if isinstance(node, And) else [node]
+    words: list[Node] = []
+    narrowed = False
+    for part in parts:
+        narrowed = narrowed or isinstance(part, (All, DateFilter))
+        if isinstance(part, DateFilter):
+            if part.since and (since is None or part.since > since):
+                since = part.since
+            if part.until and (until is None or part.until < until):
+                until = part.until
+        elif not isinstance(part, All):
+            if _has_filter(part):
+                raise QueryError("date: and * narrow the whole query: they cannot be inside OR, NOT or parentheses")
+            words.append(part)
+    if words and all(isinstance(w, Not) for w in words):
+        if not narrowed:
+            raise QueryError("the query only excludes words: add a word to search for, or * for every clipping")
+        words.insert(0, All())
+    rest = None if not words else words[0] if len(words) == 1 else And(tuple(words))
+    return rest, since, until
+
+
+def _has_filter(node: Node) -> bool:
+    if isinstance(node, (All, DateFilter)):
+        return True
+    if isinstance(node, (And, Or)):
+        return any(_has_filter(c) for c in node.children)
+    if isinstance(node, Not):
+        return _has_filter(node.child)
     return False

@@ -19,18 +19,22 @@ A quoted phrase requires the sequence (and the exact forms score as above).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import threading
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import QueryError
+from .errors import ClippingNotFoundError, QueryError
+from .filters import Filters
 from .index import EXACT_FIELD, TEXT_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
-from .query import And, Node, Not, Or, Phrase, Terms, parse_query
+from .query import All, And, Node, Not, Or, Phrase, Terms, parse_query, split_filters
 from .snippets import HighlightTerms, Snippet, highlight_spans, make_snippet
 from .text import fold, has_diacritics, normalize, syllables
 
-__all__ = ["EXACT_WEIGHT", "Hit", "Index", "SearchResult", "open_index"]
+__all__ = ["EXACT_WEIGHT", "SORTS", "ClippingView", "Hit", "Index", "IndexStats", "SearchResult", "open_index"]
 
 #: Weight of a syllable matched with the diacritics the user typed.
 EXACT_WEIGHT = 1.0
@@ -39,6 +43,10 @@ WORD_BONUS = 0.5
 SEQUENCE_BONUS = 1.0
 #: How many of the best matches by the required part get the bonuses.
 CANDIDATES = 100
+#: Orders of the hits; a query without words (``*``, only filters) lists newest first.
+SORTS = ("relevance", "newest", "oldest")
+#: The facet value of clippings without a date or a source.
+NO_VALUE = "none"
 
 
 @dataclass(frozen=True)
@@ -71,14 +79,20 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The hits shown and the number of all matching clippings."""
+    """The hits shown, the number of all matching clippings and, when asked
+    for, facet counts over all of them: ``{"source": {name: n}, "month":
+    {"yyyy-mm": n}}``, with ``"none"`` for clippings without one."""
 
     query: str
     total: int
     hits: list[Hit] = field(default_factory=list)
+    facets: dict[str, dict[str, int]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "hits": [h.to_dict() for h in self.hits]}
+        data: dict[str, Any] = {"query": self.query, "total": self.total, "hits": [h.to_dict() for h in self.hits]}
+        if self.facets is not None:
+            data["facets"] = self.facets
+        return data
 
 
 # ---------------------------------------------------------------------------
@@ -164,6 +178,8 @@ def plan(node: Node) -> Plan:
 
     if isinstance(node, (Terms, Phrase)):
         return _plan_words(node)
+    if isinstance(node, All):
+        return Plan(wq.Every())
     if isinstance(node, Not):
         return Plan(wq.Not(plan(node.child).required))
     if isinstance(node, And):
@@ -216,6 +232,7 @@ class Index:
         self._weighting = scoring.BM25F()
         self._searcher = self._ix.searcher(weighting=self._weighting)
         self._lock = threading.Lock()
+        self._cols: _Columns | None = None
 
     def __len__(self) -> int:
         """The number of clippings in the index."""
@@ -240,45 +257,259 @@ class Index:
             self._searcher.close()
             self._searcher = self._ix.searcher(weighting=self._weighting)
 
-    def query(self, query: str, limit: int = 10) -> SearchResult:
-        """Search; the result has the hits shown and the total matched."""
+    def _columns(self) -> _Columns:
+        if self._cols is None or self._cols.searcher is not self._searcher:
+            self._cols = _Columns(self._searcher)
+        return self._cols
+
+    def query(
+        self,
+        query: str = "*",
+        limit: int = 10,
+        *,
+        source: str | Sequence[str] | None = None,
+        since: dt.date | str | None = None,
+        until: dt.date | str | None = None,
+        sort: str = "relevance",
+        facets: bool = False,
+    ) -> SearchResult:
+        """Search; the result has the hits shown, the total matched and, with
+        ``facets=True``, counts by source and month over all of them.
+
+        ``source`` (one name or several) and ``since``/``until``
+        (:class:`datetime.date` or ``dd/mm/yyyy``, ``yyyy-mm-dd``, a month or
+        a year) narrow the matches, as do ``date:`` ranges in the query. A
+        query of ``*`` or with only filters lists every match, newest first.
+        ``sort`` is one of :data:`SORTS`."""
         if limit < 1:
             raise QueryError("the limit must be at least 1")
-        node = parse_query(query)
-        query_plan = plan(node)
-        terms = highlight_terms(node)
+        if sort not in SORTS:
+            raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+        words, q_since, q_until = split_filters(parse_query(query))
+        filters = Filters.make(source, since, until).narrowed(q_since, q_until)
+        if filters.since and filters.until and filters.since > filters.until:
+            raise QueryError("the date range is empty")
+        if words is None:
+            words = All()
+            sort = "newest" if sort == "relevance" else sort
+        query_plan = plan(words)
+        terms = highlight_terms(words)
         with self._lock:
             self._refresh()
             searcher = self._searcher
-            results = _top(searcher, query_plan.required, max(CANDIDATES, limit))
-            total = len(results)
-            scores = {hit.docnum: hit.score for hit in results}
-            for docnum, extra in _bonus_scores(searcher, query_plan.bonus, sorted(scores)).items():
-                scores[docnum] += extra
-            best = sorted(scores, key=lambda d: (-scores[d], d))[:limit]
-            stored = [(searcher.stored_fields(d), scores[d]) for d in best]
-        hits = [_make_hit(fields, score, terms) for fields, score in stored]
-        return SearchResult(query, total, hits)
+            columns = self._columns() if filters.active or facets or sort != "relevance" else None
+            matches = _matches(searcher, query_plan.required)
+            if filters.active and columns is not None:
+                matches = [m for m in matches if filters.allows(columns.days[m[1]], columns.keys[m[1]])]
+            if sort == "relevance":
+                best = _rank(searcher, query_plan.bonus, matches, limit)
+            else:
+                assert columns is not None
+                best = _by_date(matches, columns.days, newest=sort == "newest")[:limit]
+            counts = _facets(searcher, columns, matches) if facets and columns is not None else None
+            stored = [(searcher.stored_fields(d), score, d) for score, d in best]
+            days = [columns.days[d] if columns else _day_of(searcher, d) for _s, _sc, d in stored]
+        hits = [_make_hit(fields, score, terms, day) for (fields, score, _d), day in zip(stored, days, strict=True)]
+        return SearchResult(query, len(matches), hits, counts)
 
-    def search(self, query: str, limit: int = 10) -> list[Hit]:
-        """The best ``limit`` hits for ``query``."""
-        return self.query(query, limit).hits
+    def search(self, query: str = "*", limit: int = 10, **filters: Any) -> list[Hit]:
+        """The best ``limit`` hits for ``query`` (same options as :meth:`query`)."""
+        return self.query(query, limit, **filters).hits
+
+    def show(self, clipping_id: str, query: str | None = None) -> ClippingView:
+        """The whole clipping ``clipping_id``; with ``query``, the spans of its
+        words in title, lead and body. Raises :class:`ClippingNotFoundError`."""
+        terms = highlight_terms(parse_query(query)) if query else HighlightTerms(frozenset(), frozenset())
+        with self._lock:
+            self._refresh()
+            docnum = self._searcher.document_number(id=clipping_id)
+            if docnum is None:
+                raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
+            fields = self._searcher.stored_fields(docnum)
+            day = _day_of(self._searcher, docnum)
+        title, lead, body = fields.get("title", ""), fields.get("lead", ""), stored_body(fields)
+        return ClippingView(
+            id=clipping_id,
+            path=fields.get("path", ""),
+            title=title,
+            date=_date(day),
+            source=fields.get("source"),
+            lead=lead,
+            body=body,
+            title_highlights=tuple(highlight_spans(title, terms)),
+            lead_highlights=tuple(highlight_spans(lead, terms)),
+            body_highlights=tuple(highlight_spans(body, terms)),
+        )
+
+    def stats(self) -> IndexStats:
+        """What the index holds: clippings, sources, date range, clippings
+        without date or source, size on disk and when it was last updated."""
+        from .index import read_meta
+
+        with self._lock:
+            self._refresh()
+            searcher = self._searcher
+            columns = self._columns()
+            live = list(searcher.reader().all_doc_ids())
+            by_key: Counter[str] = Counter(columns.keys[d] for d in live)
+            first: dict[str, int] = {}
+            for d in live:
+                first.setdefault(columns.keys[d], d)
+            sources = Counter({searcher.stored_fields(first[k]).get("source") or k: n for k, n in by_key.items() if k})
+            days = [columns.days[d] for d in live if columns.days[d]]
+        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        return IndexStats(
+            index_dir=str(self.path),
+            clippings=len(live),
+            sources=dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
+            first_date=_date(min(days)) if days else None,
+            last_date=_date(max(days)) if days else None,
+            without_date=len(live) - len(days),
+            without_source=by_key.get("", 0),
+            size_bytes=size,
+            updated=read_meta(self.path).get("updated"),
+        )
 
 
-def _top(searcher: Any, query: Any, limit: int) -> Any:
-    """The ``limit`` best-scored documents of ``query``, and the exact count.
+@dataclass(frozen=True)
+class ClippingView:
+    """A whole stored clipping, with the spans of a query's words."""
 
-    One exhaustive pass. Whoosh's default collector prunes with each term's
-    maximum score and "replaces" matchers as its threshold rises; both use
-    field lengths rounded to one byte and so under-estimate BM25F scores: on
-    2,000 clippings its top 100 for ``hà nội`` missed a document scoring
-    16.2 while keeping ones at 13.4. The exhaustive pass also counts the
-    matches, which saves Whoosh's second pass for ``len(results)``."""
-    from whoosh.collectors import TopCollector
+    id: str
+    path: str
+    title: str
+    date: dt.date | None
+    source: str | None
+    lead: str
+    body: str
+    title_highlights: tuple[tuple[int, int], ...] = ()
+    lead_highlights: tuple[tuple[int, int], ...] = ()
+    body_highlights: tuple[tuple[int, int], ...] = ()
 
-    collector = TopCollector(limit, usequality=False, replace=0)
-    searcher.search_with_collector(query, collector)
-    return collector.results()
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "id": self.id,
+            "path": self.path,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else None,
+            "source": self.source,
+            "lead": self.lead,
+            "body": self.body,
+            "highlights": {
+                "title": [list(s) for s in self.title_highlights],
+                "lead": [list(s) for s in self.lead_highlights],
+                "body": [list(s) for s in self.body_highlights],
+            },
+        }
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What :meth:`Index.stats` reports."""
+
+    index_dir: str
+    clippings: int
+    sources: dict[str, int]
+    first_date: dt.date | None
+    last_date: dt.date | None
+    without_date: int
+    without_source: int
+    size_bytes: int
+    updated: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (dates ISO)."""
+        return {
+            "index_dir": self.index_dir,
+            "clippings": self.clippings,
+            "sources": self.sources,
+            "first_date": self.first_date.isoformat() if self.first_date else None,
+            "last_date": self.last_date.isoformat() if self.last_date else None,
+            "without_date": self.without_date,
+            "without_source": self.without_source,
+            "size_bytes": self.size_bytes,
+            "updated": self.updated,
+        }
+
+
+class _Columns:
+    """Per-document values of the open searcher, by document number: day
+    (``yyyymmdd``, 0 for none) and source key. Read once per searcher."""
+
+    def __init__(self, searcher: Any) -> None:
+        reader = searcher.reader()
+        self.searcher = searcher
+        self.days: list[int] = list(reader.column_reader("day")) if reader.has_column("day") else []
+        keys = reader.column_reader("source_key") if reader.has_column("source_key") else []
+        self.keys: list[str] = [k.decode("utf-8") for k in keys]
+        count = reader.doc_count_all()
+        self.days += [0] * (count - len(self.days))
+        self.keys += [""] * (count - len(self.keys))
+
+
+def _day_of(searcher: Any, docnum: int) -> int:
+    reader = searcher.reader()
+    return int(reader.column_reader("day")[docnum]) if reader.has_column("day") else 0
+
+
+def _matches(searcher: Any, query: Any) -> list[tuple[float, int]]:
+    """``(score, docnum)`` of every document ``query`` matches, in one pass.
+
+    Whoosh's own collectors prune with each term's maximum score and
+    "replace" matchers as their threshold rises; the replaced matchers lose
+    score contributions (on 2,000 clippings the top 100 for ``hà nội``
+    dropped a document at 16.2 while keeping ones at 13.4). Every match is
+    scored here, which also gives the exact count."""
+    context = searcher.context()
+    found: list[tuple[float, int]] = []
+    for subsearcher, offset in searcher.leaf_searchers():
+        matcher = query.matcher(subsearcher, context)
+        while matcher.is_active():
+            found.append((matcher.score(), matcher.id() + offset))
+            matcher.next()
+    return found
+
+
+def _top(matches: list[tuple[float, int]], limit: int) -> list[tuple[float, int]]:
+    """The ``limit`` best matches, ties broken by document number."""
+    return heapq.nsmallest(limit, matches, key=lambda m: (-m[0], m[1]))
+
+
+def _rank(
+    searcher: Any, bonus: tuple[Any, ...], matches: list[tuple[float, int]], limit: int
+) -> list[tuple[float, int]]:
+    """Relevance order: the best :data:`CANDIDATES` by the required part,
+    re-scored with the bonuses."""
+    scores = dict((d, s) for s, d in _top(matches, max(CANDIDATES, limit)))
+    for docnum, extra in _bonus_scores(searcher, bonus, sorted(scores)).items():
+        scores[docnum] += extra
+    return [(scores[d], d) for d in sorted(scores, key=lambda d: (-scores[d], d))[:limit]]
+
+
+def _by_date(matches: list[tuple[float, int]], days: list[int], newest: bool) -> list[tuple[float, int]]:
+    """Matches by date (newest or oldest first), undated ones last, then by score."""
+    sign = -1 if newest else 1
+    return sorted(matches, key=lambda m: (days[m[1]] == 0, sign * days[m[1]], -m[0], m[1]))
+
+
+def _facets(searcher: Any, columns: _Columns, matches: list[tuple[float, int]]) -> dict[str, dict[str, int]]:
+    """Counts by source (its name as first indexed) and by month over all matches."""
+    by_key: Counter[str] = Counter()
+    by_month: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    for _score, docnum in matches:
+        key, day = columns.keys[docnum], columns.days[docnum]
+        by_key[key] += 1
+        first.setdefault(key, docnum)
+        by_month[f"{day // 10000:04d}-{day // 100 % 100:02d}" if day else NO_VALUE] += 1
+    sources: Counter[str] = Counter()
+    for key, n in by_key.items():
+        sources[(searcher.stored_fields(first[key]).get("source") or NO_VALUE) if key else NO_VALUE] += n
+    return {
+        "source": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "month": dict(sorted(by_month.items(), key=lambda kv: (kv[0] == NO_VALUE, kv[0]), reverse=False)),
+    }
 
 
 def _bonus_scores(searcher: Any, bonus: tuple[Any, ...], docnums: list[int]) -> dict[int, float]:
@@ -302,15 +533,18 @@ def _bonus_scores(searcher: Any, bonus: tuple[Any, ...], docnums: list[int]) -> 
     return extra
 
 
-def _make_hit(fields: dict[str, Any], score: float, terms: HighlightTerms) -> Hit:
-    date = fields.get("date")
+def _date(day: int) -> dt.date | None:
+    return dt.date(day // 10000, day // 100 % 100, day % 100) if day else None
+
+
+def _make_hit(fields: dict[str, Any], score: float, terms: HighlightTerms, day: int) -> Hit:
     snippet = _best_snippet(fields.get("lead", ""), stored_body(fields), terms)
     title = fields.get("title", "")
     return Hit(
         id=fields["id"],
         path=fields.get("path", ""),
         title=title,
-        date=date.date() if isinstance(date, dt.datetime) else None,
+        date=_date(day),
         source=fields.get("source"),
         score=float(score),
         snippet=snippet.text,
