@@ -294,3 +294,64 @@ def test_cli_stats(archive: tuple[Path, clipsearch.Index]) -> None:
     data = json.loads(CliRunner().invoke(cli, ["stats", "--index-dir", str(index_dir), "--json"]).output)
     assert data["clippings"] == len(SPEC)
     assert data["first_date"] == "2026-01-15"
+
+
+# ---------------------------------------------------------------------------
+# Similar clippings
+
+STORMS = [
+    (
+        "Bão số 3 đổ bộ vào Quảng Ngãi",
+        "Bão mạnh cấp 12 gây mưa lớn, hàng nghìn hộ dân phải sơ tán.",
+        ["Chính quyền tỉnh huy động lực lượng cứu hộ, sơ tán người dân vùng ven biển trước khi bão đổ bộ."],
+    ),
+    (
+        "Miền Trung sơ tán dân tránh bão",
+        "Các tỉnh ven biển miền Trung khẩn trương sơ tán người dân.",
+        ["Lực lượng cứu hộ túc trực, tàu thuyền được gọi về nơi tránh trú bão an toàn."],
+    ),
+    (
+        "Mưa lớn sau bão gây ngập lụt",
+        "Sau khi bão đổ bộ, mưa lớn kéo dài khiến nhiều huyện ngập sâu.",
+        ["Người dân vùng ven biển được sơ tán, lực lượng cứu hộ tiếp tế lương thực."],
+    ),
+]
+FOOTBALL = [
+    (
+        "Đội tuyển bóng đá thắng trận giao hữu",
+        "Huấn luyện viên hài lòng với lối chơi của các cầu thủ trẻ.",
+        ["Tiền đạo ghi hai bàn trong hiệp hai, khán giả cổ vũ nhiệt tình trên sân vận động."],
+    ),
+    (
+        "Cầu thủ trẻ tỏa sáng ở giải vô địch",
+        "Câu lạc bộ giành chiến thắng nhờ bàn thắng phút cuối.",
+        ["Huấn luyện viên khen ngợi tinh thần thi đấu, khán giả đến sân vận động rất đông."],
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def topics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[clipsearch.Index]:
+    folder = tmp_path_factory.mktemp("topics")
+    for prefix, items in (("storm", STORMS), ("ball", FOOTBALL)):
+        for n, (title, lead, body) in enumerate(items):
+            write_clipping(folder, f"{prefix}{n}", title, lead, body)
+    index_dir = tmp_path_factory.mktemp("topics-ix") / "index"
+    clipsearch.build_index([folder], index_dir)
+    with clipsearch.open_index(index_dir) as index:
+        yield index
+
+
+def test_similar_lists_the_same_topic_first_and_not_itself(topics: clipsearch.Index) -> None:
+    result = topics.similar("storm0")
+    ids = [h.id for h in result.hits]
+    assert "storm0" not in ids
+    assert set(ids[:2]) == {"storm1", "storm2"}
+    assert all(not i.startswith("ball") for i in ids[:2])
+    ball = [h.id for h in topics.similar("ball1").hits]
+    assert ball[0] == "ball0"
+
+
+def test_similar_unknown_id(topics: clipsearch.Index) -> None:
+    with pytest.raises(ClippingNotFoundError):
+        topics.similar("nope")

@@ -288,6 +288,24 @@ def show_command(clipping_id: str, index_dir: str, query: str | None, as_json: b
             click.echo(_mark(text, spans, color))
 
 
+@cli.command("similar")
+@click.argument("clipping_id", metavar="ID")
+@index_dir_option
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
+@click.option("--include-reprints", is_flag=True, help="Also list near-duplicate reprints of ID.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def similar_command(clipping_id: str, index_dir: str, limit: int, include_reprints: bool, as_json: bool) -> None:
+    """List the clippings most like ID (its reprints left out)."""
+    from .search import open_index
+
+    with open_index(index_dir) as index:
+        result = index.similar(clipping_id, limit=limit, include_reprints=include_reprints)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_result(result)
+
+
 @cli.command("stats")
 @index_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")

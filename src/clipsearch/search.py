@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import math
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -341,6 +342,37 @@ class Index:
             body_highlights=tuple(highlight_spans(body, terms)),
         )
 
+    def similar(self, clipping_id: str, limit: int = 10, *, include_reprints: bool = False) -> SearchResult:
+        """The clippings most like ``clipping_id``: its most distinctive words
+        and syllables (weighted by zone and rarity) as one OR query. Its own
+        near-duplicate reprints are left out unless ``include_reprints``."""
+        from whoosh import query as wq
+
+        if limit < 1:
+            raise QueryError("the limit must be at least 1")
+        with self._lock:
+            self._refresh()
+            searcher = self._searcher
+            docnum = searcher.document_number(id=clipping_id)
+            if docnum is None:
+                raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
+            fields = searcher.stored_fields(docnum)
+            terms = _key_terms(searcher, fields)
+            if not terms:
+                return SearchResult(f"similar to {clipping_id}", 0, [])
+            query = _union([wq.Term(f, t, boost=w) for f, t, w in terms])
+            excluded = {docnum} | (set() if include_reprints else self._reprints_of(docnum))
+            matches = [m for m in _matches(searcher, query) if m[1] not in excluded]
+            best = _top(matches, limit)
+            stored = [(searcher.stored_fields(d), score, _day_of(searcher, d)) for score, d in best]
+        highlight = HighlightTerms(frozenset(), frozenset(t for f, t, _ in terms if f == TEXT_FIELD))
+        hits = [_make_hit(f, score, highlight, day) for f, score, day in stored]
+        return SearchResult(f"similar to {clipping_id}", len(matches), hits)
+
+    def _reprints_of(self, docnum: int) -> set[int]:
+        """Document numbers of the near-duplicates of ``docnum`` (none yet)."""
+        return set()
+
     def stats(self) -> IndexStats:
         """What the index holds: clippings, sources, date range, clippings
         without date or source, size on disk and when it was last updated."""
@@ -431,6 +463,39 @@ class IndexStats:
             "size_bytes": self.size_bytes,
             "updated": self.updated,
         }
+
+
+#: How many of a clipping's words and syllables make its "similar" query.
+SIMILAR_WORDS, SIMILAR_SYLLABLES = 12, 8
+
+
+def _key_terms(searcher: Any, fields: dict[str, Any]) -> list[tuple[str, str, float]]:
+    """``(field, term, weight)``: the clipping's pyvi words and syllables with
+    the highest zone-weighted frequency x idf, among those in other clippings
+    too but not in all."""
+    from .analysis import ZONE_BOOSTS, analyse_syllables, analyse_words, join_zones
+
+    value = join_zones(fields.get("title", ""), fields.get("lead", ""), stored_body(fields))
+    total = max(1, searcher.doc_count_all())
+    chosen: list[tuple[str, str, float]] = []
+    counts: dict[str, Counter[str]] = {WORDS_FIELD: Counter(), TEXT_FIELD: Counter()}
+    for zone, word, _start, _end in analyse_words(value):
+        counts[WORDS_FIELD][word] += ZONE_BOOSTS[zone]
+    for zone, _pos, folded, _exact, _start, _end in analyse_syllables(value):
+        if folded.isalpha():
+            counts[TEXT_FIELD][folded] += ZONE_BOOSTS[zone]
+    for field_name, keep in ((WORDS_FIELD, SIMILAR_WORDS), (TEXT_FIELD, SIMILAR_SYLLABLES)):
+        scored = []
+        for term, tf in counts[field_name].items():
+            df = searcher.doc_frequency(field_name, term)
+            if 2 <= df < total:
+                scored.append((tf * math.log(total / df), term))
+        scored.sort(key=lambda st: (-st[0], st[1]))
+        top = scored[:keep]
+        if top:
+            high = top[0][0]
+            chosen += [(field_name, term, round(weight / high, 4)) for weight, term in top]
+    return chosen
 
 
 class _Columns:
