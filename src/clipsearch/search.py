@@ -22,7 +22,7 @@ import datetime as dt
 import heapq
 import math
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -478,7 +478,7 @@ def _key_terms(searcher: Any, fields: dict[str, Any]) -> list[tuple[str, str, fl
     value = join_zones(fields.get("title", ""), fields.get("lead", ""), stored_body(fields))
     total = max(1, searcher.doc_count_all())
     chosen: list[tuple[str, str, float]] = []
-    counts: dict[str, Counter[str]] = {WORDS_FIELD: Counter(), TEXT_FIELD: Counter()}
+    counts: dict[str, defaultdict[str, float]] = {WORDS_FIELD: defaultdict(float), TEXT_FIELD: defaultdict(float)}
     for zone, word, _start, _end in analyse_words(value):
         counts[WORDS_FIELD][word] += ZONE_BOOSTS[zone]
     for zone, _pos, folded, _exact, _start, _end in analyse_syllables(value):
