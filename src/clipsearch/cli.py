@@ -379,6 +379,8 @@ def _format_hit(rank: int, hit: Hit, color: bool, width: int) -> list[str]:
 
 
 def _print_result(result: SearchResult) -> None:
+    if result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion}")
     if not result.hits:
         click.echo(f"No clipping matches {result.query!r}.")
         return

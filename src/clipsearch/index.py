@@ -26,6 +26,7 @@ from .errors import (
     IndexNotFoundError,
     IndexVersionError,
 )
+from .text import fold_syllable
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -439,5 +440,48 @@ def _build(
         raise
     writer.commit()
     _write_meta(index_path)
+    if report.indexed or report.removed or not _statistics_current(ix, index_path):
+        write_statistics(ix, index_path)
     report.total = ix.doc_count()
     return report
+
+
+#: Index statistics kept beside the index, rewritten after each run that changed it.
+VOCABULARY_FILE = "vocabulary.json"
+
+
+def _statistics_current(ix: Any, index_path: Path) -> bool:
+    try:
+        data = json.loads((index_path / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(data.get("generation") == ix.latest_generation())
+
+
+def write_statistics(ix: Any, index_path: Path) -> None:
+    """Write ``vocabulary.json``: for each folded syllable, its exact written
+    forms (with diacritics) and their document frequencies, for suggestions
+    (:mod:`clipsearch.suggest`). Tagged with the index generation it
+    describes, so a run killed before writing it is caught up by the next."""
+    forms: dict[str, dict[str, int]] = {}
+    with ix.reader() as reader:
+        for leaf, _offset in reader.leaf_readers():
+            for term, info in leaf.iter_field(EXACT_FIELD):
+                form = term.decode("utf-8")
+                key = fold_syllable(form)
+                forms.setdefault(key, {})
+                forms[key][form] = forms[key].get(form, 0) + int(info.doc_frequency())
+    data = {"generation": ix.latest_generation(), "forms": forms}
+    tmp = index_path / (VOCABULARY_FILE + ".new")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, index_path / VOCABULARY_FILE)
+
+
+def read_vocabulary(index_path: Path) -> dict[str, dict[str, int]]:
+    """What :func:`write_statistics` wrote (empty if missing or unreadable)."""
+    try:
+        data = json.loads((index_path / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    forms = data.get("forms", {})
+    return forms if isinstance(forms, dict) else {}

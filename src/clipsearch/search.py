@@ -46,6 +46,8 @@ SEQUENCE_BONUS = 1.0
 CANDIDATES = 100
 #: Orders of the hits; a query without words (``*``, only filters) lists newest first.
 SORTS = ("relevance", "newest", "oldest")
+#: How many of the best matches give their text to "did you mean".
+SUGGESTION_TEXTS = 10
 #: The facet value of clippings without a date or a source.
 NO_VALUE = "none"
 
@@ -88,9 +90,15 @@ class SearchResult:
     total: int
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, dict[str, int]] | None = None
+    suggestion: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"query": self.query, "total": self.total, "hits": [h.to_dict() for h in self.hits]}
+        data: dict[str, Any] = {
+            "query": self.query,
+            "total": self.total,
+            "suggestion": self.suggestion,
+            "hits": [h.to_dict() for h in self.hits],
+        }
         if self.facets is not None:
             data["facets"] = self.facets
         return data
@@ -234,6 +242,7 @@ class Index:
         self._searcher = self._ix.searcher(weighting=self._weighting)
         self._lock = threading.Lock()
         self._cols: _Columns | None = None
+        self._vocab: tuple[int, dict[str, dict[str, int]]] | None = None
 
     def __len__(self) -> int:
         """The number of clippings in the index."""
@@ -310,8 +319,31 @@ class Index:
             counts = _facets(searcher, columns, matches) if facets and columns is not None else None
             stored = [(searcher.stored_fields(d), score, d) for score, d in best]
             days = [columns.days[d] if columns else _day_of(searcher, d) for _s, _sc, d in stored]
+            suggestion = self._suggest(query, matches) if terms else None
         hits = [_make_hit(fields, score, terms, day) for (fields, score, _d), day in zip(stored, days, strict=True)]
-        return SearchResult(query, len(matches), hits, counts)
+        return SearchResult(query, len(matches), hits, counts, suggestion)
+
+    def _suggest(self, query: str, matches: list[tuple[float, int]]) -> str | None:
+        """Suggestion ("did you mean"), see :mod:`clipsearch.suggest`. The texts are those
+        of the best :data:`SUGGESTION_TEXTS` matches of the required part."""
+        from .suggest import suggest
+
+        if all(has_diacritics(s) or s.isdigit() for s in _query_syllables(query)):
+            return None
+        texts: list[str] = []
+        for _score, docnum in _top(matches, SUGGESTION_TEXTS):
+            fields = self._searcher.stored_fields(docnum)
+            texts += [fields.get("title", ""), fields.get("lead", ""), stored_body(fields)]
+        vocabulary = self._vocabulary()
+        return suggest(query, texts, lambda folded: Counter(vocabulary.get(folded, {})))
+
+    def _vocabulary(self) -> dict[str, dict[str, int]]:
+        from .index import read_vocabulary
+
+        generation = self._ix.latest_generation()
+        if self._vocab is None or self._vocab[0] != generation:
+            self._vocab = (generation, read_vocabulary(self.path))
+        return self._vocab[1]
 
     def search(self, query: str = "*", limit: int = 10, **filters: Any) -> list[Hit]:
         """The best ``limit`` hits for ``query`` (same options as :meth:`query`)."""
