@@ -229,6 +229,7 @@ def _write_text(path: str, text: str) -> None:
     help="Order of the hits (a query without words lists newest first).",
 )
 @click.option("--facets", is_flag=True, help="Also count all matches by source and by month.")
+@click.option("--no-collapse", is_flag=True, help="Show every near-duplicate reprint as a hit of its own.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def query_command(
     query: str,
@@ -239,6 +240,7 @@ def query_command(
     until: str | None,
     sort: str,
     facets: bool,
+    no_collapse: bool,
     as_json: bool,
 ) -> None:
     """Search the index.
@@ -256,7 +258,16 @@ def query_command(
     from .search import open_index
 
     with open_index(index_dir) as index:
-        result = index.query(query, limit=limit, source=sources, since=since, until=until, sort=sort, facets=facets)
+        result = index.query(
+            query,
+            limit=limit,
+            source=sources,
+            since=since,
+            until=until,
+            sort=sort,
+            facets=facets,
+            collapse=not no_collapse,
+        )
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -375,6 +386,8 @@ def _format_hit(rank: int, hit: Hit, color: bool, width: int) -> list[str]:
         spans = [(max(s, start) - start, min(e, end) - start) for s, e in hit.highlights if s < end and e > start]
         more = "…" if i == SNIPPET_LINES - 1 and len(ranges) > SNIPPET_LINES else ""
         lines.append("    " + _mark(hit.snippet[start:end], spans, color) + more)
+    if hit.similar:
+        lines.append(f"    +{len(hit.similar)} similar: {', '.join(hit.similar)}")
     return lines
 
 

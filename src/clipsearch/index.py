@@ -83,6 +83,8 @@ def build_schema() -> Any:
         # sorting and facets (see clipsearch.filters)
         day=COLUMN(NumericColumn("I", default=0)),
         source_key=COLUMN(VarBytesColumn()),
+        # MinHash signature of the text, for grouping reprints (clipsearch.duplicates)
+        dup=COLUMN(VarBytesColumn()),
         title=positional((1.0,), stored=True),
         source=positional((1.0,), stored=True),
         lead=STORED(),
@@ -216,6 +218,7 @@ def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
 def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
     """The Whoosh document of a clipping whose file has this SHA-256."""
     from .analysis import join_zones
+    from .duplicates import signature
     from .filters import day_number, source_key
     from .text import clean
 
@@ -236,6 +239,7 @@ def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
         "words": zones,
         "day": day_number(clipping.date),
         "source_key": source_key(clipping.source or "").encode("utf-8"),
+        "dup": signature(title, lead, body),
     }
     if clipping.source:
         doc["source"] = clean(clipping.source)
@@ -448,6 +452,7 @@ def _build(
 
 #: Index statistics kept beside the index, rewritten after each run that changed it.
 VOCABULARY_FILE = "vocabulary.json"
+GROUPS_FILE = "groups.json"
 
 
 def _statistics_current(ix: Any, index_path: Path) -> bool:
@@ -459,10 +464,12 @@ def _statistics_current(ix: Any, index_path: Path) -> bool:
 
 
 def write_statistics(ix: Any, index_path: Path) -> None:
-    """Write ``vocabulary.json``: for each folded syllable, its exact written
-    forms (with diacritics) and their document frequencies, for suggestions
-    (:mod:`clipsearch.suggest`). Tagged with the index generation it
-    describes, so a run killed before writing it is caught up by the next."""
+    """Write ``groups.json`` (the groups of near-duplicate reprints, see
+    :mod:`clipsearch.duplicates`) and ``vocabulary.json`` (for each folded
+    syllable, its exact written forms with their document frequencies, for
+    suggestions, see :mod:`clipsearch.suggest`). Each is tagged with the
+    index generation it describes, so a run killed before writing them is
+    caught up by the next."""
     forms: dict[str, dict[str, int]] = {}
     with ix.reader() as reader:
         for leaf, _offset in reader.leaf_readers():
@@ -471,10 +478,43 @@ def write_statistics(ix: Any, index_path: Path) -> None:
                 key = fold_syllable(form)
                 forms.setdefault(key, {})
                 forms[key][form] = forms[key].get(form, 0) + int(info.doc_frequency())
-    data = {"generation": ix.latest_generation(), "forms": forms}
-    tmp = index_path / (VOCABULARY_FILE + ".new")
+    _write_json(index_path / GROUPS_FILE, {"generation": ix.latest_generation(), "groups": _reprint_groups(ix)})
+    _write_json(index_path / VOCABULARY_FILE, {"generation": ix.latest_generation(), "forms": forms})
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".new")
     tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, index_path / VOCABULARY_FILE)
+    os.replace(tmp, path)
+
+
+def _reprint_groups(ix: Any) -> dict[str, list[str]]:
+    """Groups of near-duplicate clippings: representative id -> all member ids."""
+    from .duplicates import group
+
+    signatures: dict[str, bytes] = {}
+    with ix.reader() as reader:
+        if reader.doc_count() == 0:
+            return {}
+        manifest, dup = reader.column_reader("manifest"), reader.column_reader("dup")
+        for docnum in reader.all_doc_ids():
+            raw, sig = manifest[docnum], dup[docnum]
+            if raw and sig:
+                signatures[raw.decode("utf-8").split("\t", 1)[0]] = sig
+    groups: dict[str, list[str]] = {}
+    for member, representative in sorted(group(signatures).items()):
+        groups.setdefault(representative, []).append(member)
+    return groups
+
+
+def read_groups(index_path: Path) -> dict[str, list[str]]:
+    """What :func:`write_statistics` wrote of the reprint groups (empty if missing)."""
+    try:
+        data = json.loads((index_path / GROUPS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    groups = data.get("groups", {})
+    return groups if isinstance(groups, dict) else {}
 
 
 def read_vocabulary(index_path: Path) -> dict[str, dict[str, int]]:

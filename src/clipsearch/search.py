@@ -65,6 +65,8 @@ class Hit:
     snippet: str
     highlights: tuple[tuple[int, int], ...]
     title_highlights: tuple[tuple[int, int], ...] = ()
+    #: Ids of near-duplicate reprints of this clipping that also matched, collapsed into it.
+    similar: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (date as ISO ``yyyy-mm-dd`` or None)."""
@@ -77,6 +79,7 @@ class Hit:
             "score": round(self.score, 4),
             "snippet": self.snippet,
             "highlights": [list(span) for span in self.highlights],
+            "similar": list(self.similar),
         }
 
 
@@ -243,6 +246,7 @@ class Index:
         self._lock = threading.Lock()
         self._cols: _Columns | None = None
         self._vocab: tuple[int, dict[str, dict[str, int]]] | None = None
+        self._group_cache: _Groups | None = None
 
     def __len__(self) -> int:
         """The number of clippings in the index."""
@@ -282,6 +286,7 @@ class Index:
         until: dt.date | str | None = None,
         sort: str = "relevance",
         facets: bool = False,
+        collapse: bool = True,
     ) -> SearchResult:
         """Search; the result has the hits shown, the total matched and, with
         ``facets=True``, counts by source and month over all of them.
@@ -290,7 +295,10 @@ class Index:
         (:class:`datetime.date` or ``dd/mm/yyyy``, ``yyyy-mm-dd``, a month or
         a year) narrow the matches, as do ``date:`` ranges in the query. A
         query of ``*`` or with only filters lists every match, newest first.
-        ``sort`` is one of :data:`SORTS`."""
+        ``sort`` is one of :data:`SORTS`. With ``collapse``, near-duplicate
+        reprints (grouped at index time) show as one hit, the best placed, with
+        the ids of the others that matched in its ``similar``; ``total`` and the
+        facets still count every matching clipping."""
         if limit < 1:
             raise QueryError("the limit must be at least 1")
         if sort not in SORTS:
@@ -311,17 +319,30 @@ class Index:
             matches = _matches(searcher, query_plan.required)
             if filters.active and columns is not None:
                 matches = [m for m in matches if filters.allows(columns.days[m[1]], columns.keys[m[1]])]
+            groups = self._groups() if collapse else None
+            wanted = limit if not groups else max(limit * 3, CANDIDATES)
             if sort == "relevance":
-                best = _rank(searcher, query_plan.bonus, matches, limit)
+                ranked = _rank(searcher, query_plan.bonus, matches, wanted)
             else:
                 assert columns is not None
-                best = _by_date(matches, columns.days, newest=sort == "newest")[:limit]
+                ranked = _by_date(matches, columns.days, newest=sort == "newest")
+            stored = _collapse(searcher, ranked, matches, groups, limit)
             counts = _facets(searcher, columns, matches) if facets and columns is not None else None
-            stored = [(searcher.stored_fields(d), score, d) for score, d in best]
-            days = [columns.days[d] if columns else _day_of(searcher, d) for _s, _sc, d in stored]
+            days = [columns.days[d] if columns else _day_of(searcher, d) for _f, _s, d, _sim in stored]
             suggestion = self._suggest(query, matches) if terms else None
-        hits = [_make_hit(fields, score, terms, day) for (fields, score, _d), day in zip(stored, days, strict=True)]
+        hits = [
+            _make_hit(fields, score, terms, day, similar)
+            for (fields, score, _d, similar), day in zip(stored, days, strict=True)
+        ]
         return SearchResult(query, len(matches), hits, counts, suggestion)
+
+    def _groups(self) -> _Groups:
+        from .index import read_groups
+
+        generation = self._ix.latest_generation()
+        if self._group_cache is None or self._group_cache.generation != generation:
+            self._group_cache = _Groups(generation, read_groups(self.path))
+        return self._group_cache
 
     def _suggest(self, query: str, matches: list[tuple[float, int]]) -> str | None:
         """Suggestion ("did you mean"), see :mod:`clipsearch.suggest`. The texts are those
@@ -402,8 +423,11 @@ class Index:
         return SearchResult(f"similar to {clipping_id}", len(matches), hits)
 
     def _reprints_of(self, docnum: int) -> set[int]:
-        """Document numbers of the near-duplicates of ``docnum`` (none yet)."""
-        return set()
+        """Document numbers of the near-duplicate reprints of ``docnum``."""
+        clipping_id = self._searcher.stored_fields(docnum)["id"]
+        members = self._groups().members_of(clipping_id)
+        found = (self._searcher.document_number(id=m) for m in members if m != clipping_id)
+        return {d for d in found if d is not None}
 
     def stats(self) -> IndexStats:
         """What the index holds: clippings, sources, date range, clippings
@@ -530,6 +554,60 @@ def _key_terms(searcher: Any, fields: dict[str, Any]) -> list[tuple[str, str, fl
     return chosen
 
 
+class _Groups:
+    """The reprint groups of one index generation (``groups.json``)."""
+
+    def __init__(self, generation: int, groups: dict[str, list[str]]) -> None:
+        self.generation = generation
+        self.groups = groups
+        self.group_of = {member: rep for rep, members in groups.items() for member in members}
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+    def members_of(self, clipping_id: str) -> list[str]:
+        rep = self.group_of.get(clipping_id)
+        return self.groups[rep] if rep is not None else [clipping_id]
+
+
+def _collapse(
+    searcher: Any,
+    ranked: list[tuple[float, int]],
+    matches: list[tuple[float, int]],
+    groups: _Groups | None,
+    limit: int,
+) -> list[tuple[dict[str, Any], float, int, tuple[str, ...]]]:
+    """The first ``limit`` of ``ranked`` with stored fields, one per reprint
+    group (the best placed), each with the ids of its group's other matches."""
+    shown: list[tuple[dict[str, Any], float, int, tuple[str, ...]]] = []
+    seen: set[str] = set()
+    matched: set[int] | None = None
+    for score, docnum in ranked:
+        if len(shown) >= limit:
+            break
+        fields = searcher.stored_fields(docnum)
+        if not groups:
+            shown.append((fields, score, docnum, ()))
+            continue
+        rep = groups.group_of.get(fields["id"])
+        if rep is None:
+            shown.append((fields, score, docnum, ()))
+            continue
+        if rep in seen:
+            continue
+        seen.add(rep)
+        if matched is None:
+            matched = {d for _s, d in matches}
+        others = []
+        for member in groups.groups[rep]:
+            if member != fields["id"]:
+                other = searcher.document_number(id=member)
+                if other is not None and other in matched:
+                    others.append(member)
+        shown.append((fields, score, docnum, tuple(others)))
+    return shown
+
+
 class _Columns:
     """Per-document values of the open searcher, by document number: day
     (``yyyymmdd``, 0 for none) and source key. Read once per searcher."""
@@ -634,7 +712,9 @@ def _date(day: int) -> dt.date | None:
     return dt.date(day // 10000, day // 100 % 100, day % 100) if day else None
 
 
-def _make_hit(fields: dict[str, Any], score: float, terms: HighlightTerms, day: int) -> Hit:
+def _make_hit(
+    fields: dict[str, Any], score: float, terms: HighlightTerms, day: int, similar: tuple[str, ...] = ()
+) -> Hit:
     snippet = _best_snippet(fields.get("lead", ""), stored_body(fields), terms)
     title = fields.get("title", "")
     return Hit(
@@ -647,6 +727,7 @@ def _make_hit(fields: dict[str, Any], score: float, terms: HighlightTerms, day: 
         snippet=snippet.text,
         highlights=snippet.highlights,
         title_highlights=tuple(highlight_spans(title, terms)),
+        similar=similar,
     )
 
 
