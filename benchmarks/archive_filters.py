@@ -77,7 +77,7 @@ def main() -> int:
     print(f"{len(facts):,} clippings in {folder}")
 
     started = time.perf_counter()
-    report = clipsearch.build_index([folder], index_dir, rebuild=True)
+    report = clipsearch.build_index([folder], index_dir, rebuild=(args.workdir is None))
     print(f"indexed {len(report.indexed):,} in {time.perf_counter() - started:.1f} s; skipped {len(report.skipped)}")
 
     checks = Checks()
@@ -103,7 +103,7 @@ def main() -> int:
         for name in sorted(n for n in by_source if n != "none"):
             want = {i for i, (_, s) in facts.items() if s == name}
             for spelled in (name, clipsearch.text.fold(name).lower()):
-                got = index.query("*", limit=len(facts), source=spelled)
+                got = index.query("*", limit=len(facts), source=spelled, collapse=False)
                 checks.check(
                     f"--source {spelled!r}",
                     got.total == len(want) and {h.id for h in got.hits} == want,
@@ -111,7 +111,7 @@ def main() -> int:
                 )
 
         want = {i for i, (d, _) in facts.items() if d and MARCH[0] <= d <= MARCH[1]}
-        got = index.query("*", limit=len(facts), since="01/03/2026", until="31/03/2026")
+        got = index.query("*", limit=len(facts), since="01/03/2026", until="31/03/2026", collapse=False)
         checks.check(
             "--since 01/03/2026 --until 31/03/2026",
             got.total == len(want) and {h.id for h in got.hits} == want,
@@ -127,12 +127,14 @@ def main() -> int:
         checks.check("date:01/03/2026..31/03/2026 in the query = the options", syntax.total == got.total)
         for name in sorted(n for n in by_source if n != "none"):
             want_s = {i for i in want if facts[i][1] == name}
-            got_s = index.query("*", limit=len(facts), source=name, since="01/03/2026", until="31/03/2026")
+            got_s = index.query(
+                "*", limit=len(facts), source=name, since="01/03/2026", until="31/03/2026", collapse=False
+            )
             checks.check(f"  and --source {name!r}", {h.id for h in got_s.hits} == want_s, f"{len(want_s):,}")
 
         dated = sorted((d for d, _ in facts.values() if d), reverse=True)
         for sort, expected in (("newest", dated), ("oldest", dated[::-1])):
-            hits = index.query("*", limit=len(facts), sort=sort).hits
+            hits = index.query("*", limit=len(facts), sort=sort, collapse=False).hits
             dates = [h.date for h in hits if h.date]
             checks.check(
                 f"--sort {sort}: dates in order, undated last",
@@ -142,6 +144,16 @@ def main() -> int:
         word_dates = [h.date for h in word_hits if h.date]
         checks.check(
             "a word query sorted newest", word_dates == sorted(word_dates, reverse=True), f"{len(word_hits):,} hits"
+        )
+
+        from clipsearch.index import read_groups
+
+        groups = read_groups(index_dir)
+        stories = index.query("*", limit=len(facts) + 10)
+        grouped = sum(len(m) for m in groups.values())
+        print(f"  reprint groups: {len(groups):,} holding {grouped:,} clippings; `*` shows {len(stories.hits):,} hits")
+        checks.check(
+            "collapsed listing = clippings - grouped + groups", len(stories.hits) == len(facts) - grouped + len(groups)
         )
 
     cli = subprocess.run(
