@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,16 @@ def _spec() -> list[dict[str, object]]:
 
 
 SPEC = _spec()
+VOCABULARY = (
+    "sáng chiều tối đêm xã huyện tỉnh đường cầu chợ trường trạm nhà máy ruộng vườn sông suối núi đồi biển "
+    "cảng ga sân bay công viên thư viện bệnh viện nhà văn hoá ủy ban hợp tác xã doanh nghiệp hội đồng"
+).split()
+
+
+def _distinct(seed: str) -> str:
+    """A sentence of its own for each clipping, so that no two are reprints of each other."""
+    rng = random.Random(seed)
+    return " ".join(rng.choice(VOCABULARY) for _ in range(40)) + "."
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +72,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, cl
             str(item["id"]),
             f"{item['topic']} ({item['id']})",
             f"Tin {item['id']}: {item['topic']}.",
-            ["Phóng viên ghi nhận tại chỗ.", "Người dân theo dõi tình hình."],
+            ["Phóng viên ghi nhận tại chỗ.", "Người dân theo dõi tình hình.", _distinct(str(item["id"]))],
             date_line=date_line,
             source=f"Theo {source}" if source else None,
         )

@@ -74,6 +74,8 @@ def test_query_prints_ranked_hits_with_markers(runner: CliRunner, seeded: Path) 
     result = runner.invoke(cli, ["query", "van phong cap uy"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
+    assert lines[0] == "Did you mean: văn phòng cấp ủy"
+    lines = lines[1:]
     assert lines[0] == "1 clipping matches 'van phong cap uy':"
     assert lines[2].startswith(" 1. Tiếp tục đổi mới, nâng cao chất lượng công tác **văn phòng**")
     assert lines[3].startswith(f"    31/03/2023 · Nhandan · {SEED_ID} · score ")
@@ -101,7 +103,7 @@ def test_query_no_match(runner: CliRunner, seeded: Path) -> None:
     result = runner.invoke(cli, ["query", "bão lũ"])
     assert (result.exit_code, result.output) == (0, "No clipping matches 'bão lũ'.\n")
     as_json = runner.invoke(cli, ["query", "bão lũ", "--json"])
-    assert json.loads(as_json.output) == {"query": "bão lũ", "total": 0, "hits": []}
+    assert json.loads(as_json.output) == {"query": "bão lũ", "total": 0, "suggestion": None, "hits": []}
 
 
 def test_query_limit(runner: CliRunner, tmp_path: Path) -> None:

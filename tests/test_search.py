@@ -164,7 +164,7 @@ def test_hit_to_dict_is_json(index: clipsearch.Index) -> None:
     data = json.loads(json.dumps(index.query("van phong cap uy").to_dict()))
     hit = data["hits"][0]
     assert hit["date"] == "2023-03-31"
-    assert set(hit) == {"id", "path", "title", "date", "source", "score", "snippet", "highlights"}
+    assert set(hit) == {"id", "path", "title", "date", "source", "score", "snippet", "highlights", "similar"}
     assert any(hit["snippet"][s:e].lower() == "văn phòng cấp ủy" for s, e in hit["highlights"])
 
 

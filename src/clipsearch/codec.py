@@ -192,6 +192,109 @@ class CompactLeafMatcher(W3LeafMatcher):
         self._read_data()
 
 
+def _varints_np(buf: Any, start: int, count: int) -> tuple[Any, int]:
+    """Decode ``count`` LEB128 varints of the uint8 array ``buf`` from
+    ``start`` at once; returns the values (float64: exact below 2**53) and
+    the index after the last one."""
+    import numpy as np
+
+    ends = np.flatnonzero(buf[start:] < 0x80)[:count] + start
+    stop = int(ends[-1]) + 1
+    lengths = np.diff(ends, prepend=start - 1)
+    if int(lengths.max()) == 1:
+        return buf[start:stop].astype(np.float64), stop
+    group = np.repeat(np.arange(count), lengths)
+    first = np.repeat(ends - lengths + 1, lengths)
+    shift = (np.arange(start, stop) - first) * 7
+    parts = (buf[start:stop] & 0x7F).astype(np.float64) * np.exp2(shift)
+    return np.bincount(group, weights=parts, minlength=count), stop
+
+
+def block_arrays(matcher: Any) -> tuple[Any, Any]:
+    """All ids and weights of a :class:`CompactLeafMatcher`'s posting list as
+    numpy arrays (int64, float64), decoded a block at a time without Python
+    loops over postings. The matcher is left at its end."""
+    import numpy as np
+
+    ids_parts, weight_parts = [], []
+    while not matcher._atend:
+        raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+        if matcher._compression:
+            raw = zlib.decompress(raw)
+        buf = np.frombuffer(raw, dtype=np.uint8)
+        count = matcher._blocklength
+        deltas, pos = _varints_np(buf, 0, count)
+        ids_parts.append(np.cumsum(deltas).astype(np.int64))
+        kind = int(buf[pos])
+        if kind == _WEIGHTS_ONE:
+            weight_parts.append(np.ones(count))
+        elif kind == _WEIGHTS_INT:
+            weight_parts.append(_varints_np(buf, pos + 1, count)[0])
+        else:
+            weight_parts.append(np.frombuffer(raw, dtype=np.float32, count=count, offset=pos + 1).astype(np.float64))
+        matcher._next_block()
+    if not ids_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(ids_parts), np.concatenate(weight_parts)
+
+
+def _skip_varints(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
+    """``count`` varints of ``raw`` from ``pos`` (plain Python: for one block
+    of at most a few hundred values it is faster than numpy's set-up)."""
+    values = []
+    for _ in range(count):
+        byte = raw[pos]
+        if byte < 0x80:
+            values.append(byte)
+            pos += 1
+        else:
+            value, pos = _read_varint(raw, pos)
+            values.append(value)
+    return values, pos
+
+
+def values_at(matcher: Any, wanted: list[int]) -> dict[int, bytes]:
+    """The posting values (positions) of the ascending local document numbers
+    ``wanted`` that are in a :class:`CompactLeafMatcher`'s list, decoding
+    only the blocks that can hold them, and in them only up to the last one
+    wanted."""
+    found: dict[int, bytes] = {}
+    i = 0
+    while not matcher._atend and i < len(wanted):
+        if wanted[i] <= matcher._maxid:
+            raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+            if matcher._compression:
+                raw = zlib.decompress(raw)
+            count = matcher._blocklength
+            deltas, pos = _skip_varints(raw, 0, count)
+            kind = raw[pos]
+            pos += 1
+            if kind == _WEIGHTS_INT:
+                pos = _skip_varints(raw, pos, count)[1]
+            elif kind == _WEIGHTS_FLOAT:
+                pos += 4 * count
+            targets = set()
+            while i < len(wanted) and wanted[i] <= matcher._maxid:
+                targets.add(wanted[i])
+                i += 1
+            docnum = 0
+            for delta in deltas:
+                docnum += delta
+                size = raw[pos]
+                if size < 0x80:
+                    pos += 1
+                else:
+                    size, pos = _read_varint(raw, pos)
+                if docnum in targets:
+                    found[docnum] = bytes(raw[pos : pos + size])
+                    targets.discard(docnum)
+                    if not targets:
+                        break
+                pos += size
+        matcher._next_block()
+    return found
+
+
 class CompactCodec(W3Codec):
     """Whoosh's W3 codec with :class:`CompactPostingsWriter` blocks."""
 

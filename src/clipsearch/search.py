@@ -19,21 +19,26 @@ A quoted phrase requires the sequence (and the exact forms score as above).
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import math
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .errors import ClippingNotFoundError, QueryError
-from .filters import Filters
+from .fastscore import Matches
+from .filters import Filters, day_number
 from .index import EXACT_FIELD, TEXT_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
 from .query import All, And, Node, Not, Or, Phrase, Terms, parse_query, split_filters
 from .snippets import HighlightTerms, Snippet, highlight_spans, make_snippet
 from .text import fold, has_diacritics, normalize, syllables
+
+if TYPE_CHECKING:
+    from .fastscore import Evaluator
 
 __all__ = ["EXACT_WEIGHT", "SORTS", "ClippingView", "Hit", "Index", "IndexStats", "SearchResult", "open_index"]
 
@@ -247,6 +252,7 @@ class Index:
         self._cols: _Columns | None = None
         self._vocab: tuple[int, dict[str, dict[str, int]]] | None = None
         self._group_cache: _Groups | None = None
+        self._eval: Evaluator | None = None
 
     def __len__(self) -> int:
         """The number of clippings in the index."""
@@ -316,25 +322,33 @@ class Index:
             self._refresh()
             searcher = self._searcher
             columns = self._columns() if filters.active or facets or sort != "relevance" else None
-            matches = _matches(searcher, query_plan.required)
+            matches = _matches(searcher, query_plan.required, self._evaluator())
             if filters.active and columns is not None:
-                matches = [m for m in matches if filters.allows(columns.days[m[1]], columns.keys[m[1]])]
+                matches = _filter(matches, filters, columns)
             groups = self._groups() if collapse else None
             wanted = limit if not groups else max(limit * 3, CANDIDATES)
+            ranked: Iterable[tuple[float, int]]
             if sort == "relevance":
-                ranked = _rank(searcher, query_plan.bonus, matches, wanted)
+                ranked = _rank(searcher, query_plan.bonus, matches, wanted, self._evaluator())
             else:
                 assert columns is not None
                 ranked = _by_date(matches, columns.days, newest=sort == "newest")
             stored = _collapse(searcher, ranked, matches, groups, limit)
             counts = _facets(searcher, columns, matches) if facets and columns is not None else None
-            days = [columns.days[d] if columns else _day_of(searcher, d) for _f, _s, d, _sim in stored]
+            days = [int(columns.days[d]) if columns else _day_of(searcher, d) for _f, _s, d, _sim in stored]
             suggestion = self._suggest(query, matches) if terms else None
         hits = [
             _make_hit(fields, score, terms, day, similar)
             for (fields, score, _d, similar), day in zip(stored, days, strict=True)
         ]
         return SearchResult(query, len(matches), hits, counts, suggestion)
+
+    def _evaluator(self) -> Evaluator:
+        from .fastscore import Evaluator
+
+        if self._eval is None or self._eval.searcher is not self._searcher:
+            self._eval = Evaluator(self._searcher)
+        return self._eval
 
     def _groups(self) -> _Groups:
         from .index import read_groups
@@ -344,7 +358,7 @@ class Index:
             self._group_cache = _Groups(generation, read_groups(self.path))
         return self._group_cache
 
-    def _suggest(self, query: str, matches: list[tuple[float, int]]) -> str | None:
+    def _suggest(self, query: str, matches: Matches) -> str | None:
         """Suggestion ("did you mean"), see :mod:`clipsearch.suggest`. The texts are those
         of the best :data:`SUGGESTION_TEXTS` matches of the required part."""
         from .suggest import suggest
@@ -415,7 +429,9 @@ class Index:
                 return SearchResult(f"similar to {clipping_id}", 0, [])
             query = _union([wq.Term(f, t, boost=w) for f, t, w in terms])
             excluded = {docnum} | (set() if include_reprints else self._reprints_of(docnum))
-            matches = [m for m in _matches(searcher, query) if m[1] not in excluded]
+            found = _matches(searcher, query, self._evaluator())
+            keep = ~np.isin(found.ids, np.array(sorted(excluded), dtype=np.int64))
+            matches = Matches(found.ids[keep], found.scores[keep])
             best = _top(matches, limit)
             stored = [(searcher.stored_fields(d), score, _day_of(searcher, d)) for score, d in best]
         highlight = HighlightTerms(frozenset(), frozenset(t for f, t, _ in terms if f == TEXT_FIELD))
@@ -439,12 +455,12 @@ class Index:
             searcher = self._searcher
             columns = self._columns()
             live = list(searcher.reader().all_doc_ids())
-            by_key: Counter[str] = Counter(columns.keys[d] for d in live)
+            by_key: Counter[str] = Counter(columns.key_names[int(columns.key_codes[d])] for d in live)
             first: dict[str, int] = {}
             for d in live:
-                first.setdefault(columns.keys[d], d)
+                first.setdefault(columns.key_names[int(columns.key_codes[d])], d)
             sources = Counter({searcher.stored_fields(first[k]).get("source") or k: n for k, n in by_key.items() if k})
-            days = [columns.days[d] for d in live if columns.days[d]]
+            days = [int(columns.days[d]) for d in live if columns.days[d]]
         size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
         return IndexStats(
             index_dir=str(self.path),
@@ -572,8 +588,8 @@ class _Groups:
 
 def _collapse(
     searcher: Any,
-    ranked: list[tuple[float, int]],
-    matches: list[tuple[float, int]],
+    ranked: Iterable[tuple[float, int]],
+    matches: Matches,
     groups: _Groups | None,
     limit: int,
 ) -> list[tuple[dict[str, Any], float, int, tuple[str, ...]]]:
@@ -597,7 +613,7 @@ def _collapse(
             continue
         seen.add(rep)
         if matched is None:
-            matched = {d for _s, d in matches}
+            matched = set(matches.ids.tolist())
         others = []
         for member in groups.groups[rep]:
             if member != fields["id"]:
@@ -609,85 +625,164 @@ def _collapse(
 
 
 class _Columns:
-    """Per-document values of the open searcher, by document number: day
-    (``yyyymmdd``, 0 for none) and source key. Read once per searcher."""
+    """Per-document values of the open searcher as arrays by document number:
+    day (``yyyymmdd``, 0 for none) and a code per source key (``key_names``;
+    code 0 is no source). Read once per searcher."""
 
     def __init__(self, searcher: Any) -> None:
         reader = searcher.reader()
-        self.searcher = searcher
-        self.days: list[int] = list(reader.column_reader("day")) if reader.has_column("day") else []
-        keys = reader.column_reader("source_key") if reader.has_column("source_key") else []
-        self.keys: list[str] = [k.decode("utf-8") for k in keys]
         count = reader.doc_count_all()
-        self.days += [0] * (count - len(self.days))
-        self.keys += [""] * (count - len(self.keys))
+        self.searcher = searcher
+        days = list(reader.column_reader("day")) if "day" in reader.schema and reader.has_column("day") else []
+        self.days = np.zeros(count, dtype=np.int64)
+        self.days[: len(days)] = days
+        self.key_names: list[str] = [""]
+        self.code_of: dict[str, int] = {"": 0}
+        codes = np.zeros(count, dtype=np.int64)
+        if "source_key" in reader.schema and reader.has_column("source_key"):
+            for docnum, raw in enumerate(reader.column_reader("source_key")):
+                key = raw.decode("utf-8")
+                code = self.code_of.get(key)
+                if code is None:
+                    code = self.code_of[key] = len(self.key_names)
+                    self.key_names.append(key)
+                codes[docnum] = code
+        self.key_codes = codes
 
 
 def _day_of(searcher: Any, docnum: int) -> int:
     reader = searcher.reader()
-    return int(reader.column_reader("day")[docnum]) if reader.has_column("day") else 0
+    return int(reader.column_reader("day")[docnum]) if "day" in reader.schema and reader.has_column("day") else 0
 
 
-def _matches(searcher: Any, query: Any) -> list[tuple[float, int]]:
-    """``(score, docnum)`` of every document ``query`` matches, in one pass.
+def _matches(searcher: Any, query: Any, evaluator: Evaluator | None = None) -> Matches:
+    """Every document ``query`` matches, with its score, by ascending number.
 
-    Whoosh's own collectors prune with each term's maximum score and
-    "replace" matchers as their threshold rises; the replaced matchers lose
-    score contributions (on 2,000 clippings the top 100 for ``hà nội``
-    dropped a document at 16.2 while keeping ones at 13.4). Every match is
-    scored here, which also gives the exact count."""
+    Vectorised where the plan allows (:mod:`clipsearch.fastscore`), else one
+    pass of Whoosh's matchers. Never Whoosh's collectors: they prune with
+    each term's maximum score and "replace" matchers as their threshold
+    rises, and the replaced matchers lose score contributions (on 2,000
+    clippings the top 100 for ``hà nội`` dropped a document at 16.2 while
+    keeping ones at 13.4). Every match is scored, which also gives the
+    exact count."""
+    from .fastscore import Evaluator
+
+    found = (evaluator or Evaluator(searcher)).evaluate(query)
+    if found is not None:
+        return found
     context = searcher.context()
-    found: list[tuple[float, int]] = []
+    ids: list[int] = []
+    scores: list[float] = []
     for subsearcher, offset in searcher.leaf_searchers():
         matcher = query.matcher(subsearcher, context)
         while matcher.is_active():
-            found.append((matcher.score(), matcher.id() + offset))
+            scores.append(matcher.score())
+            ids.append(matcher.id() + offset)
             matcher.next()
-    return found
+    return Matches(np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64))
 
 
-def _top(matches: list[tuple[float, int]], limit: int) -> list[tuple[float, int]]:
-    """The ``limit`` best matches, ties broken by document number."""
-    return heapq.nsmallest(limit, matches, key=lambda m: (-m[0], m[1]))
+def _top(matches: Matches, limit: int) -> list[tuple[float, int]]:
+    """The ``limit`` best ``(score, docnum)``, ties broken by document number."""
+    n = len(matches)
+    if n == 0 or limit <= 0:
+        return []
+    scores, ids = matches.scores, matches.ids
+    if n > limit:
+        kth = np.partition(scores, n - limit)[n - limit]
+        keep = np.flatnonzero(scores >= kth)
+        scores, ids = scores[keep], ids[keep]
+    order = np.lexsort((ids, -scores))[:limit]
+    return list(zip(scores[order].tolist(), ids[order].tolist(), strict=True))
 
 
 def _rank(
-    searcher: Any, bonus: tuple[Any, ...], matches: list[tuple[float, int]], limit: int
+    searcher: Any, bonus: tuple[Any, ...], matches: Matches, limit: int, evaluator: Evaluator | None = None
 ) -> list[tuple[float, int]]:
     """Relevance order: the best :data:`CANDIDATES` by the required part,
     re-scored with the bonuses."""
-    scores = dict((d, s) for s, d in _top(matches, max(CANDIDATES, limit)))
-    for docnum, extra in _bonus_scores(searcher, bonus, sorted(scores)).items():
+    scores = {d: s for s, d in _top(matches, max(CANDIDATES, limit))}
+    for docnum, extra in _bonus_scores(searcher, bonus, sorted(scores), evaluator).items():
         scores[docnum] += extra
     return [(scores[d], d) for d in sorted(scores, key=lambda d: (-scores[d], d))[:limit]]
 
 
-def _by_date(matches: list[tuple[float, int]], days: list[int], newest: bool) -> list[tuple[float, int]]:
+def _by_date(matches: Matches, days: Any, newest: bool) -> Iterator[tuple[float, int]]:
     """Matches by date (newest or oldest first), undated ones last, then by score."""
-    sign = -1 if newest else 1
-    return sorted(matches, key=lambda m: (days[m[1]] == 0, sign * days[m[1]], -m[0], m[1]))
+    match_days = days[matches.ids]
+    order = np.lexsort((matches.ids, -matches.scores, -match_days if newest else match_days, match_days == 0))
+    return zip(matches.scores[order].tolist(), matches.ids[order].tolist(), strict=True)
 
 
-def _facets(searcher: Any, columns: _Columns, matches: list[tuple[float, int]]) -> dict[str, dict[str, int]]:
+def _filter(matches: Matches, filters: Filters, columns: _Columns) -> Matches:
+    """The matches that pass ``filters``."""
+    keep = np.ones(len(matches), dtype=bool)
+    days = columns.days[matches.ids]
+    if filters.sources:
+        allowed = [columns.code_of[k] for k in filters.sources if k in columns.code_of]
+        keep &= np.isin(columns.key_codes[matches.ids], np.array(allowed, dtype=np.int64))
+    if filters.since or filters.until:
+        keep &= days > 0
+        if filters.since:
+            keep &= days >= day_number(filters.since)
+        if filters.until:
+            keep &= days <= day_number(filters.until)
+    return Matches(matches.ids[keep], matches.scores[keep])
+
+
+def _facets(searcher: Any, columns: _Columns, matches: Matches) -> dict[str, dict[str, int]]:
     """Counts by source (its name as first indexed) and by month over all matches."""
-    by_key: Counter[str] = Counter()
-    by_month: Counter[str] = Counter()
-    first: dict[str, int] = {}
-    for _score, docnum in matches:
-        key, day = columns.keys[docnum], columns.days[docnum]
-        by_key[key] += 1
-        first.setdefault(key, docnum)
-        by_month[f"{day // 10000:04d}-{day // 100 % 100:02d}" if day else NO_VALUE] += 1
+    codes = columns.key_codes[matches.ids]
     sources: Counter[str] = Counter()
-    for key, n in by_key.items():
-        sources[(searcher.stored_fields(first[key]).get("source") or NO_VALUE) if key else NO_VALUE] += n
+    for code, count in zip(*np.unique(codes, return_counts=True), strict=True):
+        key = columns.key_names[int(code)]
+        if not key:
+            sources[NO_VALUE] += int(count)
+            continue
+        first = int(matches.ids[np.argmax(codes == code)])
+        sources[searcher.stored_fields(first).get("source") or NO_VALUE] += int(count)
+    months: dict[str, int] = {}
+    for month, count in zip(*np.unique(columns.days[matches.ids] // 100, return_counts=True), strict=True):
+        months[f"{month // 100:04d}-{month % 100:02d}" if month else NO_VALUE] = int(count)
     return {
         "source": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "month": dict(sorted(by_month.items(), key=lambda kv: (kv[0] == NO_VALUE, kv[0]), reverse=False)),
+        "month": dict(sorted(months.items(), key=lambda kv: (kv[0] == NO_VALUE, kv[0]))),
     }
 
 
-def _bonus_scores(searcher: Any, bonus: tuple[Any, ...], docnums: list[int]) -> dict[int, float]:
+def _bonus_scores(
+    searcher: Any, bonus: tuple[Any, ...], docnums: list[int], evaluator: Evaluator | None = None
+) -> dict[int, float]:
+    """The score each bonus query gives each of ``docnums`` (ascending):
+    terms and phrases from posting arrays and the candidates' positions
+    (:class:`~clipsearch.fastscore.Evaluator`), anything else by Whoosh."""
+    from whoosh import query as wq
+
+    from .fastscore import Evaluator
+
+    evaluator = evaluator or Evaluator(searcher)
+    extra: dict[int, float] = {}
+    if not docnums:
+        return extra
+    ids = np.array(docnums, dtype=np.int64)
+    rest = []
+    for query in bonus:
+        if isinstance(query, wq.Phrase) and query.slop == 1:
+            scores = evaluator.phrase_scores_at(query.fieldname, list(query.words), ids) * query.boost
+        elif isinstance(query, wq.Term):
+            scores = evaluator.term_scores_at(query.fieldname, query.text, ids) * query.boost
+        else:
+            rest.append(query)
+            continue
+        for docnum, score in zip(docnums, scores.tolist(), strict=True):
+            if score:
+                extra[docnum] = extra.get(docnum, 0.0) + score
+    for docnum, score in _bonus_scores_whoosh(searcher, tuple(rest), docnums).items():
+        extra[docnum] = extra.get(docnum, 0.0) + score
+    return extra
+
+
+def _bonus_scores_whoosh(searcher: Any, bonus: tuple[Any, ...], docnums: list[int]) -> dict[int, float]:
     """The score each bonus query gives each of ``docnums`` (ascending): one
     pass of the query's matcher, skipping to the candidates only."""
     extra: dict[int, float] = {}

@@ -20,6 +20,7 @@ word-frequency function.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
@@ -31,13 +32,13 @@ __all__ = ["suggest"]
 MAX_FORMS = 6
 
 
-def _written(text: str) -> list[tuple[str, str]]:
-    """``(folded, written lowercase)`` of every syllable of ``text``."""
-    out = []
-    for syl in syllables(normalize(text)):
-        written = text[syl.start : syl.end].lower()
-        out.append((fold(syl.text), written))
-    return out
+_SYLLABLE = re.compile(r"[^\W_]+")
+
+
+def _run_pattern(folded: Sequence[str]) -> re.Pattern[str]:
+    """Matches the folded syllables in this order as whole syllables of
+    folded lowercase text, anything but letters and digits between them."""
+    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(f) for f in folded) + r"(?![^\W_])")
 
 
 def _count(
@@ -48,19 +49,46 @@ def _count(
     whole: Counter[tuple[str, ...]] = Counter()
     single: list[Counter[str]] = [Counter() for _ in folded]
     pairs: list[Counter[tuple[str, str]]] = [Counter() for _ in folded[1:]]
-    index_of: dict[str, list[int]] = {}
-    for i, f in enumerate(folded):
-        index_of.setdefault(f, []).append(i)
+    singles = [_run_pattern([f]) for f in folded]
+    adjacent = [_run_pattern(folded[i : i + 2]) for i in range(n - 1)]
+    run = _run_pattern(folded) if n > 1 else None
     for text in texts:
-        sylls = _written(text)
-        for k, (f, w) in enumerate(sylls):
-            for i in index_of.get(f, ()):
-                single[i][w] += 1
-                if i + 1 < n and k + 1 < len(sylls) and sylls[k + 1][0] == folded[i + 1]:
-                    pairs[i][(w, sylls[k + 1][1])] += 1
-            if n > 1 and f == folded[0] and [s[0] for s in sylls[k : k + n]] == list(folded):
-                whole[tuple(s[1] for s in sylls[k : k + n])] += 1
+        lower = text.lower()
+        flat = fold(lower)
+        if len(flat) != len(lower):  # a letter folded to several: syllable by syllable
+            _count_slowly(folded, lower, whole, single, pairs)
+            continue
+        for i, pattern in enumerate(singles):
+            for m in pattern.finditer(flat):
+                single[i][lower[m.start() : m.end()]] += 1
+        for i, pattern in enumerate(adjacent):
+            for m in pattern.finditer(flat):
+                first, second = _SYLLABLE.findall(lower[m.start() : m.end()])
+                pairs[i][(first, second)] += 1
+        if run is not None:
+            for m in run.finditer(flat):
+                whole[tuple(_SYLLABLE.findall(lower[m.start() : m.end()]))] += 1
     return whole, single, pairs
+
+
+def _count_slowly(
+    folded: Sequence[str],
+    text: str,
+    whole: Counter[tuple[str, ...]],
+    single: list[Counter[str]],
+    pairs: list[Counter[tuple[str, str]]],
+) -> None:
+    n = len(folded)
+    sylls = [(fold(s.text), text[s.start : s.end]) for s in syllables(normalize(text))]
+    for k, (f, w) in enumerate(sylls):
+        for i, g in enumerate(folded):
+            if f != g:
+                continue
+            single[i][w] += 1
+            if i + 1 < n and k + 1 < len(sylls) and sylls[k + 1][0] == folded[i + 1]:
+                pairs[i][(w, sylls[k + 1][1])] += 1
+        if n > 1 and f == folded[0] and [s[0] for s in sylls[k : k + n]] == list(folded):
+            whole[tuple(s[1] for s in sylls[k : k + n])] += 1
 
 
 def _best_chain(
@@ -115,9 +143,9 @@ def _runs(query: str) -> list[list[tuple[int, int, str]]]:
         raw = query[syl.start : syl.end]
         gap = query[previous_end : syl.start] if previous_end is not None else ""
         prefix = query[syl.end : syl.end + 1] == ":"
-        if gap.strip(" -") or prefix or raw in _OPERATORS or syl.text.isdigit():
+        if gap.strip(" -") or prefix or raw in _OPERATORS or not syl.text.isalpha():
             runs.append([])
-        if not (prefix or raw in _OPERATORS or syl.text.isdigit()):
+        if not (prefix or raw in _OPERATORS or not syl.text.isalpha()):
             runs[-1].append((syl.start, syl.end, syl.text))
         previous_end = syl.end
     return [run for run in runs if run]

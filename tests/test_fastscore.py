@@ -1,0 +1,120 @@
+"""The vectorised evaluator gives exactly Whoosh's matches and BM25F scores."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from whoosh import query as wq
+from whoosh import scoring
+
+import clipsearch
+from clipsearch.codec import _varints_np
+from clipsearch.fastscore import Evaluator
+from clipsearch.index import open_whoosh_index
+from clipsearch.postings import encode_varints
+from clipsearch.query import parse_query
+from clipsearch.search import plan
+
+from .conftest import write_clipping
+
+WORDS = "hà nội hạ long mùa múa mua lúa văn phòng cấp ủy bão lũ miền trung người dân đường phố".split()
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    rng = random.Random(11)
+    folder = tmp_path_factory.mktemp("fast")
+    for n in range(700):
+        body = " ".join(rng.choice(WORDS) for _ in range(int(rng.expovariate(1 / 120)) + 1))
+        title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 6)))
+        write_clipping(folder, f"f{n:03d}", title.capitalize(), body[:60] or "và", [body or "và"])
+    index_dir = tmp_path_factory.mktemp("fast-ix") / "index"
+    clipsearch.build_index([folder], index_dir, procs=2)
+    # a deletion, so that deleted documents are left out too
+    (folder / "f005.txt").unlink()
+    clipsearch.build_index([folder], index_dir, procs=1)
+    ix = open_whoosh_index(index_dir)
+    with ix.searcher(weighting=scoring.BM25F()) as s:
+        yield s
+
+
+def _whoosh(searcher: Any, q: Any) -> dict[int, float]:
+    context = searcher.context()
+    out = {}
+    for sub, offset in searcher.leaf_searchers():
+        m = q.matcher(sub, context)
+        while m.is_active():
+            out[m.id() + offset] = m.score()
+            m.next()
+    return out
+
+
+QUERIES = [
+    "hà nội",
+    "ha noi",
+    "mùa lúa",
+    "mua -lúa",
+    "văn phòng OR bão lũ",
+    "(hà OR hạ) long -mùa",
+    "title:văn phòng",
+    "cấp ủy người dân đường phố miền trung",
+    "*",
+    "* -hà",
+    '"hà nội"',
+    '"mùa lúa" OR "văn phòng"',
+    '"cấp ủy cấp ủy" -bão',
+]
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_same_matches_and_scores_as_whoosh(searcher: Any, text: str) -> None:
+    from clipsearch.query import split_filters
+
+    words, _, _ = split_filters(parse_query(text))
+    required = plan(words if words is not None else parse_query("*")).required
+    fast = Evaluator(searcher).evaluate(required)
+    assert fast is not None, "evaluated by Whoosh, not vectorised"
+    slow = _whoosh(searcher, required)
+    assert fast.ids.tolist() == sorted(slow)
+    if not isinstance(required, wq.Every) and "*" not in text:
+        for docnum, score in zip(fast.ids.tolist(), fast.scores.tolist(), strict=True):
+            assert score == pytest.approx(slow[docnum], rel=1e-9, abs=1e-12)
+
+
+def test_a_phrase_with_slop_is_left_to_whoosh(searcher: Any) -> None:
+    assert Evaluator(searcher).evaluate(wq.Phrase("text", ["ha", "noi"], slop=2)) is None
+
+
+def test_cached_terms_give_the_same_result(searcher: Any) -> None:
+    evaluator = Evaluator(searcher)
+    required = plan(parse_query("hà nội")).required
+    first, second = evaluator.evaluate(required), evaluator.evaluate(required)
+    assert first is not None and second is not None
+    assert first.ids.tolist() == second.ids.tolist() and first.scores.tolist() == second.scores.tolist()
+
+
+@pytest.mark.parametrize("values", [[0], [1, 127, 128, 300, 16384, 2**21 + 5, 2**35], list(range(0, 5000, 37))])
+def test_vectorised_varints(values: list[int]) -> None:
+    import numpy as np
+
+    buf = np.frombuffer(encode_varints(values) + b"\x05\xff", dtype=np.uint8)
+    decoded, stop = _varints_np(buf, 0, len(values))
+    assert decoded.astype(np.int64).tolist() == values
+    assert stop == len(encode_varints(values))
+
+
+@pytest.mark.parametrize("text", ["hà nội", "mùa lúa văn phòng", "người dân đường phố", "cấp ủy cấp ủy", "hạ long"])
+def test_bonuses_same_as_whoosh(searcher: Any, text: str) -> None:
+    from clipsearch.search import _bonus_scores, _bonus_scores_whoosh
+
+    p = plan(parse_query(text))
+    docnums = sorted(Evaluator(searcher).evaluate(p.required).ids.tolist())[:150]  # type: ignore[union-attr]
+    fast = _bonus_scores(searcher, p.bonus, docnums)
+    slow = _bonus_scores_whoosh(searcher, p.bonus, docnums)
+    assert slow, "no bonus at all: the comparison would prove nothing"
+    assert set(fast) == set(slow)
+    for docnum, score in slow.items():
+        assert fast[docnum] == pytest.approx(score, rel=1e-9)
