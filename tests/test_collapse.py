@@ -133,3 +133,19 @@ def test_groups_follow_changes(tmp_path: Path) -> None:
     copy.unlink()
     clipsearch.build_index([folder], tmp_path / "ix")
     assert json.loads((tmp_path / "ix" / GROUPS_FILE).read_text(encoding="utf-8"))["groups"] == {}
+
+
+def test_issues_of_a_series_are_not_reprints(tmp_path: Path) -> None:
+    """Same boilerplate, different numbers in the titles: a series, not reprints."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    body = [
+        "Xem kết quả xổ số miền Nam hôm nay; xổ số miền Bắc, xổ số miền Trung, xổ số điện toán trực tiếp nhanh.",
+        "Kết quả được cập nhật liên tục từ các công ty xổ số kiến thiết, mời bạn đọc theo dõi và dò vé số.",
+    ]
+    for day in (3, 10, 17):
+        write_clipping(folder, f"xs{day:02d}", f"Xổ số miền Nam ngày {day} tháng 5 - Kết quả xổ số hôm nay", "", body)
+    write_clipping(folder, "xs_copy", "Xổ số miền Nam ngày 10 tháng 5: kết quả hôm nay", "", body)
+    clipsearch.build_index([folder], tmp_path / "ix")
+    groups = json.loads((tmp_path / "ix" / GROUPS_FILE).read_text(encoding="utf-8"))["groups"]
+    assert groups == {"xs10": ["xs10", "xs_copy"]}

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -488,11 +489,30 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+#: Estimated Jaccard similarity of two clippings' shingles from which they are reprints.
+REPRINT_THRESHOLD = 0.6
+_NUMBER = re.compile(r"\d+")
+
+
+def _title_numbers(title: str) -> frozenset[str]:
+    return frozenset(n.lstrip("0") or "0" for n in _NUMBER.findall(title))
+
+
 def _reprint_groups(ix: Any) -> dict[str, list[str]]:
-    """Groups of near-duplicate clippings: representative id -> all member ids."""
+    """Groups of near-duplicate reprints: representative id -> member ids.
+
+    Candidates come from :func:`clipsearch.duplicates.group` at
+    :data:`REPRINT_THRESHOLD`; then the members of a group are split by the
+    numbers in their titles: issues of a series (``Xổ số miền Nam ngày 12
+    tháng 4`` / ``... ngày 12 tháng 10``, ``Bản tin sức khỏe 8.6`` / ``9.12``)
+    share their boilerplate text but not their numbers, while a reprint keeps
+    them (``20 người bị thương``). Titles without numbers join the one
+    numbered part of their group (``Hoà Bình kỷ luật 15 đảng viên`` / ``... kỷ
+    luật đảng viên``), or stay together when there are several."""
     from .duplicates import group
 
     signatures: dict[str, bytes] = {}
+    docnums: dict[str, int] = {}
     with ix.reader() as reader:
         if reader.doc_count() == 0:
             return {}
@@ -500,11 +520,29 @@ def _reprint_groups(ix: Any) -> dict[str, list[str]]:
         for docnum in reader.all_doc_ids():
             raw, sig = manifest[docnum], dup[docnum]
             if raw and sig:
-                signatures[raw.decode("utf-8").split("\t", 1)[0]] = sig
-    groups: dict[str, list[str]] = {}
-    for member, representative in sorted(group(signatures).items()):
-        groups.setdefault(representative, []).append(member)
-    return groups
+                clipping_id = raw.decode("utf-8").split("\t", 1)[0]
+                signatures[clipping_id] = sig
+                docnums[clipping_id] = docnum
+        candidates: dict[str, list[str]] = {}
+        for member, representative in group(signatures, REPRINT_THRESHOLD).items():
+            candidates.setdefault(representative, []).append(member)
+        groups: dict[str, list[str]] = {}
+        for members in candidates.values():
+            by_numbers: dict[frozenset[str], list[str]] = {}
+            for member in members:
+                title = reader.stored_fields(docnums[member]).get("title", "")
+                by_numbers.setdefault(_title_numbers(title), []).append(member)
+            # titles without numbers go with the only numbered part, if one
+            plain = by_numbers.pop(frozenset(), [])
+            parts = list(by_numbers.values())
+            if len(parts) == 1:
+                parts[0] += plain
+            elif plain:
+                parts.append(plain)
+            for part in parts:
+                if len(part) > 1:
+                    groups[min(part)] = sorted(part)
+    return dict(sorted(groups.items()))
 
 
 def read_groups(index_path: Path) -> dict[str, list[str]]:
