@@ -149,3 +149,23 @@ def test_issues_of_a_series_are_not_reprints(tmp_path: Path) -> None:
     clipsearch.build_index([folder], tmp_path / "ix")
     groups = json.loads((tmp_path / "ix" / GROUPS_FILE).read_text(encoding="utf-8"))["groups"]
     assert groups == {"xs10": ["xs10", "xs_copy"]}
+
+
+def test_cli_similar_and_show_json(reprints: tuple[Path, clipsearch.Index]) -> None:
+    index_dir, _ = reprints
+    text = CliRunner().invoke(cli, ["similar", SEED_ID, "--index-dir", str(index_dir), "-n", "1"])
+    assert text.exit_code == 0, text.output
+    assert "1. Văn phòng cấp ủy tỉnh tổng kết năm" in text.output.replace("**", "").replace(" 1.", "1.")
+    data = json.loads(
+        CliRunner()
+        .invoke(cli, ["similar", SEED_ID, "--index-dir", str(index_dir), "--json", "--include-reprints"])
+        .output
+    )
+    assert [h["id"] for h in data["hits"]][:2] == [REPRINT_ID, UNRELATED_ID]
+    missing = CliRunner().invoke(cli, ["similar", "nope", "--index-dir", str(index_dir)])
+    assert missing.exit_code == 1 and missing.output.startswith("Error: no clipping with id 'nope'")
+    shown = json.loads(
+        CliRunner().invoke(cli, ["show", REPRINT_ID, "--index-dir", str(index_dir), "--json", "-q", "tấn sang"]).output
+    )
+    assert shown["id"] == REPRINT_ID and shown["date"] == "2023-04-01"
+    assert [shown["lead"][s:e] for s, e in shown["highlights"]["lead"]] == ["Tấn Sang"]
