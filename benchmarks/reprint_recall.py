@@ -32,12 +32,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.02, 0.05, 0.10, 0.15])
+    parser.add_argument("--threshold", type=float, default=REPRINT_THRESHOLD)
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
     files = sorted(args.clippings_dir.glob("*.txt"))
     articles = [clipsearch.read_clipping(p) for p in rng.sample(files, min(args.n, len(files)))]
-    print(f"{len(articles)} articles from {args.clippings_dir}, threshold {REPRINT_THRESHOLD}")
+    print(f"{len(articles)} articles from {args.clippings_dir}, threshold {args.threshold}")
     for share in args.shares:
         signatures = {}
         for n, article in enumerate(articles):
@@ -48,7 +49,7 @@ def main() -> None:
                 words[rng.randrange(len(words))] = rng.choice(FILLERS)
             edited = " ".join(words) + " Thêm một đoạn văn ngắn ở cuối bài."
             signatures[f"r{n}"] = signature("Một tiêu đề khác", "", edited)
-        groups = group(signatures, REPRINT_THRESHOLD)
+        groups = group(signatures, args.threshold)
         joined = sum(1 for n in range(len(articles)) if f"a{n}" in groups and groups[f"a{n}"] == groups.get(f"r{n}"))
         wrong = sum(1 for a, ga in groups.items() for b, gb in groups.items() if a < b and ga == gb and a[1:] != b[1:])
         print(
