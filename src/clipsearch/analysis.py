@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
+from whoosh.fields import COLUMN
 
 from .text import fold, fold_syllable, normalize, syllable_form, syllables
 
@@ -190,3 +191,18 @@ class WordTokenizer(_ZonedTokenizer):
     def rows(self, value: str) -> Iterator[TokenRow]:
         for i, (zone, word, start, end) in enumerate(analyse_words(value)):
             yield word, zone, i, start, end
+
+
+class SignatureColumn(COLUMN):
+    """A column holding the MinHash signature of a clipping's zones (see
+    :mod:`clipsearch.duplicates`), computed from the zones text where the
+    document is analysed: in the worker processes of a parallel build, not
+    in the process that reads the files."""
+
+    def to_column_value(self, value: Any) -> bytes:
+        from .duplicates import signature
+
+        if isinstance(value, bytes):  # already a signature
+            return value
+        title, lead, body = [*value.split(ZONE_MARK), "", "", ""][:3]
+        return signature(title, lead, body)

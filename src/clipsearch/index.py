@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: Bumped when the fields change.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: Bumped when normalisation, syllables or segmentation change what is indexed.
 ANALYSIS_VERSION = 1
 META_FILE = "clipsearch.json"
@@ -62,7 +62,7 @@ def build_schema() -> Any:
     from whoosh.columns import NumericColumn, VarBytesColumn
     from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
-    from .analysis import ZONE_BOOSTS, ExactTokenizer, SyllableTokenizer, WordTokenizer
+    from .analysis import ZONE_BOOSTS, ExactTokenizer, SignatureColumn, SyllableTokenizer, WordTokenizer
     from .postings import IntFrequency, VarintPositions
 
     def positional(boosts: tuple[float, ...], stored: bool = False) -> Any:
@@ -84,8 +84,9 @@ def build_schema() -> Any:
         # sorting and facets (see clipsearch.filters)
         day=COLUMN(NumericColumn("I", default=0)),
         source_key=COLUMN(VarBytesColumn()),
-        # MinHash signature of the text, for grouping reprints (clipsearch.duplicates)
-        dup=COLUMN(VarBytesColumn()),
+        # MinHash signature of the text, for grouping reprints (clipsearch.duplicates),
+        # computed by the process that analyses the document
+        dup=SignatureColumn(),
         title=positional((1.0,), stored=True),
         source=positional((1.0,), stored=True),
         lead=STORED(),
@@ -219,7 +220,6 @@ def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
 def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
     """The Whoosh document of a clipping whose file has this SHA-256."""
     from .analysis import join_zones
-    from .duplicates import signature
     from .filters import day_number, source_key
     from .text import clean
 
@@ -240,7 +240,7 @@ def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
         "words": zones,
         "day": day_number(clipping.date),
         "source_key": source_key(clipping.source or "").encode("utf-8"),
-        "dup": signature(title, lead, body),
+        "dup": zones,  # SignatureColumn turns it into a signature where it is analysed
     }
     if clipping.source:
         doc["source"] = clean(clipping.source)
