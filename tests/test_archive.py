@@ -366,3 +366,13 @@ def test_similar_lists_the_same_topic_first_and_not_itself(topics: clipsearch.In
 def test_similar_unknown_id(topics: clipsearch.Index) -> None:
     with pytest.raises(ClippingNotFoundError):
         topics.similar("nope")
+
+
+def test_cli_json_sorted_newest_with_a_query(archive: tuple[Path, clipsearch.Index]) -> None:
+    index_dir, _ = archive
+    result = CliRunner().invoke(cli, ["query", "bão", "--index-dir", str(index_dir), "--sort", "newest", "--json"])
+    assert result.exit_code == 0, result.output
+    dates = [h["date"] for h in json.loads(result.output)["hits"]]
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated, reverse=True) and dates == dated + [None] * (len(dates) - len(dated))
+    assert len(dated) >= 3
