@@ -119,16 +119,3 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.sources or self.since or self.until)
-
-    def allows(self, day: int, key: str) -> bool:
-        """Whether a clipping of this :func:`day_number` and source key passes."""
-        if self.sources and key not in self.sources:
-            return False
-        if self.since or self.until:
-            if not day:
-                return False
-            if self.since and day < day_number(self.since):
-                return False
-            if self.until and day > day_number(self.until):
-                return False
-        return True
