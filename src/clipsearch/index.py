@@ -457,11 +457,7 @@ GROUPS_FILE = "groups.json"
 
 
 def _statistics_current(ix: Any, index_path: Path) -> bool:
-    try:
-        vocabulary = json.loads((index_path / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        groups = json.loads((index_path / GROUPS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+    vocabulary, groups = _read_json(index_path / VOCABULARY_FILE), _read_json(index_path / GROUPS_FILE)
     return bool(
         vocabulary.get("generation") == groups.get("generation") == ix.latest_generation()
         and groups.get("threshold") == REPRINT_THRESHOLD
@@ -553,21 +549,22 @@ def _reprint_groups(ix: Any) -> dict[str, list[str]]:
     return dict(sorted(groups.items()))
 
 
-def read_groups(index_path: Path) -> dict[str, list[str]]:
-    """What :func:`write_statistics` wrote of the reprint groups (empty if missing)."""
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object written by :func:`_write_json`; empty if missing or unreadable."""
     try:
-        data = json.loads((index_path / GROUPS_FILE).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    groups = data.get("groups", {})
+    return data if isinstance(data, dict) else {}
+
+
+def read_groups(index_path: Path) -> dict[str, list[str]]:
+    """What :func:`write_statistics` wrote of the reprint groups (empty if missing)."""
+    groups = _read_json(index_path / GROUPS_FILE).get("groups", {})
     return groups if isinstance(groups, dict) else {}
 
 
 def read_vocabulary(index_path: Path) -> dict[str, dict[str, int]]:
-    """What :func:`write_statistics` wrote (empty if missing or unreadable)."""
-    try:
-        data = json.loads((index_path / VOCABULARY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    forms = data.get("forms", {})
+    """What :func:`write_statistics` wrote of the vocabulary (empty if missing)."""
+    forms = _read_json(index_path / VOCABULARY_FILE).get("forms", {})
     return forms if isinstance(forms, dict) else {}
