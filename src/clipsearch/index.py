@@ -1,10 +1,14 @@
 """The index on disk: schema, versions, building and opening.
 
-A clipsearch index is a Whoosh index plus ``clipsearch.json``, which records
-the schema and analysis versions that built it. Every clipping is indexed in
-fields of two kinds (see :mod:`clipsearch.analysis`): syllable fields
-(``title``, ``lead``, ``body``, ``source``; positions, exact and folded forms)
-and word fields (``title_w``, ``lead_w``, ``body_w``; pyvi's words).
+A clipsearch index is a Whoosh index (posting blocks in
+:class:`~clipsearch.codec.CompactCodec`) plus three files beside it:
+``clipsearch.json`` (the schema and analysis versions that built it),
+``groups.json`` (reprint groups) and ``vocabulary.json`` (exact forms and
+their document frequencies). Title, lead and body are indexed as zones of
+``text`` (folded syllables, positions), ``exact`` (forms with diacritics) and
+``words`` (pyvi's words), see :mod:`clipsearch.analysis`; ``title`` and
+``source`` also have fields of their own; ``day``, ``source_key``, ``dup``
+and ``manifest`` are columns.
 """
 
 from __future__ import annotations

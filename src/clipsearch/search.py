@@ -76,16 +76,23 @@ class Hit:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (date as ISO ``yyyy-mm-dd`` or None)."""
         return {
-            "id": self.id,
-            "path": self.path,
-            "title": self.title,
-            "date": self.date.isoformat() if self.date else None,
-            "source": self.source,
+            **_described(self),
             "score": round(self.score, 4),
             "snippet": self.snippet,
             "highlights": [list(span) for span in self.highlights],
             "similar": list(self.similar),
         }
+
+
+def _described(item: Hit | ClippingView) -> dict[str, Any]:
+    """The fields every JSON object about a clipping starts with."""
+    return {
+        "id": item.id,
+        "path": item.path,
+        "title": item.title,
+        "date": item.date.isoformat() if item.date else None,
+        "source": item.source,
+    }
 
 
 @dataclass(frozen=True)
@@ -122,9 +129,9 @@ def _query_syllables(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a query asks of Whoosh: ``required`` decides which clippings
-    match and ranks them (Whoosh prunes it to the top candidates with its
-    block-max scores); ``bonus`` queries add score to those candidates only."""
+    """What a query asks of the index: ``required`` decides which clippings
+    match and ranks them (every match is scored, see :func:`_matches`);
+    ``bonus`` queries add score to the best :data:`CANDIDATES` only."""
 
     required: Any
     bonus: tuple[Any, ...] = ()
@@ -493,11 +500,7 @@ class ClippingView:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
-            "id": self.id,
-            "path": self.path,
-            "title": self.title,
-            "date": self.date.isoformat() if self.date else None,
-            "source": self.source,
+            **_described(self),
             "lead": self.lead,
             "body": self.body,
             "highlights": {
