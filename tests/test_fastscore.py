@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from whoosh import query as wq
 from whoosh import scoring
 
 import clipsearch
-from clipsearch.codec import _varints_np
+from clipsearch.codec import _varints_np, flat_positions
 from clipsearch.fastscore import Evaluator
 from clipsearch.index import open_whoosh_index
-from clipsearch.postings import encode_varints
+from clipsearch.postings import VarintPositions, encode_varints
 from clipsearch.query import parse_query
 from clipsearch.search import plan
 
@@ -66,6 +68,10 @@ QUERIES = [
     '"hà nội"',
     '"mùa lúa" OR "văn phòng"',
     '"cấp ủy cấp ủy" -bão',
+    '"người dân đường phố"',
+    '"hà nội hà"',
+    '"mua mua mua"',
+    '"lúa văn phòng cấp ủy bão"',
 ]
 
 
@@ -94,6 +100,15 @@ def test_cached_terms_give_the_same_result(searcher: Any) -> None:
     first, second = evaluator.evaluate(required), evaluator.evaluate(required)
     assert first is not None and second is not None
     assert first.ids.tolist() == second.ids.tolist() and first.scores.tolist() == second.scores.tolist()
+
+
+@given(st.dictionaries(st.integers(0, 10**6), st.lists(st.integers(0, 3000), min_size=1, max_size=40, unique=True)))
+def test_flat_positions_decode_every_value(positions: dict[int, list[int]]) -> None:
+    fmt = VarintPositions()
+    values = {d: fmt.encode(sorted(p)) for d, p in sorted(positions.items())}
+    docs, flat = flat_positions(values)
+    expected = [(d, p) for d, value in values.items() for p in fmt.decode_positions(value)]
+    assert list(zip(docs.tolist(), flat.tolist(), strict=True)) == expected
 
 
 @pytest.mark.parametrize("values", [[0], [1, 127, 128, 300, 16384, 2**21 + 5, 2**35], list(range(0, 5000, 37))])

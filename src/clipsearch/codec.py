@@ -12,12 +12,18 @@ was most of the posting file.
 and changes only the bytes of a block:
 
 * block header: 4-byte signed length (negative on the last block, as in
-  W3), then varints ``count``, ``last id``, three bytes ``compressed``,
+  W3), then varints ``count``, ``last id``, three bytes ``flags``,
   ``min length``, ``max length`` and the max weight as a 4-byte float;
 * block data: varint id deltas; weights as a kind byte (all 1 / whole
-  numbers as varints / 4-byte floats); values as varint length + bytes
-  (concatenated for fixed-size values, nothing for formats without values); compressed with zlib only when
-  that makes it smaller.
+  numbers as varints / 4-byte floats); values as the varint sizes of all
+  of them, then their bytes (concatenated for fixed-size values, nothing for
+  formats without values); compressed with zlib only when that makes it
+  smaller.
+* flags: 1 = zlib-compressed; 2 = sizes first (always set; indexes
+  written before it, schema 7 and older, are rebuilt).
+
+Sizes first lets a reader find one document's positions (a phrase check)
+from the sizes alone, without stepping through the values before it.
 
 No magic tag is written. The codec is pickled into the index's table of
 contents with each segment, so it lives in an importable module and holds
@@ -29,6 +35,8 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
+from bisect import bisect_left
+from itertools import accumulate
 from typing import Any
 
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
@@ -43,6 +51,7 @@ _INT = struct.Struct("!i")
 _WEIGHTS_ONE, _WEIGHTS_INT, _WEIGHTS_FLOAT = 0, 1, 2
 #: Blocks smaller than this are never worth compressing.
 _COMPRESS_MIN = 48
+_ZLIB, _SIZES_FIRST = 1, 2
 
 
 def _encode_block(ids: Any, weights: Any, values: list[bytes], fixed_size: int | None) -> bytes:
@@ -62,9 +71,8 @@ def _encode_block(ids: Any, weights: Any, values: list[bytes], fixed_size: int |
         out.append(_WEIGHTS_FLOAT)
         out += array("f", weights).tobytes()
     if fixed_size is None:
-        for v in values:
-            out += encode_varints((len(v),))
-            out += v
+        out += encode_varints(len(v) for v in values)
+        out += b"".join(values)
     elif fixed_size > 0:
         out += b"".join(values)
     return bytes(out)
@@ -88,14 +96,14 @@ class CompactPostingsWriter(W3PostingsWriter):
         self._terminfo.add_block(self)
         ids = self._ids
         data = _encode_block(ids, self._weights, self._values, self._format.fixed_value_size())
-        compressed = 0
+        flags = _SIZES_FIRST
         if self._compression and len(data) >= _COMPRESS_MIN:
             packed = zlib.compress(data, self._compression)
             if len(packed) < len(data):
-                data, compressed = packed, 1
+                data, flags = packed, flags | _ZLIB
         header = (
             encode_varints((len(ids), ids[-1]))
-            + bytes((compressed, length_to_byte(self._minlength), length_to_byte(self._maxlength)))
+            + bytes((flags, length_to_byte(self._minlength), length_to_byte(self._maxlength)))
             + _FLOAT.pack(self._maxweight)
         )
         size = len(header) + len(data)
@@ -133,7 +141,7 @@ class CompactLeafMatcher(W3LeafMatcher):
         head = postfile.get(start, min(length, 24))
         count, pos = _read_varint(head, 0)
         maxid, pos = _read_varint(head, pos)
-        self._compression = head[pos]
+        self._compression = head[pos] & _ZLIB
         self._minlength = byte_to_length(head[pos + 1])
         self._maxlength = byte_to_length(head[pos + 2])
         self._maxweight = _FLOAT.unpack(head[pos + 3 : pos + 7])[0]
@@ -174,9 +182,9 @@ class CompactLeafMatcher(W3LeafMatcher):
         elif fixed is not None:
             values = [bytes(raw[pos + i * fixed : pos + (i + 1) * fixed]) for i in range(count)]
         else:
+            sizes, pos = _skip_varints(raw, pos, count)
             values = []
-            for _ in range(count):
-                size, pos = _read_varint(raw, pos)
+            for size in sizes:
                 values.append(bytes(raw[pos : pos + size]))
                 pos += size
         self._ids, self._weights, self._values = tuple(ids), weights, tuple(values)
@@ -241,6 +249,9 @@ def block_arrays(matcher: Any) -> tuple[Any, Any]:
 def _skip_varints(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
     """``count`` varints of ``raw`` from ``pos`` (plain Python: for one block
     of at most a few hundred values it is faster than numpy's set-up)."""
+    chunk = raw[pos : pos + count]
+    if len(chunk) == count and (not count or max(chunk) < 0x80):  # all one-byte varints
+        return list(chunk), pos + count
     values = []
     for _ in range(count):
         byte = raw[pos]
@@ -256,43 +267,69 @@ def _skip_varints(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
 def values_at(matcher: Any, wanted: list[int]) -> dict[int, bytes]:
     """The posting values (positions) of the ascending local document numbers
     ``wanted`` that are in a :class:`CompactLeafMatcher`'s list, decoding
-    only the blocks that can hold them, and in them only up to the last one
-    wanted."""
+    only the blocks that can hold them; in a block, the values are sliced
+    out by their sizes."""
     found: dict[int, bytes] = {}
     i = 0
-    while not matcher._atend and i < len(wanted):
-        if wanted[i] <= matcher._maxid:
-            raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-            if matcher._compression:
-                raw = zlib.decompress(raw)
-            count = matcher._blocklength
-            deltas, pos = _skip_varints(raw, 0, count)
-            kind = raw[pos]
-            pos += 1
-            if kind == _WEIGHTS_INT:
-                pos = _skip_varints(raw, pos, count)[1]
-            elif kind == _WEIGHTS_FLOAT:
-                pos += 4 * count
-            targets = set()
-            while i < len(wanted) and wanted[i] <= matcher._maxid:
-                targets.add(wanted[i])
-                i += 1
-            docnum = 0
-            for delta in deltas:
-                docnum += delta
-                size = raw[pos]
-                if size < 0x80:
-                    pos += 1
-                else:
-                    size, pos = _read_varint(raw, pos)
-                if docnum in targets:
-                    found[docnum] = bytes(raw[pos : pos + size])
-                    targets.discard(docnum)
-                    if not targets:
-                        break
-                pos += size
+    n = len(wanted)
+    while not matcher._atend and i < n:
+        if wanted[i] > matcher._maxid:
+            matcher._next_block()
+            continue
+        j = i
+        while j < n and wanted[j] <= matcher._maxid:
+            j += 1
+        targets = wanted[i:j]
+        i = j
+        raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+        if matcher._compression:
+            raw = zlib.decompress(raw)
+        count = matcher._blocklength
+        deltas, pos = _skip_varints(raw, 0, count)
+        kind = raw[pos]
+        pos += 1
+        if kind == _WEIGHTS_INT:
+            pos = _skip_varints(raw, pos, count)[1]
+        elif kind == _WEIGHTS_FLOAT:
+            pos += 4 * count
+        id_list = list(accumulate(deltas))
+        at = [bisect_left(id_list, d) for d in targets]
+        wanted_at = [k for k, d in zip(at, targets, strict=True) if k < count and id_list[k] == d]
+        if not wanted_at:
+            matcher._next_block()
+            continue
+        sizes, pos = _skip_varints(raw, pos, count)
+        starts = list(accumulate(sizes, initial=pos))
+        for k in wanted_at:
+            found[id_list[k]] = bytes(raw[starts[k] : starts[k + 1]])
         matcher._next_block()
     return found
+
+
+def flat_positions(values: dict[int, bytes]) -> tuple[Any, Any]:
+    """``(docnums, positions)`` as two aligned int64 arrays, one entry per
+    position, from :class:`~clipsearch.postings.VarintPositions` values
+    (``count, delta...``) by document number; decoded in one numpy pass."""
+    import numpy as np
+
+    if not values:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    chunks = list(values.values())
+    buf = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+    sizes = np.fromiter((len(c) for c in chunks), dtype=np.int64, count=len(chunks))
+    byte_starts = np.cumsum(sizes) - sizes
+    ends = np.flatnonzero(buf < 0x80)
+    codes, _stop = _varints_np(buf, 0, len(ends))
+    firsts = np.searchsorted(ends, byte_starts)  # each value's count code
+    per_value = np.diff(firsts, append=len(ends))
+    owner = np.repeat(np.arange(len(chunks)), per_value)
+    codes[firsts] = 0
+    running = np.cumsum(codes)
+    positions = running - running[firsts][owner]
+    keep = np.ones(len(ends), dtype=bool)
+    keep[firsts] = False
+    docnums = np.fromiter(values, dtype=np.int64, count=len(chunks))
+    return docnums[owner[keep]], positions[keep].astype(np.int64)
 
 
 class CompactCodec(W3Codec):

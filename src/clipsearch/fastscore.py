@@ -26,13 +26,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .codec import CompactLeafMatcher, block_arrays, values_at
+from .codec import CompactLeafMatcher, block_arrays, flat_positions, values_at
 
 __all__ = ["Matches", "Evaluator"]
 
 #: Decoded posting lists kept per searcher.
 CACHE_TERMS = 4096
 K1, B = 1.2, 0.75
+#: Phrase keys: ``document * _KEY + position`` (positions stay far below it).
+_KEY = 1 << 32
 
 Ids = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float64]
@@ -76,6 +78,17 @@ def _intersection(parts: list[Matches]) -> Matches:
         common, left, right = np.intersect1d(result.ids, part.ids, assume_unique=True, return_indices=True)
         result = Matches(common, result.scores[left] + part.scores[right])
     return result
+
+
+def _sorted_common(a: Ids, b: Ids) -> Ids:
+    """The values in both ascending arrays of distinct values."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return a
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    common: Ids = a[b[at] == a]
+    return common
 
 
 def _difference(a: Matches, b: Matches) -> Matches:
@@ -220,44 +233,53 @@ class Evaluator:
 
     def phrase_scores_at(self, field: str, words: list[str], docnums: Ids) -> Scores:
         """Whoosh's score of a phrase (``words`` at consecutive positions) in
-        each of ``docnums``: the sum of its terms' scores where it occurs, else 0."""
-        from .postings import VarintPositions
+        each of ``docnums``: the sum of its terms' scores where it occurs, else 0.
 
+        Vectorised: word ``k``'s positions become keys ``doc * 2**32 +
+        position - k``; the documents whose keys meet in every word have the
+        phrase. Documents are dropped as soon as a word rules them out, so
+        later words decode fewer positions."""
         total = np.zeros(len(docnums))
         present = np.ones(len(docnums), dtype=bool)
         for word in words:
             scores = self.term_scores_at(field, word, docnums)
             present &= scores > 0
             total += scores
-        candidates = [int(d) for d, ok in zip(docnums.tolist(), present.tolist(), strict=True) if ok]
-        if not candidates:
-            return np.zeros(len(docnums))
-        fmt = VarintPositions()
-        positions: dict[str, dict[int, set[int]]] = {}
-        for word in dict.fromkeys(words):
-            positions[word] = {
-                docnum: set(fmt.decode_positions(value))
-                for docnum, value in self._values(field, word, candidates).items()
-            }
-        matched = set()
-        for docnum in candidates:
-            first = positions[words[0]].get(docnum, set())
-            if any(all(p + k in positions[w].get(docnum, ()) for k, w in enumerate(words)) for p in first):
-                matched.add(docnum)
-        keep = np.array([d in matched for d in docnums.tolist()], dtype=bool)
-        return np.where(keep, total, 0.0)
+        candidates = docnums[present]
+        if not len(candidates) or len(words) < 2:
+            return np.where(present, total, 0.0)
+        shift = len(words)
+        keys: Ids | None = None
+        # Rarest word first: its posting list has the fewest blocks to decode.
+        order = sorted(range(len(words)), key=lambda k: len(self._term(field, words[k])[0]))
+        for k in order:
+            docs, positions = self._positions(field, words[k], candidates)
+            # Ascending and distinct already: documents ascend, and so do a
+            # document's positions.
+            these = docs * _KEY + positions + (shift - k)
+            keys = these if keys is None else _sorted_common(keys, these)
+            if not len(keys):
+                return np.zeros(len(docnums))
+            owners = keys // _KEY
+            candidates = owners[np.diff(owners, prepend=-1) != 0]
+        return np.where(np.isin(docnums, candidates), total, 0.0)
 
-    def _values(self, field: str, text: str, docnums: list[int]) -> dict[int, bytes]:
-        """Posting values (positions) of a term in the given global documents."""
+    def _positions(self, field: str, text: str, docnums: Ids) -> tuple[Ids, Ids]:
+        """``(docnums, positions)``, one entry per position of a term in the
+        given global documents (ascending)."""
+        return flat_positions(self._values(field, text, docnums))
+
+    def _values(self, field: str, text: str, docnums: Ids) -> dict[int, bytes]:
+        """Posting values (positions) of a term in the given global documents (ascending)."""
         out: dict[int, bytes] = {}
-        bounds = [offset for _reader, offset in self.leaves] + [self.total]
+        bounds = np.searchsorted(docnums, [offset for _reader, offset in self.leaves] + [self.total])
         for leaf, (reader, offset) in enumerate(self.leaves):
-            local = [d - offset for d in docnums if offset <= d < bounds[leaf + 1]]
-            if not local:
+            if bounds[leaf] == bounds[leaf + 1]:
                 continue
             btext = reader.schema[field].to_bytes(text)
             if (field, btext) not in reader._terms:
                 continue
+            local = (docnums[bounds[leaf] : bounds[leaf + 1]] - offset).tolist()
             matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
             if isinstance(matcher, CompactLeafMatcher):
                 found = values_at(matcher, local)

@@ -46,14 +46,14 @@ __all__ = [
 ]
 
 #: Bumped when the fields change.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 #: Bumped when normalisation, syllables or segmentation change what is indexed.
 ANALYSIS_VERSION = 1
 META_FILE = "clipsearch.json"
 INDEX_NAME = "clipsearch"
 
 #: Where the boosts of the zones title, lead and body are applied.
-TEXT_FIELD, EXACT_FIELD, WORDS_FIELD = "text", "exact", "words"
+TEXT_FIELD, EXACT_FIELD, WORDS_FIELD, TITLE_FIELD = "text", "exact", "words", "title"
 
 
 def build_schema() -> Any:

@@ -4,10 +4,11 @@ The plan for each group of words (see :mod:`clipsearch.index` for the fields):
 
 * required: every syllable, folded, in ``text`` (title, lead and body as
   zones weighted 3 : 2 : 1), so a query matches whatever diacritics, tone
-  placement, case or normalisation either side used; a syllable typed WITH
-  diacritics is ``text:folded OR exact:form`` (weight :data:`EXACT_WEIGHT`),
-  which matches the same clippings and ranks those with what the user typed
-  first;
+  placement, case or normalisation either side used; each is
+  ``text:folded OR title:folded`` (:data:`TITLE_WEIGHT`), and typed WITH
+  diacritics also ``OR exact:form`` (:data:`EXACT_WEIGHT`): the same
+  clippings match, and those with the syllable in their title, or with what
+  the user typed, rank first;
 * bonus, scored on the best :data:`CANDIDATES` clippings only: the words
   pyvi finds in the query, in ``words``, and the syllables in sequence (a
   phrase) in ``text``, since pyvi may segment the query and a clipping
@@ -32,7 +33,7 @@ import numpy as np
 from .errors import ClippingNotFoundError, QueryError
 from .fastscore import Matches
 from .filters import Filters, day_number
-from .index import EXACT_FIELD, TEXT_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
+from .index import EXACT_FIELD, TEXT_FIELD, TITLE_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
 from .query import All, And, Node, Not, Or, Phrase, Terms, parse_query, split_filters
 from .snippets import HighlightTerms, Snippet, highlight_spans, make_snippet
 from .text import fold, has_diacritics, normalize, syllables
@@ -44,6 +45,9 @@ __all__ = ["EXACT_WEIGHT", "SORTS", "ClippingView", "Hit", "Index", "IndexStats"
 
 #: Weight of a syllable matched with the diacritics the user typed.
 EXACT_WEIGHT = 1.0
+#: Weight of a syllable in the title, scored against the title's own length
+#: (the ``text`` field weighs the title zone, but against the whole clipping's).
+TITLE_WEIGHT = 1.0
 #: Weights of the optional bonuses: whole pyvi words and the syllables in order.
 WORD_BONUS = 0.5
 SEQUENCE_BONUS = 1.0
@@ -149,16 +153,22 @@ def _union(subqueries: list[Any]) -> Any:
     return union
 
 
-def _syllable_clause(syllable: str, field: str, exact_allowed: bool) -> Any:
-    """The folded syllable; typed with diacritics, also its exact form, which
-    every clipping with it has too, so the union matches the same clippings
-    and those with what the user typed score more."""
+def _syllable_clause(syllable: str, field: str, whole: bool) -> Any:
+    """The folded syllable. In the whole text (no ``title:``), also the folded
+    syllable in the title on its own (weight :data:`TITLE_WEIGHT`) and, typed
+    with diacritics, its exact form (:data:`EXACT_WEIGHT`). Every clipping
+    with either has the folded syllable too, so the union matches the same
+    clippings; those with it in a short title, or with what the user typed,
+    score more."""
     from whoosh import query as wq
 
     folded = wq.Term(field, fold(syllable))
-    if exact_allowed and has_diacritics(syllable):
-        return _union([folded, wq.Term(EXACT_FIELD, syllable, boost=EXACT_WEIGHT)])
-    return folded
+    if not whole:
+        return folded
+    parts = [folded, wq.Term(TITLE_FIELD, fold(syllable), boost=TITLE_WEIGHT)]
+    if has_diacritics(syllable):
+        parts.append(wq.Term(EXACT_FIELD, syllable, boost=EXACT_WEIGHT))
+    return _union(parts)
 
 
 def _query_words(text: str) -> list[str]:
