@@ -98,6 +98,23 @@ def _difference(a: Matches, b: Matches) -> Matches:
     return Matches(a.ids[keep], a.scores[keep])
 
 
+def numeric_column(column: Any, count: int) -> npt.NDArray[Any]:
+    """The ``count`` values of a Whoosh numeric column reader as an array: its
+    bytes read at once where the reader is Whoosh's fixed-width one (0 past
+    its end, as Whoosh's default), else value by value."""
+    from whoosh.columns import NumericColumn
+
+    if type(column) is NumericColumn.Reader and column._default == 0:
+        stored = min(column._count, count)
+        dtype = np.dtype(column._typecode).newbyteorder(">")
+        out = np.zeros(count, dtype=dtype.newbyteorder("="))
+        if stored:
+            raw = column._dbfile.get(column._basepos, stored * dtype.itemsize)
+            out[:stored] = np.frombuffer(raw, dtype=dtype, count=stored)
+        return out
+    return np.fromiter((column[d] for d in range(count)), dtype=np.int64, count=count)
+
+
 class _Unsupported(Exception):
     pass
 
@@ -131,10 +148,7 @@ class Evaluator:
             # that only its per-document reader opens.
             column = reader._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
             count = reader.doc_count_all()
-            if column is not None:
-                raw = np.fromiter((column[d] for d in range(count)), dtype=np.uint8, count=count)
-            else:
-                raw = np.zeros(count, dtype=np.uint8)
+            raw = numeric_column(column, count).astype(np.uint8) if column is not None else np.zeros(count, np.uint8)
             lengths = table[raw]
             lengths[raw == 0] = 1.0  # Whoosh's default for a missing length
             self._lengths[key] = lengths

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import ClippingNotFoundError, QueryError
 from .fastscore import Matches
@@ -338,9 +339,9 @@ class Index:
         with self._lock:
             self._refresh()
             searcher = self._searcher
-            columns = self._columns() if filters.active or facets or sort != "relevance" else None
+            columns = self._columns()
             matches = _matches(searcher, query_plan.required, self._evaluator())
-            if filters.active and columns is not None:
+            if filters.active:
                 matches = _filter(matches, filters, columns)
             groups = self._groups() if collapse else None
             wanted = limit if not groups else max(limit * 3, CANDIDATES)
@@ -348,11 +349,10 @@ class Index:
             if sort == "relevance":
                 ranked = _rank(searcher, query_plan.bonus, matches, wanted, self._evaluator())
             else:
-                assert columns is not None
                 ranked = _by_date(matches, columns.days, newest=sort == "newest")
             stored = _collapse(searcher, ranked, matches, groups, limit)
-            counts = _facets(searcher, columns, matches) if facets and columns is not None else None
-            days = [int(columns.days[d]) if columns else _day_of(searcher, d) for _f, _s, d, _sim in stored]
+            counts = _facets(searcher, columns, matches) if facets else None
+            days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
             suggestion = self._suggest(query, matches) if terms else None
         hits = [
             _make_hit(fields, score, terms, day, similar)
@@ -411,7 +411,7 @@ class Index:
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
             fields = self._searcher.stored_fields(docnum)
-            day = _day_of(self._searcher, docnum)
+            day = int(self._columns().days[docnum])
         title, lead, body = fields.get("title", ""), fields.get("lead", ""), stored_body(fields)
         return ClippingView(
             id=clipping_id,
@@ -450,7 +450,8 @@ class Index:
             keep = ~np.isin(found.ids, np.array(sorted(excluded), dtype=np.int64))
             matches = Matches(found.ids[keep], found.scores[keep])
             best = _top(matches, limit)
-            stored = [(searcher.stored_fields(d), score, _day_of(searcher, d)) for score, d in best]
+            days = self._columns().days
+            stored = [(searcher.stored_fields(d), score, int(days[d])) for score, d in best]
         highlight = HighlightTerms(frozenset(), frozenset(t for f, t, _ in terms if f == TEXT_FIELD))
         hits = [_make_hit(f, score, highlight, day) for f, score, day in stored]
         return SearchResult(f"similar to {clipping_id}", len(matches), hits)
@@ -639,33 +640,53 @@ def _collapse(
 
 class _Columns:
     """Per-document values of the open searcher as arrays by document number:
-    day (``yyyymmdd``, 0 for none) and a code per source key (``key_names``;
-    code 0 is no source). Read once per searcher."""
+    ``days`` (``yyyymmdd``, 0 for none), read at once from each segment's
+    column; and, on first use, a code per source key (``key_codes``, names in
+    ``key_names``; code 0 is no source)."""
 
     def __init__(self, searcher: Any) -> None:
-        reader = searcher.reader()
-        count = reader.doc_count_all()
+        from .fastscore import numeric_column
+
         self.searcher = searcher
-        days = list(reader.column_reader("day")) if "day" in reader.schema and reader.has_column("day") else []
-        self.days = np.zeros(count, dtype=np.int64)
-        self.days[: len(days)] = days
-        self.key_names: list[str] = [""]
-        self.code_of: dict[str, int] = {"": 0}
-        codes = np.zeros(count, dtype=np.int64)
-        if "source_key" in reader.schema and reader.has_column("source_key"):
-            for docnum, raw in enumerate(reader.column_reader("source_key")):
-                key = raw.decode("utf-8")
-                code = self.code_of.get(key)
-                if code is None:
-                    code = self.code_of[key] = len(self.key_names)
-                    self.key_names.append(key)
-                codes[docnum] = code
-        self.key_codes = codes
+        self.count = searcher.doc_count_all()
+        self.days = np.zeros(self.count, dtype=np.int64)
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            if "day" in reader.schema and reader.has_column("day"):
+                days = numeric_column(reader.column_reader("day", translate=False), reader.doc_count_all())
+                self.days[offset : offset + len(days)] = days
+        self._codes: npt.NDArray[np.int64] | None = None
+        self._names: list[str] = [""]
+        self._code_of: dict[str, int] = {"": 0}
 
+    @property
+    def key_codes(self) -> npt.NDArray[np.int64]:
+        return self._source_keys()
 
-def _day_of(searcher: Any, docnum: int) -> int:
-    reader = searcher.reader()
-    return int(reader.column_reader("day")[docnum]) if "day" in reader.schema and reader.has_column("day") else 0
+    @property
+    def key_names(self) -> list[str]:
+        self._source_keys()
+        return self._names
+
+    @property
+    def code_of(self) -> dict[str, int]:
+        self._source_keys()
+        return self._code_of
+
+    def _source_keys(self) -> npt.NDArray[np.int64]:
+        if self._codes is None:
+            codes = np.zeros(self.count, dtype=np.int64)
+            reader = self.searcher.reader()
+            if "source_key" in reader.schema and reader.has_column("source_key"):
+                for docnum, raw in enumerate(reader.column_reader("source_key")):
+                    key = raw.decode("utf-8")
+                    code = self._code_of.get(key)
+                    if code is None:
+                        code = self._code_of[key] = len(self._names)
+                        self._names.append(key)
+                    codes[docnum] = code
+            self._codes = codes
+        return self._codes
 
 
 def _matches(searcher: Any, query: Any, evaluator: Evaluator | None = None) -> Matches:
