@@ -34,7 +34,11 @@ What it does, deterministically for a given --n, --corpus, --queries and --seed:
    when there is no body (rss items). "Rare" means a folded document frequency
    of at most ``max(2, N // 100)``: a body phrase must contain a rare alphabetic
    syllable; the three unquoted body syllables must each be rare but in at least
-   2 clippings, with different folded forms, no two adjacent.
+   2 clippings, with different folded forms, no two adjacent. A body query must
+   also identify its clipping, as a known item does: FTS5 (as written, with
+   diacritics) finds it in no other clipping; up to 10 phrases and 10 triples
+   are tried per clipping. Without this, reprints of one story (the rss items
+   come from several papers) make the target a coin toss between copies.
 6. Generates exact-diacritic queries: syllables typed with diacritics whose
    folded form has at least 2 exact forms each in at least
    ``max(10, ceil(N / 200))`` clippings (mùa / múa / mua). A hit is relevant
@@ -69,7 +73,7 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +99,7 @@ EXACT_SHARE = 200  # exact-precision forms: each in at least ceil(N / EXACT_SHAR
 TITLE_SPAN = (2, 5)
 PHRASE_LENGTH = 5
 RARE_TERMS = 3
+TRIES = 10  # body phrases / rare-syllable triples tried per clipping for one that identifies it
 BM25_WEIGHTS = (3.0, 2.0, 1.0)  # title, lead, body
 FTS5_TABLE = "clippings"
 FTS5_TOKENIZE = "unicode61 remove_diacritics 2"
@@ -338,9 +343,7 @@ def _joined(words: Sequence[Word]) -> str:
     return " ".join(w.text for w in words)
 
 
-def title_queries(
-    title: str, target: str, limits: Thresholds, df: Counter[str], rng: random.Random
-) -> list[Query]:
+def title_queries(title: str, target: str, limits: Thresholds, df: Counter[str], rng: random.Random) -> list[Query]:
     """The title kinds of one clipping: one span of its title, 2-5 words, with
     a rare syllable (as the body kinds have), so that the span can single the
     clipping out."""
@@ -369,8 +372,15 @@ def title_queries(
 
 
 def body_queries(
-    clipping: clipsearch.Clipping, target: str, limits: Thresholds, df: Counter[str], rng: random.Random
+    clipping: clipsearch.Clipping,
+    target: str,
+    limits: Thresholds,
+    df: Counter[str],
+    rng: random.Random,
+    unique: Callable[[str], bool],
 ) -> list[Query]:
+    """The body kinds of one clipping, each only if it identifies the clipping:
+    ``unique(fts5_query)`` must hold (FTS5 finds no other clipping)."""
     paragraphs = clipping.body or ((clipping.lead,) if clipping.lead else ())
     runs = [run for p in paragraphs for run in word_runs(clean(p))]
 
@@ -384,9 +394,15 @@ def body_queries(
         for i in range(len(run) - PHRASE_LENGTH + 1)
         if any(rare(w) for w in run[i : i + PHRASE_LENGTH])
     ]
-    if windows:
-        text = _joined(rng.choice(windows))
-        queries += [Query("body phrase", f'"{text}"', target), Query("body phrase folded", f'"{fold(text)}"', target)]
+    rng.shuffle(windows)
+    for window in windows[:TRIES]:
+        text = _joined(window)
+        if unique(to_fts5(f'"{text}"')):
+            queries += [
+                Query("body phrase", f'"{text}"', target),
+                Query("body phrase folded", f'"{fold(text)}"', target),
+            ]
+            break
     # Positions count across runs with a gap of 2 between runs: words of two
     # runs are never adjacent in this sense (punctuation separates them).
     candidates: list[tuple[int, Word]] = []
@@ -397,22 +413,34 @@ def body_queries(
                 candidates.append((position, word))
             position += 1
         position += 1
-    rng.shuffle(candidates)
-    chosen: list[tuple[int, Word]] = []
-    for position, word in candidates:
-        if all(abs(position - p) > 1 and word.key != w.key for p, w in chosen):
-            chosen.append((position, word))
-            if len(chosen) == RARE_TERMS:
-                queries.append(
-                    Query("body rare", " ".join(w.text for _, w in sorted(chosen, key=lambda c: c[0])), target)
-                )
-                break
+    for _ in range(TRIES):
+        rng.shuffle(candidates)
+        chosen: list[tuple[int, Word]] = []
+        for position, word in candidates:
+            if all(abs(position - p) > 1 and word.key != w.key for p, w in chosen):
+                chosen.append((position, word))
+                if len(chosen) == RARE_TERMS:
+                    break
+        if len(chosen) < RARE_TERMS:
+            break
+        text = " ".join(w.text for _, w in sorted(chosen, key=lambda c: c[0]))
+        if unique(to_fts5(text)):
+            queries.append(Query("body rare", text, target))
+            break
     return queries
 
 
-def known_item_queries(corpus: Corpus, count: int, limits: Thresholds, rng: random.Random) -> tuple[list[Query], int]:
+def known_item_queries(
+    corpus: Corpus, count: int, limits: Thresholds, rng: random.Random, database: Path
+) -> tuple[list[Query], int]:
     """Queries of up to ``count`` target clippings (those giving at least one
     query), in a shuffled order of the corpus; and the number of targets."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+
+    def unique(fts5_query: str) -> bool:
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {FTS5_TABLE} WHERE {FTS5_TABLE} MATCH ? LIMIT 2)"
+        return int(connection.execute(sql, (fts5_query,)).fetchone()[0]) == 1
+
     order = list(corpus.paths)
     rng.shuffle(order)
     queries: list[Query] = []
@@ -422,11 +450,12 @@ def known_item_queries(corpus: Corpus, count: int, limits: Thresholds, rng: rand
             break
         clipping = corpus.read(doc_id)
         found = title_queries(clipping.title, doc_id, limits, corpus.folded_df, rng) + body_queries(
-            clipping, doc_id, limits, corpus.folded_df, rng
+            clipping, doc_id, limits, corpus.folded_df, rng, unique
         )
         if found:
             targets += 1
             queries += found
+    connection.close()
     return queries, targets
 
 
@@ -825,7 +854,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         index_dir, index_note = build_clipsearch(args, extracted.clippings_dir, workdir)
         limits = thresholds(len(corpus))
         rng = random.Random(args.seed)
-        known, targets = known_item_queries(corpus, args.queries, limits, rng)
+        known, targets = known_item_queries(corpus, args.queries, limits, rng, workdir / "fts5.sqlite3")
         candidates = exact_candidates(corpus, limits)
         exact = rng.sample(candidates, min(args.queries, len(candidates)))
         log(

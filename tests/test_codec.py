@@ -13,7 +13,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.formats import Existence, Frequency
 from whoosh.system import pack_uint
 
-from clipsearch.codec import CompactCodec
+from clipsearch.codec import CompactCodec, block_arrays, values_at
 from clipsearch.postings import IntFrequency, VarintPositions
 
 POSTINGS = st.lists(
@@ -116,3 +116,44 @@ def test_blocks_are_smaller_than_whoosh_w3(tmp_path: Path) -> None:
         writer.finish_postings()
         sizes[type(codec).__name__] = len(buf.getvalue())
     assert sizes["CompactCodec"] * 2.5 < sizes["W3Codec"], sizes
+
+
+WIDE_POSTINGS = st.lists(
+    st.tuples(
+        st.one_of(st.integers(0, 5), st.integers(100, 70000)),
+        st.one_of(st.just(1.0), st.integers(1, 300).map(float), st.floats(0.25, 50.0, width=32)),
+        st.lists(st.integers(0, 3000), min_size=1, max_size=6, unique=True).map(sorted),
+        st.integers(1, 5000),
+    ),
+    min_size=1,
+    max_size=600,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(WIDE_POSTINGS, st.sampled_from(["positions", "frequency"]))
+def test_block_arrays_equal_the_matcher(postings: list[tuple[int, float, list[int], int]], kind: str) -> None:
+    fmt = VarintPositions() if kind == "positions" else IntFrequency()
+    expected, dbfile, terminfo = _write_and_read(postings, fmt)
+    matcher = CompactCodec().postings_reader(dbfile, terminfo, fmt)
+    want_ids, want_weights = [], []
+    while matcher.is_active():
+        want_ids.append(matcher.id())
+        want_weights.append(matcher.weight())
+        matcher.next()
+    ids, weights = block_arrays(CompactCodec().postings_reader(dbfile, terminfo, fmt))
+    assert ids.tolist() == want_ids
+    assert weights.tolist() == want_weights
+
+
+@settings(max_examples=100, deadline=None)
+@given(WIDE_POSTINGS, st.data())
+def test_values_at_gives_the_values_asked_for(
+    postings: list[tuple[int, float, list[int], int]], data: st.DataObject
+) -> None:
+    fmt = VarintPositions()
+    expected, dbfile, terminfo = _write_and_read(postings, fmt)
+    by_id = {e[0]: e[2] for e in expected}
+    asked = sorted(set(data.draw(st.lists(st.sampled_from(sorted(by_id) + [10**6]), max_size=50))))
+    found = values_at(CompactCodec().postings_reader(dbfile, terminfo, fmt), asked)
+    assert found == {d: by_id[d] for d in asked if d in by_id}
