@@ -134,7 +134,7 @@ WIDE_POSTINGS = st.lists(
 @given(WIDE_POSTINGS, st.sampled_from(["positions", "frequency"]))
 def test_block_arrays_equal_the_matcher(postings: list[tuple[int, float, list[int], int]], kind: str) -> None:
     fmt = VarintPositions() if kind == "positions" else IntFrequency()
-    expected, dbfile, terminfo = _write_and_read(postings, fmt)
+    _expected, dbfile, terminfo = _write_and_read(postings, fmt)
     matcher = CompactCodec().postings_reader(dbfile, terminfo, fmt)
     want_ids, want_weights = [], []
     while matcher.is_active():
@@ -154,6 +154,6 @@ def test_values_at_gives_the_values_asked_for(
     fmt = VarintPositions()
     expected, dbfile, terminfo = _write_and_read(postings, fmt)
     by_id = {e[0]: e[2] for e in expected}
-    asked = sorted(set(data.draw(st.lists(st.sampled_from(sorted(by_id) + [10**6]), max_size=50))))
+    asked = sorted(set(data.draw(st.lists(st.sampled_from([*sorted(by_id), 10**6]), max_size=50))))
     found = values_at(CompactCodec().postings_reader(dbfile, terminfo, fmt), asked)
     assert found == {d: by_id[d] for d in asked if d in by_id}
