@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ClippingNotFoundError, QueryError
-from .fastscore import Matches
+from .fastscore import Matches, in_sorted
 from .filters import Filters, day_number
 from .index import EXACT_FIELD, TEXT_FIELD, TITLE_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
 from .query import All, And, Node, Not, Or, Phrase, Terms, parse_query, split_filters
@@ -194,7 +194,7 @@ def _plan_words(node: Terms | Phrase) -> Plan:
     sylls = list(dict.fromkeys(in_order))
     folded = [fold(s) for s in in_order]
     bonus: list[Any] = []
-    if whole:
+    if whole and len(in_order) > 1:  # one syllable is no pyvi word: the model is not loaded for it
         bonus += [wq.Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in _query_words(node.text)]
     if isinstance(node, Phrase) and len(folded) > 1:
         sequence = wq.Phrase(field, folded)
@@ -447,7 +447,7 @@ class Index:
             query = _union([wq.Term(f, t, boost=w) for f, t, w in terms])
             excluded = {docnum} | (set() if include_reprints else self._reprints_of(docnum))
             found = _matches(searcher, query, self._evaluator())
-            keep = ~np.isin(found.ids, np.array(sorted(excluded), dtype=np.int64))
+            keep = ~in_sorted(found.ids, np.array(sorted(excluded), dtype=np.int64))
             matches = Matches(found.ids[keep], found.scores[keep])
             best = _top(matches, limit)
             days = self._columns().days
@@ -754,7 +754,7 @@ def _filter(matches: Matches, filters: Filters, columns: _Columns) -> Matches:
     days = columns.days[matches.ids]
     if filters.sources:
         allowed = [columns.code_of[k] for k in filters.sources if k in columns.code_of]
-        keep &= np.isin(columns.key_codes[matches.ids], np.array(allowed, dtype=np.int64))
+        keep &= in_sorted(columns.key_codes[matches.ids], np.array(sorted(allowed), dtype=np.int64))
     if filters.since or filters.until:
         keep &= days > 0
         if filters.since:
