@@ -187,3 +187,11 @@ def test_hit_format_on_a_terminal_and_off() -> None:
     assert click.unstyle(coloured[0]) == " 1. Văn phòng mới"
     assert "\x1b[1m\x1b[33mVăn phòng\x1b[0m" in coloured[0] or "\x1b[33m\x1b[1mVăn phòng\x1b[0m" in coloured[0]
     assert click.unstyle(coloured[2]) == "    Tin về văn phòng cấp ủy. Một câu dài để xuống dòng nhiều"
+
+
+def test_commit_every_default_is_the_library_default() -> None:
+    from clipsearch.cli import cli
+    from clipsearch.index import COMMIT_EVERY
+
+    option = next(p for p in cli.commands["index"].params if p.name == "commit_every")
+    assert option.default == COMMIT_EVERY

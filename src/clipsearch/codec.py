@@ -361,8 +361,18 @@ def flat_positions(values: dict[int, bytes]) -> tuple[Any, Any]:
     return docnums[owner[keep]], positions[keep].astype(np.int64)
 
 
+#: Postings per block. Whoosh's 128 suits its per-posting matchers; a whole
+#: list decoded at once pays per block (header, slice, zlib), and bigger
+#: blocks also compress better.
+BLOCK_POSTINGS = 512
+
+
 class CompactCodec(W3Codec):
-    """Whoosh's W3 codec with :class:`CompactPostingsWriter` blocks."""
+    """Whoosh's W3 codec with :class:`CompactPostingsWriter` blocks of up to
+    :data:`BLOCK_POSTINGS` postings."""
+
+    def __init__(self, blocklimit: int = BLOCK_POSTINGS, compression: int = 3, inlinelimit: int = 1) -> None:
+        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
 
     def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
         if byteids:  # term vectors: not used by clipsearch; Whoosh's own blocks
