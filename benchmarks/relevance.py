@@ -27,10 +27,11 @@ What it does, deterministically for a given --n, --corpus, --queries and --seed:
    target clippings in a shuffled order, each giving the kinds it can (``KINDS``).
    A "span" is a run of consecutive words with only spaces between them (no
    punctuation inside) and none of the operator words and/or/not. The title
-   kinds share one span of 2-5 words with a rare syllable (its length drawn
-   first among the lengths that have such spans; if some spans of that length
-   have a syllable with the other tone placement, one of those, so that kind 3
-   gets queries). The body kinds use the body paragraphs, or the lead
+   kinds share one span of 2-5 words with a rare syllable that is in no other
+   clipping's title (FTS5 phrase in the title column; its length drawn first
+   among the lengths that have rare spans, then up to 10 spans tried, those
+   with a syllable of the other tone placement first, so that kind 3 gets
+   queries). The body kinds use the body paragraphs, or the lead
    when there is no body (rss items). "Rare" means a folded document frequency
    of at most ``max(2, N // 100)``: a body phrase must contain a rare alphabetic
    syllable; the three unquoted body syllables must each be rare but in at least
@@ -109,7 +110,7 @@ FTS5_SQL = (
 )
 
 KINDS: tuple[tuple[str, str], ...] = (
-    ("title", "2-5 consecutive title words with a rare syllable, with diacritics, as written"),
+    ("title", "2-5 consecutive title words, a rare syllable, in no other title; with diacritics as written"),
     ("title folded", "the same span without diacritics (clipsearch.text.fold)"),
     ("title tone", "the same span, old tone placement <-> new (hoà <-> hòa, uỷ <-> ủy)"),
     ("title NFD", "the same span decomposed (NFD)"),
@@ -343,10 +344,18 @@ def _joined(words: Sequence[Word]) -> str:
     return " ".join(w.text for w in words)
 
 
-def title_queries(title: str, target: str, limits: Thresholds, df: Counter[str], rng: random.Random) -> list[Query]:
+def title_queries(
+    title: str,
+    target: str,
+    limits: Thresholds,
+    df: Counter[str],
+    rng: random.Random,
+    unique: Callable[[str], bool],
+) -> list[Query]:
     """The title kinds of one clipping: one span of its title, 2-5 words, with
-    a rare syllable (as the body kinds have), so that the span can single the
-    clipping out."""
+    a rare syllable (as the body kinds have), that is in no other clipping's
+    title (``unique`` of the FTS5 phrase in the title column): what a reader
+    remembers of a headline."""
     runs = [run for run in word_runs(clean(title)) if len(run) >= TITLE_SPAN[0]]
     by_length: dict[int, list[list[Word]]] = {}
     for k in range(TITLE_SPAN[0], TITLE_SPAN[1] + 1):
@@ -361,14 +370,21 @@ def title_queries(title: str, target: str, limits: Thresholds, df: Counter[str],
     if not by_length:
         return []
     spans = by_length[rng.choice(sorted(by_length))]
-    with_variant = [span for span in spans if has_tone_variant(_joined(span))]
-    text = _joined(rng.choice(with_variant or spans))
-    queries = [Query("title", text, target), Query("title folded", fold(text), target)]
-    if has_tone_variant(text):
-        queries.append(Query("title tone", other_tone_placement(text), target))
-    queries.append(Query("title NFD", unicodedata.normalize("NFD", text), target))
-    queries.append(Query("title CAPS", text.upper(), target))
-    return queries
+    rng.shuffle(spans)
+    # Spans with a syllable of the other tone placement first, so that kind 3 gets queries.
+    spans.sort(key=lambda span: not has_tone_variant(_joined(span)))
+    for span in spans[:TRIES]:
+        text = _joined(span)
+        phrase = to_fts5('"' + text + '"')
+        if not unique(f"title : {phrase}"):
+            continue
+        queries = [Query("title", text, target), Query("title folded", fold(text), target)]
+        if has_tone_variant(text):
+            queries.append(Query("title tone", other_tone_placement(text), target))
+        queries.append(Query("title NFD", unicodedata.normalize("NFD", text), target))
+        queries.append(Query("title CAPS", text.upper(), target))
+        return queries
+    return []
 
 
 def body_queries(
@@ -449,7 +465,7 @@ def known_item_queries(
         if targets == count:
             break
         clipping = corpus.read(doc_id)
-        found = title_queries(clipping.title, doc_id, limits, corpus.folded_df, rng) + body_queries(
+        found = title_queries(clipping.title, doc_id, limits, corpus.folded_df, rng, unique) + body_queries(
             clipping, doc_id, limits, corpus.folded_df, rng, unique
         )
         if found:
@@ -698,6 +714,21 @@ def report_lines(rep: Report) -> list[str]:
                 ]
         if not any(losses.values()):
             lines.append("  none")
+    if args.show_misses:
+        lines += ["", f"CLIPSEARCH TARGET NOT FIRST  (up to {args.show_misses} per kind; * marks the target)"]
+        for kind in KIND_NAMES:
+            misses = [
+                i
+                for i, q in enumerate(rep.known)
+                if q.kind == kind and rank_of(q.target, run.ranked["clipsearch"][i]) != 1
+            ]
+            for i in misses[: args.show_misses]:
+                q = rep.known[i]
+                cs_ids = run.ranked["clipsearch"][i]
+                lines += [
+                    f"  {kind}: {q.text}  target {q.target} {corpus.title(q.target)[:70]!r}",
+                    f"    clipsearch rank {rank_of(q.target, cs_ids) or '-'}: {_hit_list(corpus, cs_ids, q.target)}",
+                ]
     lines += ["", f"total wall time {rep.seconds:.1f} s"]
     return lines
 
@@ -794,6 +825,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--show-losses", type=int, default=0, metavar="K", help="print up to K queries per kind where FTS5 ranks better"
+    )
+    parser.add_argument(
+        "--show-misses",
+        type=int,
+        default=0,
+        metavar="K",
+        help="print up to K queries per kind where clipsearch's target is not first",
     )
     args = parser.parse_args(argv)
     if args.n < 1 or args.queries < 1 or args.procs < 1 or args.show_losses < 0:

@@ -48,6 +48,8 @@ __all__ = ["EXACT_WEIGHT", "SORTS", "ClippingView", "Hit", "Index", "IndexStats"
 EXACT_WEIGHT = 1.0
 #: Weight of a syllable in the title, scored against the title's own length
 #: (the ``text`` field weighs the title zone, but against the whole clipping's).
+#: benchmarks/relevance.py, 20,000 clippings, title-span MRR@10: 0.936 at 0,
+#: 0.944 at 1, 0.941 at 2.
 TITLE_WEIGHT = 1.0
 #: Weights of the optional bonuses: whole pyvi words and the syllables in order.
 WORD_BONUS = 0.5
