@@ -63,6 +63,16 @@ def _union(parts: list[Matches]) -> Matches:
         return Matches.empty()
     if len(parts) == 1:
         return parts[0]
+    # A syllable's clause is text OR title OR exact: the largest part holds
+    # the others' documents, so their scores are added in place, unsorted.
+    base = max(parts, key=len)
+    others = [p for p in parts if p is not base]
+    places = [np.minimum(np.searchsorted(base.ids, p.ids), len(base) - 1) for p in others]
+    if all(bool((base.ids[at] == p.ids).all()) for at, p in zip(places, others, strict=True)):
+        scores = base.scores.copy()
+        for at, p in zip(places, others, strict=True):
+            scores[at] += p.scores  # ids are distinct within a part
+        return Matches(base.ids, scores)
     ids = np.concatenate([p.ids for p in parts])
     scores = np.concatenate([p.scores for p in parts])
     unique, inverse = np.unique(ids, return_inverse=True)
