@@ -73,3 +73,18 @@ def test_highlights_are_valid_and_match(words: list[str], query: str) -> None:
         piece = snippet.text[start:end].lower()
         assert {s.text for s in syllables(normalize(piece))} <= {s.text for s in syllables(normalize(query))}
         previous_end = end
+
+
+MIXED = ["văn", "Phòng", "ủy", "uỷ", "hòa", "hoà", "HOÀ", "bình", "Đảng", "mua", "mùa", "múa", "2014", "T.Ư", "_", "\n"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(MIXED), min_size=1, max_size=80), st.sets(st.sampled_from(MIXED[:13]), min_size=1))
+def test_clean_text_shortcut_finds_what_syllable_by_syllable_finds(words: list[str], typed: set[str]) -> None:
+    from clipsearch.snippets import _matches_slow, find_matches
+
+    text = " ".join(words)
+    wanted = terms(*typed)
+    slow = _matches_slow(text, wanted)
+    exact_seen = {f for _s, _e, f, is_exact in slow if is_exact}
+    assert find_matches(text, wanted) == [(s, e) for s, e, f, is_exact in slow if is_exact or f not in exact_seen]

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from .text import fold, normalize, syllables
+from .text import fold, is_clean, normalize, normalize_tone_placement, syllables
 
 __all__ = ["HighlightTerms", "Snippet", "find_matches", "highlight_spans", "make_snippet"]
 
@@ -63,14 +63,21 @@ def find_matches(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     """Spans of ``text`` (its own characters) that match the query's terms."""
     if not terms:
         return []
-    norm = normalize(text)
-    lower = norm.text.lower()
+    # Clean text (all stored text is): folding and lowercasing keep offsets,
+    # and only the matched syllables need one tone placement, not the text.
+    lower = text.lower() if is_clean(text) else ""
     folded = fold(lower)
-    if norm.starts is not None or len(lower) != len(text) or len(folded) != len(text):
+    if not lower or len(lower) != len(text) or len(folded) != len(text):
         found = _matches_slow(text, terms)
     else:
+        exact = terms.exact
         found = [
-            (m.start(), m.end(), m.group(), lower[m.start() : m.end()] in terms.exact)
+            (
+                m.start(),
+                m.end(),
+                m.group(),
+                bool(exact) and normalize_tone_placement(lower[m.start() : m.end()]) in exact,
+            )
             for m in terms.pattern.finditer(folded)
         ]
     exact_seen = {f for _s, _e, f, is_exact in found if is_exact}

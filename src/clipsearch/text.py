@@ -100,12 +100,19 @@ def _joins_cluster(ch: str) -> bool:
     return bool(unicodedata.combining(ch)) or "\u1160" <= ch <= "\u11ff"
 
 
+def is_clean(text: str) -> bool:
+    """Is ``text`` NFC with nothing :func:`normalize` drops (so that
+    normalising keeps every offset and changes only tone placement, ``_`` and
+    separator controls)? True of the text stored in the index."""
+    return unicodedata.is_normalized("NFC", text) and not _DROP_RE.search(text)
+
+
 def normalize(text: str) -> Normalized:
     """NFC, drop invisible and control characters and lone surrogates, turn
     ``_`` and word-separating controls into spaces (pyvi treats ``_`` as a word
     joiner) and use one tone placement. Returns the result with its offset map
     to ``text``."""
-    if unicodedata.is_normalized("NFC", text) and not _DROP_RE.search(text):
+    if is_clean(text):
         return Normalized(normalize_tone_placement(text.translate(_TO_SPACE)), text)
     out: list[str] = []
     starts: list[int] = []
