@@ -13,7 +13,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.formats import Existence, Frequency
 from whoosh.system import pack_uint
 
-from clipsearch.codec import CompactCodec, block_arrays, values_at
+from clipsearch.codec import CompactCodec, block_arrays, positions_at, values_at
 from clipsearch.postings import IntFrequency, VarintPositions
 
 POSTINGS = st.lists(
@@ -157,3 +157,22 @@ def test_values_at_gives_the_values_asked_for(
     asked = sorted(set(data.draw(st.lists(st.sampled_from([*sorted(by_id), 10**6]), max_size=50))))
     found = values_at(CompactCodec().postings_reader(dbfile, terminfo, fmt), asked)
     assert found == {d: by_id[d] for d in asked if d in by_id}
+
+
+@settings(max_examples=100, deadline=None)
+@given(WIDE_POSTINGS, st.data())
+def test_positions_at_gives_every_position_asked_for(
+    postings: list[tuple[int, float, list[int], int]], data: st.DataObject
+) -> None:
+    import numpy as np
+
+    fmt = VarintPositions()
+    expected, dbfile, terminfo = _write_and_read(postings, fmt)
+    by_id = {e[0]: fmt.decode_positions(e[2]) for e in expected}
+    asked = sorted(set(data.draw(st.lists(st.sampled_from([*sorted(by_id), 10**6]), max_size=50))))
+    found = positions_at(CompactCodec().postings_reader(dbfile, terminfo, fmt), np.array(asked, dtype=np.int64))
+    if found is None:  # only for float weights: the caller falls back to values_at
+        assert any(not float(w).is_integer() for _g, w, _p, _l in postings)
+        return
+    want = [(d, p) for d in asked if d in by_id for p in by_id[d]]
+    assert list(zip(found[0].tolist(), found[1].tolist(), strict=True)) == want

@@ -35,7 +35,7 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from itertools import accumulate
 from typing import Any
 
@@ -333,6 +333,76 @@ def values_at(matcher: Any, wanted: list[int]) -> dict[int, bytes]:
             found[id_list[k]] = bytes(raw[starts[k] : starts[k + 1]])
         matcher._next_block()
     return found
+
+
+def _segment_starts(counts: Any) -> Any:
+    """Where each segment of ``counts`` items begins in their concatenation."""
+    import numpy as np
+
+    ends = np.cumsum(counts)
+    return ends - counts
+
+
+def positions_at(matcher: Any, wanted: Any) -> tuple[Any, Any] | None:
+    """``(docnums, positions)``: every position of the ascending local
+    document numbers ``wanted`` (int64 array) that are in a
+    :class:`CompactLeafMatcher`'s list of positional values, one entry per
+    position. The blocks that can hold them are gathered in Python, then ids,
+    value sizes and positions are decoded in one numpy pass. None when a block
+    has 4-byte float weights (not whole numbers): use :func:`values_at`."""
+    import numpy as np
+
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    asked = wanted.tolist()
+    chunks: list[bytes] = []
+    counts: list[int] = []
+    i, n = 0, len(asked)
+    while not matcher._atend and i < n:
+        if asked[i] <= matcher._maxid:
+            raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+            chunks.append(zlib.decompress(raw) if matcher._compression else bytes(raw))
+            counts.append(matcher._blocklength)
+            i = bisect_right(asked, matcher._maxid, i)
+        matcher._next_block()
+    if not counts:
+        return empty
+    joined = b"\0".join(chunks) + b"\0"  # no varint spans two blocks
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    sizes_of_chunks = np.fromiter((len(c) + 1 for c in chunks), dtype=np.int64, count=len(chunks))
+    ends = np.flatnonzero(buf < 0x80)
+    first = np.searchsorted(ends, _segment_starts(sizes_of_chunks))
+    per_block = np.array(counts, dtype=np.int64)
+    starts = _segment_starts(per_block)
+    within = np.arange(int(per_block.sum())) - np.repeat(starts, per_block)
+    deltas = _tokens(buf, ends, np.repeat(first, per_block) + within)
+    running = np.cumsum(deltas)
+    ids = (running - np.repeat(running[starts] - deltas[starts], per_block)).astype(np.int64)
+    kind_at = first + per_block
+    kinds = buf[ends[kind_at]]
+    if (kinds == _WEIGHTS_FLOAT).any():
+        return None
+    sizes_at = kind_at + 1 + np.where(kinds == _WEIGHTS_INT, per_block, 0)
+    sizes = _tokens(buf, ends, np.repeat(sizes_at, per_block) + within).astype(np.int64)
+    values_from = ends[sizes_at + per_block - 1] + 1  # first byte of each block's values
+    size_sums = np.cumsum(sizes)
+    before = size_sums - sizes - np.repeat(size_sums[starts] - sizes[starts], per_block)
+    value_start = np.repeat(values_from, per_block) + before
+    at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+    chosen = at[ids[at] == wanted]
+    if not len(chosen):
+        return empty
+    count_at = np.searchsorted(ends, value_start[chosen])  # each value's count code
+    how_many = _tokens(buf, ends, count_at).astype(np.int64)
+    if not how_many.all():  # a value without positions: none to give
+        chosen, count_at, how_many = chosen[how_many > 0], count_at[how_many > 0], how_many[how_many > 0]
+        if not len(chosen):
+            return empty
+    offsets = _segment_starts(how_many)
+    step = np.arange(int(how_many.sum())) - np.repeat(offsets, how_many)
+    gaps = _tokens(buf, ends, np.repeat(count_at + 1, how_many) + step)
+    summed = np.cumsum(gaps)
+    positions = summed - np.repeat(summed[offsets] - gaps[offsets], how_many)
+    return np.repeat(ids[chosen], how_many), positions.astype(np.int64)
 
 
 def flat_positions(values: dict[int, bytes]) -> tuple[Any, Any]:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .codec import CompactLeafMatcher, block_arrays, flat_positions, values_at
+from .codec import CompactLeafMatcher, block_arrays, flat_positions, positions_at, values_at
 
 __all__ = ["Matches", "Evaluator"]
 
@@ -302,11 +302,7 @@ class Evaluator:
     def _positions(self, field: str, text: str, docnums: Ids) -> tuple[Ids, Ids]:
         """``(docnums, positions)``, one entry per position of a term in the
         given global documents (ascending)."""
-        return flat_positions(self._values(field, text, docnums))
-
-    def _values(self, field: str, text: str, docnums: Ids) -> dict[int, bytes]:
-        """Posting values (positions) of a term in the given global documents (ascending)."""
-        out: dict[int, bytes] = {}
+        doc_parts, position_parts = [], []
         bounds = np.searchsorted(docnums, [offset for _reader, offset in self.leaves] + [self.total])
         for leaf, (reader, offset) in enumerate(self.leaves):
             if bounds[leaf] == bounds[leaf + 1]:
@@ -314,19 +310,30 @@ class Evaluator:
             btext = reader.schema[field].to_bytes(text)
             if (field, btext) not in reader._terms:
                 continue
-            local = (docnums[bounds[leaf] : bounds[leaf + 1]] - offset).tolist()
+            local = docnums[bounds[leaf] : bounds[leaf + 1]] - offset
             matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
-            if isinstance(matcher, CompactLeafMatcher):
-                found = values_at(matcher, local)
-            else:
-                found = {}
-                for d in local:
-                    if matcher.is_active():
-                        matcher.skip_to(d)
-                        if matcher.is_active() and matcher.id() == d:
-                            found[d] = matcher.value()
-            out.update({d + offset: v for d, v in found.items()})
-        return out
+            found = positions_at(matcher, local) if isinstance(matcher, CompactLeafMatcher) else None
+            if found is None:
+                matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
+                found = flat_positions(self._leaf_values(matcher, local.tolist()))
+            doc_parts.append(found[0] + offset)
+            position_parts.append(found[1])
+        if not doc_parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(doc_parts), np.concatenate(position_parts)
+
+    @staticmethod
+    def _leaf_values(matcher: Any, local: list[int]) -> dict[int, bytes]:
+        """Posting values of the ascending local ``local`` documents."""
+        if isinstance(matcher, CompactLeafMatcher):
+            return values_at(matcher, local)
+        found = {}
+        for d in local:
+            if matcher.is_active():
+                matcher.skip_to(d)
+                if matcher.is_active() and matcher.id() == d:
+                    found[d] = matcher.value()
+        return found
 
     # -- queries ------------------------------------------------------------
 
