@@ -133,3 +133,18 @@ def test_bonuses_same_as_whoosh(searcher: Any, text: str) -> None:
     assert set(fast) == set(slow)
     for docnum, score in slow.items():
         assert fast[docnum] == pytest.approx(score, rel=1e-9)
+
+
+@pytest.mark.parametrize("text", ['"hà nội"', '"cấp ủy cấp ủy" -bão', '"lúa văn phòng cấp ủy bão"'])
+def test_phrases_without_the_positions_cache(searcher: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Positions read from the file (the cache full) give the same matches."""
+    import clipsearch.fastscore as fastscore
+
+    required = plan(parse_query(text)).required
+    cached = Evaluator(searcher).evaluate(required)
+    monkeypatch.setattr(fastscore, "CACHE_POSITION_BYTES", 0)
+    evaluator = Evaluator(searcher)
+    uncached = evaluator.evaluate(required)
+    assert not evaluator._postings
+    assert cached is not None and uncached is not None
+    assert uncached.ids.tolist() == cached.ids.tolist() == sorted(_whoosh(searcher, required))

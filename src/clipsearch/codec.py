@@ -234,30 +234,86 @@ def _tokens(buf: Any, ends: Any, tokens: Any) -> Any:
     return np.bincount(np.repeat(np.arange(len(tokens)), lengths), weights=parts, minlength=len(tokens))
 
 
-def block_arrays(matcher: Any) -> tuple[Any, Any]:
-    """All ids and weights of a :class:`CompactLeafMatcher`'s posting list as
-    numpy arrays (int64, float64). The blocks are gathered in Python (header,
-    slice, zlib) and decoded together in one numpy pass: per block, numpy's
-    set-up costs more than the decoding. The matcher is left at its end."""
+class Postings:
+    """A posting list (or the blocks of it that were read) decoded at once:
+    ``ids`` (int64) and ``weights`` (float64) per posting; for positional
+    values also the joined block bytes (``buf``) and where each posting's
+    value starts in them and its size, from which :meth:`positions` reads any
+    document's positions without touching the file again."""
+
+    __slots__ = ("buf", "ids", "value_size", "value_start", "weights")
+
+    def __init__(
+        self, ids: Any, weights: Any, buf: Any = None, value_start: Any = None, value_size: Any = None
+    ) -> None:
+        self.ids, self.weights = ids, weights
+        self.buf, self.value_start, self.value_size = buf, value_start, value_size
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, roughly."""
+        extra = sum(a.nbytes for a in (self.buf, self.value_start, self.value_size) if a is not None)
+        return int(self.ids.nbytes + self.weights.nbytes + extra)
+
+    def positions(self, wanted: Any) -> tuple[Any, Any]:
+        """``(docnums, positions)``, one entry per position of the ascending
+        local document numbers ``wanted`` that are in these postings."""
+        import numpy as np
+
+        if self.value_start is None or not len(self.ids) or not len(wanted):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+        chosen = at[self.ids[at] == wanted]
+        sizes = self.value_size[chosen]
+        within = np.arange(int(sizes.sum())) - np.repeat(_segment_starts(sizes), sizes)
+        picked = self.buf[np.repeat(self.value_start[chosen], sizes) + within]
+        return _decode_values(picked, sizes, self.ids[chosen])
+
+
+def _segment_starts(counts: Any) -> Any:
+    """Where each segment of ``counts`` items begins in their concatenation."""
+    import numpy as np
+
+    ends = np.cumsum(counts)
+    return ends - counts
+
+
+def decode_postings(matcher: Any, wanted: list[int] | None = None, values: bool = False) -> Postings:
+    """A :class:`CompactLeafMatcher`'s postings as :class:`Postings`: every
+    block, or with ``wanted`` (ascending local document numbers) only the
+    blocks that can hold them; with ``values``, also where each value starts
+    (positional formats; left out when a block has 4-byte float weights).
+
+    The blocks are gathered in Python (header, slice, zlib) and decoded
+    together in one numpy pass: per block, numpy's set-up costs more than the
+    decoding. The matcher is left at its end."""
     import numpy as np
 
     chunks: list[bytes] = []
     counts: list[int] = []
+    i = 0
     while not matcher._atend:
+        if wanted is not None:
+            if i >= len(wanted):
+                break
+            if wanted[i] > matcher._maxid:
+                matcher._next_block()
+                continue
+            i = bisect_right(wanted, matcher._maxid, i)
         raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
         chunks.append(zlib.decompress(raw) if matcher._compression else bytes(raw))
         counts.append(matcher._blocklength)
         matcher._next_block()
     if not counts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
     # A zero byte after each block ends any varint there: no token spans two blocks.
     joined = b"\0".join(chunks) + b"\0"
     buf = np.frombuffer(joined, dtype=np.uint8)
     sizes = np.fromiter((len(c) + 1 for c in chunks), dtype=np.int64, count=len(chunks))
     ends = np.flatnonzero(buf < 0x80)
-    first = np.searchsorted(ends, np.cumsum(sizes) - sizes)  # each block's first id
+    first = np.searchsorted(ends, _segment_starts(sizes))  # each block's first id
     per_block = np.array(counts, dtype=np.int64)
-    starts = np.cumsum(per_block) - per_block  # each block's first posting
+    starts = _segment_starts(per_block)  # each block's first posting
     within = np.arange(int(per_block.sum())) - np.repeat(starts, per_block)
     deltas = _tokens(buf, ends, np.repeat(first, per_block) + within)
     running = np.cumsum(deltas)
@@ -268,11 +324,38 @@ def block_arrays(matcher: Any) -> tuple[Any, Any]:
     whole = np.repeat(kinds == _WEIGHTS_INT, per_block)
     if whole.any():
         weights[whole] = _tokens(buf, ends, np.repeat(kind_at + 1, per_block)[whole] + within[whole])
-    for block in np.flatnonzero(kinds == _WEIGHTS_FLOAT).tolist():
+    floats = np.flatnonzero(kinds == _WEIGHTS_FLOAT).tolist()
+    for block in floats:
         at, count = int(starts[block]), counts[block]
         offset = int(ends[kind_at[block]]) + 1
         weights[at : at + count] = np.frombuffer(joined, dtype=np.float32, count=count, offset=offset)
-    return ids, weights
+    if not values or floats:
+        return Postings(ids, weights)
+    sizes_at = kind_at + 1 + np.where(kinds == _WEIGHTS_INT, per_block, 0)
+    value_sizes = _tokens(buf, ends, np.repeat(sizes_at, per_block) + within).astype(np.int64)
+    values_from = ends[sizes_at + per_block - 1] + 1  # first byte of each block's values
+    size_sums = np.cumsum(value_sizes)
+    before = size_sums - value_sizes - np.repeat(size_sums[starts] - value_sizes[starts], per_block)
+    return Postings(ids, weights, buf, np.repeat(values_from, per_block) + before, value_sizes)
+
+
+def block_arrays(matcher: Any) -> tuple[Any, Any]:
+    """All ids and weights of a :class:`CompactLeafMatcher`'s posting list as
+    numpy arrays (int64, float64). The matcher is left at its end."""
+    postings = decode_postings(matcher)
+    return postings.ids, postings.weights
+
+
+def positions_at(matcher: Any, wanted: Any) -> tuple[Any, Any] | None:
+    """``(docnums, positions)``: every position of the ascending local
+    document numbers ``wanted`` (int64 array) that are in a
+    :class:`CompactLeafMatcher`'s list of positional values, one entry per
+    position, reading only the blocks that can hold them. None when a block
+    has 4-byte float weights (not whole numbers): use :func:`values_at`."""
+    postings = decode_postings(matcher, wanted.tolist(), values=True)
+    if postings.value_start is None and len(postings.ids):
+        return None
+    return postings.positions(wanted)
 
 
 def _skip_varints(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
@@ -335,74 +418,25 @@ def values_at(matcher: Any, wanted: list[int]) -> dict[int, bytes]:
     return found
 
 
-def _segment_starts(counts: Any) -> Any:
-    """Where each segment of ``counts`` items begins in their concatenation."""
+def _decode_values(buf: Any, sizes: Any, docnums: Any) -> tuple[Any, Any]:
+    """``(docnums, positions)`` from the concatenated
+    :class:`~clipsearch.postings.VarintPositions` values (``count,
+    delta...``) of ``buf``, of the given byte ``sizes``, one per document."""
     import numpy as np
 
-    ends = np.cumsum(counts)
-    return ends - counts
-
-
-def positions_at(matcher: Any, wanted: Any) -> tuple[Any, Any] | None:
-    """``(docnums, positions)``: every position of the ascending local
-    document numbers ``wanted`` (int64 array) that are in a
-    :class:`CompactLeafMatcher`'s list of positional values, one entry per
-    position. The blocks that can hold them are gathered in Python, then ids,
-    value sizes and positions are decoded in one numpy pass. None when a block
-    has 4-byte float weights (not whole numbers): use :func:`values_at`."""
-    import numpy as np
-
-    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    asked = wanted.tolist()
-    chunks: list[bytes] = []
-    counts: list[int] = []
-    i, n = 0, len(asked)
-    while not matcher._atend and i < n:
-        if asked[i] <= matcher._maxid:
-            raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-            chunks.append(zlib.decompress(raw) if matcher._compression else bytes(raw))
-            counts.append(matcher._blocklength)
-            i = bisect_right(asked, matcher._maxid, i)
-        matcher._next_block()
-    if not counts:
-        return empty
-    joined = b"\0".join(chunks) + b"\0"  # no varint spans two blocks
-    buf = np.frombuffer(joined, dtype=np.uint8)
-    sizes_of_chunks = np.fromiter((len(c) + 1 for c in chunks), dtype=np.int64, count=len(chunks))
     ends = np.flatnonzero(buf < 0x80)
-    first = np.searchsorted(ends, _segment_starts(sizes_of_chunks))
-    per_block = np.array(counts, dtype=np.int64)
-    starts = _segment_starts(per_block)
-    within = np.arange(int(per_block.sum())) - np.repeat(starts, per_block)
-    deltas = _tokens(buf, ends, np.repeat(first, per_block) + within)
-    running = np.cumsum(deltas)
-    ids = (running - np.repeat(running[starts] - deltas[starts], per_block)).astype(np.int64)
-    kind_at = first + per_block
-    kinds = buf[ends[kind_at]]
-    if (kinds == _WEIGHTS_FLOAT).any():
-        return None
-    sizes_at = kind_at + 1 + np.where(kinds == _WEIGHTS_INT, per_block, 0)
-    sizes = _tokens(buf, ends, np.repeat(sizes_at, per_block) + within).astype(np.int64)
-    values_from = ends[sizes_at + per_block - 1] + 1  # first byte of each block's values
-    size_sums = np.cumsum(sizes)
-    before = size_sums - sizes - np.repeat(size_sums[starts] - sizes[starts], per_block)
-    value_start = np.repeat(values_from, per_block) + before
-    at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
-    chosen = at[ids[at] == wanted]
-    if not len(chosen):
-        return empty
-    count_at = np.searchsorted(ends, value_start[chosen])  # each value's count code
-    how_many = _tokens(buf, ends, count_at).astype(np.int64)
-    if not how_many.all():  # a value without positions: none to give
-        chosen, count_at, how_many = chosen[how_many > 0], count_at[how_many > 0], how_many[how_many > 0]
-        if not len(chosen):
-            return empty
-    offsets = _segment_starts(how_many)
-    step = np.arange(int(how_many.sum())) - np.repeat(offsets, how_many)
-    gaps = _tokens(buf, ends, np.repeat(count_at + 1, how_many) + step)
-    summed = np.cumsum(gaps)
-    positions = summed - np.repeat(summed[offsets] - gaps[offsets], how_many)
-    return np.repeat(ids[chosen], how_many), positions.astype(np.int64)
+    if not len(ends):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    codes, _stop = _varints_np(buf, 0, len(ends))
+    firsts = np.searchsorted(ends, _segment_starts(sizes))  # each value's count code
+    per_value = np.diff(firsts, append=len(ends))
+    owner = np.repeat(np.arange(len(sizes)), per_value)
+    codes[firsts[firsts < len(ends)]] = 0
+    running = np.cumsum(codes)
+    positions = running - running[np.minimum(firsts, len(ends) - 1)][owner]
+    keep = np.ones(len(ends), dtype=bool)
+    keep[firsts[firsts < len(ends)]] = False
+    return docnums[owner[keep]], positions[keep].astype(np.int64)
 
 
 def flat_positions(values: dict[int, bytes]) -> tuple[Any, Any]:
@@ -411,24 +445,10 @@ def flat_positions(values: dict[int, bytes]) -> tuple[Any, Any]:
     (``count, delta...``) by document number; decoded in one numpy pass."""
     import numpy as np
 
-    if not values:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     chunks = list(values.values())
     buf = np.frombuffer(b"".join(chunks), dtype=np.uint8)
     sizes = np.fromiter((len(c) for c in chunks), dtype=np.int64, count=len(chunks))
-    byte_starts = np.cumsum(sizes) - sizes
-    ends = np.flatnonzero(buf < 0x80)
-    codes, _stop = _varints_np(buf, 0, len(ends))
-    firsts = np.searchsorted(ends, byte_starts)  # each value's count code
-    per_value = np.diff(firsts, append=len(ends))
-    owner = np.repeat(np.arange(len(chunks)), per_value)
-    codes[firsts] = 0
-    running = np.cumsum(codes)
-    positions = running - running[firsts][owner]
-    keep = np.ones(len(ends), dtype=bool)
-    keep[firsts] = False
-    docnums = np.fromiter(values, dtype=np.int64, count=len(chunks))
-    return docnums[owner[keep]], positions[keep].astype(np.int64)
+    return _decode_values(buf, sizes, np.fromiter(values, dtype=np.int64, count=len(chunks)))
 
 
 #: Postings per block. Whoosh's 128 suits its per-posting matchers; a whole

@@ -3,7 +3,7 @@
 Whoosh evaluates a query one posting at a time in Python (a matcher tree's
 ``next()``, ``score()``, ``skip_to()``): at 80,000 clippings a query of two
 common syllables took around half a second. Here a plan's terms are decoded
-a block at a time into arrays (:func:`clipsearch.codec.block_arrays`) and
+whole into arrays (:func:`clipsearch.codec.decode_postings`) and
 combined with set operations: a term is its document numbers and BM25F
 scores, OR is a union with summed scores, AND an intersection with summed
 scores, AND NOT a difference. The scores are Whoosh's own BM25F (same idf,
@@ -11,10 +11,13 @@ average and byte-coded field lengths, boosts), so rankings are the same as
 Whoosh's; ``tests/test_fastscore.py`` compares them.
 
 Phrases are the intersection of their terms, checked on the positions of
-those documents only. Queries with parts this module does not evaluate
-return None and the caller uses Whoosh's matchers. Decoded term postings are cached per
-searcher (:data:`CACHE_TERMS` most recent), as engines keep hot posting
-lists in memory.
+those documents only (rarest word first, as sorted keys ``document * 2**32 +
+position - k``). Queries with parts this module does not evaluate return
+None and the caller uses Whoosh's matchers. Decoded term postings are cached
+per searcher (:data:`CACHE_TERMS` most recent), and so are the decoded blocks
+of positional terms (up to :data:`CACHE_POSITION_BYTES`), so that the
+sequence bonus and phrases read the positions of terms just evaluated
+without going back to the file, as engines keep hot posting lists in memory.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .codec import CompactLeafMatcher, block_arrays, flat_positions, positions_at, values_at
+from .codec import CompactLeafMatcher, Postings, decode_postings, flat_positions, positions_at, values_at
 
 __all__ = ["Matches", "Evaluator"]
 
 #: Decoded posting lists kept per searcher.
 CACHE_TERMS = 4096
+#: Bytes of decoded positional postings kept per searcher for phrases.
+CACHE_POSITION_BYTES = 256 * 1024 * 1024
 K1, B = 1.2, 0.75
 #: Phrase keys: ``document * _KEY + position`` (positions stay far below it).
 _KEY = 1 << 32
@@ -152,6 +157,9 @@ class Evaluator:
         self._deleted: dict[int, Ids] = {}
         self._avg: dict[str, float] = {}
         self._cache: OrderedDict[tuple[str, str], tuple[Ids, Scores]] = OrderedDict()
+        # Decoded positional postings, per leaf, kept while they fit in CACHE_POSITION_BYTES.
+        self._postings: OrderedDict[tuple[str, str], list[Postings | None]] = OrderedDict()
+        self._postings_bytes = 0
         self._live: Ids | None = None
 
     # -- statistics ---------------------------------------------------------
@@ -210,8 +218,11 @@ class Evaluator:
         idf = self.searcher.idf(field, text)
         avg = self._avg_length(field)
         ids_parts, score_parts = [], []
+        decoded: list[Postings | None] = []
         for leaf, (reader, offset) in enumerate(self.leaves):
-            local, weights = self._leaf_postings(reader, field, text)
+            postings = self._leaf_postings(reader, field, text)
+            decoded.append(postings)
+            local, weights = postings.ids, postings.weights
             if not len(local):
                 continue
             deleted = self._deleted_ids(leaf)
@@ -229,29 +240,52 @@ class Evaluator:
         self._cache[key] = result
         if len(self._cache) > CACHE_TERMS:
             self._cache.popitem(last=False)
+        self._keep_postings(key, decoded)
         return result
 
+    def _keep_postings(self, key: tuple[str, str], decoded: list[Postings | None]) -> None:
+        """Keep a term's decoded positions (if it has them) for its phrases."""
+        if not any(p is not None and p.value_start is not None for p in decoded):
+            return
+        size = sum(p.nbytes for p in decoded if p is not None)
+        if size > CACHE_POSITION_BYTES // 4:
+            return
+        old = self._postings.pop(key, None)
+        if old is not None:
+            self._postings_bytes -= sum(p.nbytes for p in old if p is not None)
+        self._postings[key] = decoded
+        self._postings_bytes += size
+        while self._postings_bytes > CACHE_POSITION_BYTES:
+            _key, dropped = self._postings.popitem(last=False)
+            self._postings_bytes -= sum(p.nbytes for p in dropped if p is not None)
+
     @staticmethod
-    def _leaf_postings(reader: Any, field: str, text: str) -> tuple[Ids, Scores]:
+    def _leaf_postings(reader: Any, field: str, text: str) -> Postings:
+        """A term's postings in one segment; with where its positions are, if
+        the field has them."""
         from whoosh.reading import TermNotFound
+
+        from .postings import VarintPositions
 
         if field not in reader.schema:
             raise _Unsupported(field)
+        empty = Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
         btext = reader.schema[field].to_bytes(text)
         if (field, btext) not in reader._terms:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return empty
+        fmt = reader.schema[field].format
         try:
-            matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
+            matcher = reader._terms.matcher(field, btext, fmt)
         except TermNotFound:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return empty
         if isinstance(matcher, CompactLeafMatcher):
-            return block_arrays(matcher)
+            return decode_postings(matcher, values=isinstance(fmt, VarintPositions))
         ids, weights = [], []  # inlined or another codec's postings
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())
             matcher.next()
-        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
+        return Postings(np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
 
     # -- scores of given documents -------------------------------------------
 
@@ -311,9 +345,16 @@ class Evaluator:
             if (field, btext) not in reader._terms:
                 continue
             local = docnums[bounds[leaf] : bounds[leaf + 1]] - offset
-            matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
-            found = positions_at(matcher, local) if isinstance(matcher, CompactLeafMatcher) else None
-            if found is None:
+            cached = self._postings.get((field, text))
+            kept = cached[leaf] if cached is not None else None
+            found: tuple[Ids, Ids] | None = None
+            if kept is not None and kept.value_start is not None:
+                found = kept.positions(local)  # decoded with the term: no file access
+            else:
+                matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
+                if isinstance(matcher, CompactLeafMatcher):
+                    found = positions_at(matcher, local)
+            if found is None:  # inlined postings, or float weights
                 matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
                 found = flat_positions(self._leaf_values(matcher, local.tolist()))
             doc_parts.append(found[0] + offset)
