@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import clipsearch
 from clipsearch.cli import cli
@@ -88,3 +90,25 @@ def test_cli_did_you_mean(index_dir: Path) -> None:
     assert result.output.splitlines()[0] == "Did you mean: văn phòng cấp ủy"
     data = json.loads(CliRunner().invoke(cli, ["query", "văn phòng", "--index-dir", str(index_dir), "--json"]).output)
     assert data["suggestion"] is None
+
+
+SYLLABLES = ["mùa", "múa", "mua", "lúa", "lua", "văn", "vẫn", "phòng", "cấp", "ủy", "uỷ", "anh", "an", "Anh", "2024"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(SYLLABLES), min_size=1, max_size=30), min_size=1, max_size=4),
+    st.lists(st.sampled_from(["mua", "lua", "an", "anh", "van", "phong", "cap", "uy"]), min_size=1, max_size=4),
+    st.sampled_from([" ", ", ", " - ", "_", "  "]),
+)
+def test_one_scan_counts_like_syllable_by_syllable(texts: list[list[str]], folded: list[str], separator: str) -> None:
+    from clipsearch.suggest import _count, _count_slowly, _prepared
+
+    written = [separator.join(words) for words in texts]
+    fast = _count(folded, _prepared(written))
+    whole: Counter[tuple[str, ...]] = Counter()
+    single: list[Counter[str]] = [Counter() for _ in folded]
+    pairs: list[Counter[tuple[str, str]]] = [Counter() for _ in folded[1:]]
+    for text in written:
+        _count_slowly(folded, text.lower(), whole, single, pairs)
+    assert fast == (whole, single, pairs)

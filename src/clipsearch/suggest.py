@@ -33,41 +33,61 @@ MAX_FORMS = 6
 
 
 _SYLLABLE = re.compile(r"[^\W_]+")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
-def _run_pattern(folded: Sequence[str]) -> re.Pattern[str]:
-    """Matches the folded syllables in this order as whole syllables of
-    folded lowercase text, anything but letters and digits between them."""
-    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(f) for f in folded) + r"(?![^\W_])")
+def _prepared(texts: Iterable[str]) -> list[tuple[str, str]]:
+    """Each text lowercased, and folded (same length, or "" when folding
+    changes the length and the text must be read syllable by syllable)."""
+    out = []
+    for text in texts:
+        lower = text.lower()
+        flat = fold(lower)
+        out.append((lower, flat if len(flat) == len(lower) else ""))
+    return out
 
 
 def _count(
-    folded: Sequence[str], texts: Iterable[str]
+    folded: Sequence[str], texts: Sequence[tuple[str, str]]
 ) -> tuple[Counter[tuple[str, ...]], list[Counter[str]], list[Counter[tuple[str, str]]]]:
-    """Written forms of the whole run, of each syllable and of each adjacent pair."""
+    """Written forms of the whole run, of each syllable and of each adjacent
+    pair (syllables with only spaces or punctuation between them), in one
+    scan of each text for any of the run's syllables."""
     n = len(folded)
     whole: Counter[tuple[str, ...]] = Counter()
     single: list[Counter[str]] = [Counter() for _ in folded]
     pairs: list[Counter[tuple[str, str]]] = [Counter() for _ in folded[1:]]
-    singles = [_run_pattern([f]) for f in folded]
-    adjacent = [_run_pattern(folded[i : i + 2]) for i in range(n - 1)]
-    run = _run_pattern(folded) if n > 1 else None
-    for text in texts:
-        lower = text.lower()
-        flat = fold(lower)
-        if len(flat) != len(lower):  # a letter folded to several: syllable by syllable
+    where: dict[str, list[int]] = {}
+    for i, f in enumerate(folded):
+        where.setdefault(f, []).append(i)
+    # No lookbehind (it slows the scan threefold): a match that starts inside
+    # a longer syllable is dropped by hand.
+    alternatives = "|".join(re.escape(f) for f in sorted(where, key=len, reverse=True))
+    pattern = re.compile("(?:" + alternatives + r")(?![^\W_])")
+    for lower, flat in texts:
+        if not flat:
             _count_slowly(folded, lower, whole, single, pairs)
             continue
-        for i, pattern in enumerate(singles):
-            for m in pattern.finditer(flat):
-                single[i][lower[m.start() : m.end()]] += 1
-        for i, pattern in enumerate(adjacent):
-            for m in pattern.finditer(flat):
-                first, second = _SYLLABLE.findall(lower[m.start() : m.end()])
-                pairs[i][(first, second)] += 1
-        if run is not None:
-            for m in run.finditer(flat):
-                whole[tuple(_SYLLABLE.findall(lower[m.start() : m.end()]))] += 1
+        found: list[tuple[int, int, str, str]] = []  # start, end, folded, written
+        for m in pattern.finditer(flat):
+            start = m.start()
+            if start and _LETTER_OR_DIGIT.match(flat, start - 1):
+                continue
+            found.append((start, m.end(), m.group(), lower[start : m.end()]))
+        for _start, _end, f, written in found:
+            for i in where[f]:
+                single[i][written] += 1
+        linked = [not _LETTER_OR_DIGIT.search(flat, found[k][1], found[k + 1][0]) for k in range(len(found) - 1)]
+        for k in range(len(found) - 1):
+            if not linked[k]:
+                continue
+            for i in where[found[k][2]]:
+                if i + 1 < n and folded[i + 1] == found[k + 1][2]:
+                    pairs[i][(found[k][3], found[k + 1][3])] += 1
+        if n > 1:
+            for k in range(len(found) - n + 1):
+                if all(found[k + j][2] == folded[j] for j in range(n)) and all(linked[k : k + n - 1]):
+                    whole[tuple(found[k + j][3] for j in range(n))] += 1
     return whole, single, pairs
 
 
@@ -161,11 +181,11 @@ def suggest(query: str, texts: Iterable[str], word_frequency: Callable[[str], Co
     runs = [run for run in _runs(query) if any(not has_diacritics(form) for _s, _e, form in run)]
     if not runs:
         return None
-    texts = list(texts)
+    prepared = _prepared(texts)
     replaced: list[tuple[int, int, str]] = []
     for run in runs:
         folded = [fold(form) for _s, _e, form in run]
-        whole, single, pairs = _count(folded, texts)
+        whole, single, pairs = _count(folded, prepared)
         chain = list(whole.most_common(1)[0][0]) if whole else _best_chain(folded, single, pairs, word_frequency)
         for (start, end, form), written in zip(run, chain, strict=True):
             if not has_diacritics(form):
