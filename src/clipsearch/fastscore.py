@@ -90,8 +90,10 @@ def _intersection(parts: list[Matches]) -> Matches:
     for part in parts[1:]:
         if not len(result):
             break
-        common, left, right = np.intersect1d(result.ids, part.ids, assume_unique=True, return_indices=True)
-        result = Matches(common, result.scores[left] + part.scores[right])
+        # Both ascending: look the smaller up in the larger (no sort).
+        at = np.minimum(np.searchsorted(part.ids, result.ids), len(part) - 1)
+        hit = part.ids[at] == result.ids
+        result = Matches(result.ids[hit], result.scores[hit] + part.scores[at[hit]])
     return result
 
 
@@ -215,12 +217,35 @@ class Evaluator:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
+        ids, scores, decoded = self._scored(field, text)
+        self._cache[key] = (ids, scores)
+        if len(self._cache) > CACHE_TERMS:
+            self._cache.popitem(last=False)
+        self._keep_postings(key, decoded)
+        return ids, scores
+
+    def _scored(
+        self, field: str, text: str, docnums: Ids | None = None
+    ) -> tuple[Ids, Scores, list[Postings | None]]:
+        """A term's documents and BM25F scores, and its postings per leaf;
+        with ``docnums`` (ascending), only the blocks that can hold them are read."""
         idf = self.searcher.idf(field, text)
         avg = self._avg_length(field)
         ids_parts, score_parts = [], []
         decoded: list[Postings | None] = []
+        bounds = (
+            np.searchsorted(docnums, [offset for _reader, offset in self.leaves] + [self.total])
+            if docnums is not None
+            else None
+        )
         for leaf, (reader, offset) in enumerate(self.leaves):
-            postings = self._leaf_postings(reader, field, text)
+            wanted = None
+            if docnums is not None and bounds is not None:
+                if bounds[leaf] == bounds[leaf + 1]:
+                    decoded.append(None)
+                    continue
+                wanted = (docnums[bounds[leaf] : bounds[leaf + 1]] - offset).tolist()
+            postings = self._leaf_postings(reader, field, text, wanted)
             decoded.append(postings)
             local, weights = postings.ids, postings.weights
             if not len(local):
@@ -233,15 +258,9 @@ class Evaluator:
             scores = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avg)))
             ids_parts.append(local + offset)
             score_parts.append(scores)
-        if ids_parts:
-            result = (np.concatenate(ids_parts), np.concatenate(score_parts))
-        else:
-            result = (np.zeros(0, dtype=np.int64), np.zeros(0))
-        self._cache[key] = result
-        if len(self._cache) > CACHE_TERMS:
-            self._cache.popitem(last=False)
-        self._keep_postings(key, decoded)
-        return result
+        if not ids_parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), decoded
+        return np.concatenate(ids_parts), np.concatenate(score_parts), decoded
 
     def _keep_postings(self, key: tuple[str, str], decoded: list[Postings | None]) -> None:
         """Keep a term's decoded positions (if it has them) for its phrases."""
@@ -260,9 +279,10 @@ class Evaluator:
             self._postings_bytes -= sum(p.nbytes for p in dropped if p is not None)
 
     @staticmethod
-    def _leaf_postings(reader: Any, field: str, text: str) -> Postings:
-        """A term's postings in one segment; with where its positions are, if
-        the field has them."""
+    def _leaf_postings(reader: Any, field: str, text: str, wanted: list[int] | None = None) -> Postings:
+        """A term's postings in one segment (with ``wanted``, only the blocks
+        that can hold those local documents); with where its positions are,
+        if the field has them and the whole list is read."""
         from whoosh.reading import TermNotFound
 
         from .postings import VarintPositions
@@ -279,7 +299,7 @@ class Evaluator:
         except TermNotFound:
             return empty
         if isinstance(matcher, CompactLeafMatcher):
-            return decode_postings(matcher, values=isinstance(fmt, VarintPositions))
+            return decode_postings(matcher, wanted, values=wanted is None and isinstance(fmt, VarintPositions))
         ids, weights = [], []  # inlined or another codec's postings
         while matcher.is_active():
             ids.append(matcher.id())
@@ -290,8 +310,11 @@ class Evaluator:
     # -- scores of given documents -------------------------------------------
 
     def term_scores_at(self, field: str, text: str, docnums: Ids) -> Scores:
-        """The BM25F score of a term in each of ``docnums`` (0 where absent)."""
-        ids, scores = self._term(field, text)
+        """The BM25F score of a term in each of ``docnums`` (0 where absent,
+        ``docnums`` ascending). A term not in the cache is read only in the
+        blocks that can hold them, and not cached."""
+        cached = self._cache.get((field, text))
+        ids, scores = cached if cached is not None else self._scored(field, text, docnums)[:2]
         out = np.zeros(len(docnums))
         if len(ids):
             at = np.searchsorted(ids, docnums)
