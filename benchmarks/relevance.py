@@ -31,7 +31,9 @@ What it does, deterministically for a given --n, --corpus, --queries and --seed:
    clipping's title (FTS5 phrase in the title column; its length drawn first
    among the lengths that have rare spans, then up to 10 spans tried, those
    with a syllable of the other tone placement first, so that kind 3 gets
-   queries). The body kinds use the body paragraphs, or the lead
+   queries). Few titles have a syllable to write in the other placement, so
+   after the targets, up to ``--queries // 3`` more clippings whose title has
+   one give kind 3 alone, chosen the same way. The body kinds use the body paragraphs, or the lead
    when there is no body (rss items). "Rare" means a folded document frequency
    of at most ``max(2, N // 100)``: a body phrase must contain a rare alphabetic
    syllable; the three unquoted body syllables must each be rare but in at least
@@ -323,7 +325,7 @@ class Query:
     kind: str
     text: str  # clipsearch syntax
     target: str = ""  # the clipping to find (known-item queries)
-    form: str = ""  # the exact form (exact-precision queries)
+    form: str = ""  # the exact form (exact-precision queries); the span as written (kind 3)
 
     @property
     def fts5(self) -> str:
@@ -351,11 +353,13 @@ def title_queries(
     df: Counter[str],
     rng: random.Random,
     unique: Callable[[str], bool],
+    tone_only: bool = False,
 ) -> list[Query]:
     """The title kinds of one clipping: one span of its title, 2-5 words, with
     a rare syllable (as the body kinds have), that is in no other clipping's
     title (``unique`` of the FTS5 phrase in the title column): what a reader
-    remembers of a headline."""
+    remembers of a headline. With ``tone_only``, only kind 3, from a span
+    that has a syllable of the other tone placement."""
     runs = [run for run in word_runs(clean(title)) if len(run) >= TITLE_SPAN[0]]
     by_length: dict[int, list[list[Word]]] = {}
     for k in range(TITLE_SPAN[0], TITLE_SPAN[1] + 1):
@@ -370,6 +374,8 @@ def title_queries(
     if not by_length:
         return []
     spans = by_length[rng.choice(sorted(by_length))]
+    if tone_only:
+        spans = [span for span in spans if has_tone_variant(_joined(span))]
     rng.shuffle(spans)
     # Spans with a syllable of the other tone placement first, so that kind 3 gets queries.
     spans.sort(key=lambda span: not has_tone_variant(_joined(span)))
@@ -378,9 +384,11 @@ def title_queries(
         phrase = to_fts5('"' + text + '"')
         if not unique(f"title : {phrase}"):
             continue
+        if tone_only:
+            return [Query("title tone", other_tone_placement(text), target, form=text)]
         queries = [Query("title", text, target), Query("title folded", fold(text), target)]
         if has_tone_variant(text):
-            queries.append(Query("title tone", other_tone_placement(text), target))
+            queries.append(Query("title tone", other_tone_placement(text), target, form=text))
         queries.append(Query("title NFD", unicodedata.normalize("NFD", text), target))
         queries.append(Query("title CAPS", text.upper(), target))
         return queries
@@ -448,9 +456,12 @@ def body_queries(
 
 def known_item_queries(
     corpus: Corpus, count: int, limits: Thresholds, rng: random.Random, database: Path
-) -> tuple[list[Query], int]:
+) -> tuple[list[Query], int, int]:
     """Queries of up to ``count`` target clippings (those giving at least one
-    query), in a shuffled order of the corpus; and the number of targets."""
+    query), in a shuffled order of the corpus, then of up to ``count // 3``
+    more clippings for kind 3 alone (few titles have an ``oa``/``oe``/``uy``
+    syllable to write the other way); and the numbers of both kinds of
+    targets."""
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
 
     def unique(fts5_query: str) -> bool:
@@ -461,9 +472,11 @@ def known_item_queries(
     rng.shuffle(order)
     queries: list[Query] = []
     targets = 0
+    used = 0
     for doc_id in order:
         if targets == count:
             break
+        used += 1
         clipping = corpus.read(doc_id)
         found = title_queries(clipping.title, doc_id, limits, corpus.folded_df, rng, unique) + body_queries(
             clipping, doc_id, limits, corpus.folded_df, rng, unique
@@ -471,8 +484,19 @@ def known_item_queries(
         if found:
             targets += 1
             queries += found
+    tone_targets = 0
+    for doc_id in order[used:]:
+        if tone_targets >= count // 3:
+            break
+        clipping = corpus.read(doc_id)
+        if not has_tone_variant(clean(clipping.title)):
+            continue
+        found = title_queries(clipping.title, doc_id, limits, corpus.folded_df, rng, unique, tone_only=True)
+        if found:
+            tone_targets += 1
+            queries += found
     connection.close()
-    return queries, targets
+    return queries, targets, tone_targets
 
 
 @dataclass(frozen=True)
@@ -619,6 +643,7 @@ class Report:
     targets: int
     exact: list[ExactCandidate]
     run: Run
+    tone_targets: int = 0
     seconds: float = 0.0
     lines: list[str] = field(default_factory=list)
 
@@ -660,7 +685,8 @@ def report_lines(rep: Report) -> list[str]:
             better[query.kind][1] += 1
             losses[query.kind].append(i)
     lines += [
-        f"KNOWN ITEM  {len(rep.known):,} queries from {rep.targets:,} target clippings; the target's rank in the top "
+        f"KNOWN ITEM  {len(rep.known):,} queries from {rep.targets:,} target clippings and {rep.tone_targets:,} more "
+        "for kind 3; the target's rank in the top "
         f"{TOP_K} (cs = clipsearch, fts = FTS5)",
         f"  {'kind':<22} {'n':>5}   {'MRR@10':^13}   {'success@1':^13}   {'success@10':^13}   "
         f"{'better':^11}   {'0 hits':^11}",
@@ -750,11 +776,8 @@ def _examples(queries: Sequence[Query]) -> dict[str, Query]:
 
 def _tone_check(queries: Sequence[Query]) -> str:
     """Do the tone-placement variants normalise like their originals in clipsearch?"""
-    original = {q.target: q.text for q in queries if q.kind == "title"}
     variants = [q for q in queries if q.kind == "title tone"]
-    differing = [
-        q.text for q in variants if normalize_tone_placement(q.text) != normalize_tone_placement(original[q.target])
-    ]
+    differing = [q.text for q in variants if normalize_tone_placement(q.text) != normalize_tone_placement(q.form)]
     if differing:
         return f"{len(differing)} of {len(variants)} variants normalise differently, e.g. {differing[0]!r}"
     return "every variant normalises like its original with clipsearch.text.normalize_tone_placement"
@@ -892,7 +915,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         index_dir, index_note = build_clipsearch(args, extracted.clippings_dir, workdir)
         limits = thresholds(len(corpus))
         rng = random.Random(args.seed)
-        known, targets = known_item_queries(corpus, args.queries, limits, rng, workdir / "fts5.sqlite3")
+        known, targets, tone_targets = known_item_queries(corpus, args.queries, limits, rng, workdir / "fts5.sqlite3")
         candidates = exact_candidates(corpus, limits)
         exact = rng.sample(candidates, min(args.queries, len(candidates)))
         log(
@@ -902,7 +925,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         queries = known + [Query("exact", c.form, form=c.form) for c in exact]
         run = run_queries(index_dir, workdir / "fts5.sqlite3", queries)
-        rep = Report(args, extracted, corpus, limits, index_note, known, targets, exact, run)
+        rep = Report(args, extracted, corpus, limits, index_note, known, targets, exact, run, tone_targets)
         rep.seconds = time.perf_counter() - started
         print("\n".join(line.rstrip() for line in report_lines(rep)))
     finally:
