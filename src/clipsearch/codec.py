@@ -207,15 +207,25 @@ def _varints_np(buf: Any, start: int, count: int) -> tuple[Any, int]:
     import numpy as np
 
     ends = np.flatnonzero(buf[start:] < 0x80)[:count] + start
-    stop = int(ends[-1]) + 1
-    lengths = np.diff(ends, prepend=start - 1)
-    if int(lengths.max()) == 1:
-        return buf[start:stop].astype(np.float64), stop
-    group = np.repeat(np.arange(count), lengths)
-    first = np.repeat(ends - lengths + 1, lengths)
-    shift = (np.arange(start, stop) - first) * 7
-    parts = (buf[start:stop] & 0x7F).astype(np.float64) * np.exp2(shift)
-    return np.bincount(group, weights=parts, minlength=count), stop
+    return _from_ends(buf, ends, np.diff(ends, prepend=start - 1)), int(ends[-1]) + 1
+
+
+def _from_ends(buf: Any, last: Any, lengths: Any) -> Any:
+    """The varints of ``buf`` ending at the bytes ``last``, ``lengths`` bytes
+    long (float64). Most are one byte: only the longer ones are assembled."""
+    import numpy as np
+
+    values = buf[last].astype(np.float64)
+    longer = np.flatnonzero(lengths > 1)
+    if len(longer):
+        extra = lengths[longer] - 1  # bytes before the last one
+        values[longer] *= np.exp2(7 * extra)  # the last byte holds the highest bits
+        within = np.arange(int(extra.sum())) - np.repeat(_segment_starts(extra), extra)
+        low = buf[np.repeat(last[longer] - extra, extra) + within] & 0x7F
+        values[longer] += np.bincount(
+            np.repeat(np.arange(len(longer)), extra), weights=low * np.exp2(7 * within), minlength=len(longer)
+        )
+    return values
 
 
 def _tokens(buf: Any, ends: Any, tokens: Any) -> Any:
@@ -225,13 +235,7 @@ def _tokens(buf: Any, ends: Any, tokens: Any) -> Any:
 
     last = ends[tokens]
     first = np.where(tokens > 0, ends[tokens - 1] + 1, 0)
-    lengths = last - first + 1
-    if not len(tokens) or int(lengths.max()) == 1:
-        return buf[last].astype(np.float64)
-    total = int(lengths.sum())
-    within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    parts = (buf[np.repeat(first, lengths) + within] & 0x7F).astype(np.float64) * np.exp2(7 * within)
-    return np.bincount(np.repeat(np.arange(len(tokens)), lengths), weights=parts, minlength=len(tokens))
+    return _from_ends(buf, last, last - first + 1)
 
 
 class Postings:
@@ -427,7 +431,7 @@ def _decode_values(buf: Any, sizes: Any, docnums: Any) -> tuple[Any, Any]:
     ends = np.flatnonzero(buf < 0x80)
     if not len(ends):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    codes, _stop = _varints_np(buf, 0, len(ends))
+    codes = _from_ends(buf, ends, np.diff(ends, prepend=-1))
     firsts = np.searchsorted(ends, _segment_starts(sizes))  # each value's count code
     per_value = np.diff(firsts, append=len(ends))
     owner = np.repeat(np.arange(len(sizes)), per_value)

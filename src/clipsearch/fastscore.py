@@ -224,9 +224,7 @@ class Evaluator:
         self._keep_postings(key, decoded)
         return ids, scores
 
-    def _scored(
-        self, field: str, text: str, docnums: Ids | None = None
-    ) -> tuple[Ids, Scores, list[Postings | None]]:
+    def _scored(self, field: str, text: str, docnums: Ids | None = None) -> tuple[Ids, Scores, list[Postings | None]]:
         """A term's documents and BM25F scores, and its postings per leaf;
         with ``docnums`` (ascending), only the blocks that can hold them are read."""
         idf = self.searcher.idf(field, text)
