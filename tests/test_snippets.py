@@ -88,3 +88,32 @@ def test_clean_text_shortcut_finds_what_syllable_by_syllable_finds(words: list[s
     slow = _matches_slow(text, wanted)
     exact_seen = {f for _s, _e, f, is_exact in slow if is_exact}
     assert find_matches(text, wanted) == [(s, e) for s, e, f, is_exact in slow if is_exact or f not in exact_seen]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["văn", "phòng", "a", "Đảng", "2014"]), st.sampled_from([" ", "  ", "\n\n", "\t \n", ", "])
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.data(),
+)
+def test_collapsed_spans_cover_the_same_words(pieces: list[tuple[str, str]], data: st.DataObject) -> None:
+    import re
+
+    from clipsearch.snippets import _collapse
+
+    text = "".join(word + gap for word, gap in pieces)
+    words = [m.span() for m in re.finditer(r"[^\W_]+", text)]
+    chosen = sorted(set(data.draw(st.lists(st.sampled_from(words), max_size=5))))
+    snippet = _collapse(text, chosen)
+    assert snippet.text == re.sub(r"\s+", " ", text)
+    for (start, end), (a, b) in zip(chosen, snippet.highlights, strict=True):
+        assert snippet.text[a:b] == re.sub(r"\s+", " ", text[start:end])
+    if chosen:  # a span over several words and the white space between them
+        wide = _collapse(text, [(chosen[0][0], chosen[-1][1])])
+        a, b = wide.highlights[0]
+        assert wide.text[a:b] == re.sub(r"\s+", " ", text[chosen[0][0] : chosen[-1][1]])

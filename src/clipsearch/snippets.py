@@ -13,6 +13,7 @@ cấp ủy`` is one highlight.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -23,6 +24,7 @@ __all__ = ["HighlightTerms", "Snippet", "find_matches", "highlight_spans", "make
 SNIPPET_CHARS = 220
 _CONTEXT_BEFORE = 50
 _SPACE_RE = re.compile(r"\s+")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,19 @@ class HighlightTerms:
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
-        """Matches any folded term as a whole syllable of folded text."""
+        """Matches any folded term followed by no letter or digit; whether a
+        letter or digit precedes it is for the caller to check (see
+        :func:`whole_syllables`): a lookbehind triples the scan time."""
         alternatives = "|".join(re.escape(t) for t in sorted(self.folded, key=len, reverse=True))
-        return re.compile(r"(?<![^\W_])(?:" + alternatives + r")(?![^\W_])")
+        return re.compile(r"(?:" + alternatives + r")(?![^\W_])")
+
+    def whole_syllables(self, folded: str) -> list[re.Match[str]]:
+        """The matches of :attr:`pattern` in ``folded`` that are whole syllables."""
+        return [
+            m
+            for m in self.pattern.finditer(folded)
+            if not m.start() or not _LETTER_OR_DIGIT.match(folded, m.start() - 1)
+        ]
 
 
 @dataclass(frozen=True)
@@ -78,7 +90,7 @@ def find_matches(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
                 m.group(),
                 bool(exact) and normalize_tone_placement(lower[m.start() : m.end()]) in exact,
             )
-            for m in terms.pattern.finditer(folded)
+            for m in terms.whole_syllables(folded)
         ]
     exact_seen = {f for _s, _e, f, is_exact in found if is_exact}
     return [(s, e) for s, e, f, is_exact in found if is_exact or f not in exact_seen]
@@ -102,26 +114,22 @@ def highlight_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
 def _collapse(text: str, spans: list[tuple[int, int]]) -> Snippet:
     """Collapse runs of white space (paragraph breaks too) to one space,
     moving the spans along."""
-    pieces: list[str] = []
-    index_map = [0] * (len(text) + 1)
-    out_len = 0
-    pos = 0
-    for m in _SPACE_RE.finditer(text):
-        for i in range(pos, m.start()):
-            index_map[i] = out_len + i - pos
-        out_len += m.start() - pos
-        pieces.append(text[pos : m.start()])
-        for i in range(m.start(), m.end()):
-            index_map[i] = out_len
-        pieces.append(" ")
-        out_len += 1
-        pos = m.end()
-    for i in range(pos, len(text)):
-        index_map[i] = out_len + i - pos
-    pieces.append(text[pos:])
-    out_len += len(text) - pos
-    index_map[len(text)] = out_len
-    return Snippet("".join(pieces), tuple((index_map[s], index_map[e]) for s, e in spans))
+    runs = [(m.start(), m.end()) for m in _SPACE_RE.finditer(text)]
+    starts = [start for start, _end in runs]
+    removed = [0]  # characters removed before each run
+    for start, end in runs:
+        removed.append(removed[-1] + end - start - 1)
+
+    def moved(pos: int) -> int:
+        k = bisect_right(starts, pos) - 1
+        if k < 0:
+            return pos
+        start, end = runs[k]
+        if pos < end:  # inside the run: at its one space
+            return start - removed[k]
+        return pos - removed[k + 1]
+
+    return Snippet(_SPACE_RE.sub(" ", text), tuple((moved(s), moved(e)) for s, e in spans))
 
 
 def make_snippet(text: str, terms: HighlightTerms, *, size: int = SNIPPET_CHARS) -> Snippet:
