@@ -314,3 +314,19 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
             top = _top(matches, CANDIDATES)
             assert [round(score, 9) for score, _ in top] == [round(s, 9) for s in every[:CANDIDATES]], query
             assert len(matches) == len(every)
+
+
+def test_quoted_phrase_ranks_by_the_same_rules_with_or_without_diacritics(tmp_path: Path) -> None:
+    """With one written form in the corpus, typing its diacritics changes no
+    ranking: the title counts for a quoted phrase either way."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_clipping(folder, "a", "Tin ngắn", "Hà Nội mưa to.", ["Người dân Hà Nội đi làm sớm. " * 6])
+    write_clipping(folder, "b", "Hà Nội mưa to", "Tin ngắn.", ["Người dân đi làm sớm. " * 6])
+    write_clipping(folder, "c", "Tin thời tiết", "Dự báo.", ["Hà Nội có mưa rào. Hà Nội lạnh."])
+    clipsearch.build_index([folder], tmp_path / "index")
+    with clipsearch.open_index(tmp_path / "index") as index:
+        typed = [h.id for h in index.search('"hà nội"')]
+        folded = [h.id for h in index.search('"ha noi"')]
+    assert typed == folded
+    assert typed[0] == "b"  # the phrase in the title

@@ -70,8 +70,9 @@ def _union(parts: list[Matches]) -> Matches:
         return parts[0]
     # A syllable's clause is text OR title OR exact: the largest part holds
     # the others' documents, so their scores are added in place, unsorted.
-    base = max(parts, key=len)
-    others = [p for p in parts if p is not base]
+    largest = max(range(len(parts)), key=lambda i: len(parts[i]))
+    base = parts[largest]
+    others = [p for i, p in enumerate(parts) if i != largest]
     places = [np.minimum(np.searchsorted(base.ids, p.ids), len(base) - 1) for p in others]
     if all(bool((base.ids[at] == p.ids).all()) for at, p in zip(places, others, strict=True)):
         scores = base.scores.copy()
@@ -132,7 +133,11 @@ def numeric_column(column: Any, count: int) -> npt.NDArray[Any]:
     its end, as Whoosh's default), else value by value."""
     from whoosh.columns import NumericColumn
 
-    if type(column) is NumericColumn.Reader and column._default == 0:
+    if (
+        type(column) is NumericColumn.Reader
+        and column._default == 0
+        and np.dtype(column._typecode).itemsize == column._fixedlen  # "!l" is 4 bytes, numpy's "l" 8
+    ):
         stored = min(column._count, count)
         dtype = np.dtype(column._typecode).newbyteorder(">")
         out = np.zeros(count, dtype=dtype.newbyteorder("="))
@@ -341,7 +346,7 @@ class Evaluator:
         shift = len(words)
         keys: Ids | None = None
         # Rarest word first: its posting list has the fewest blocks to decode.
-        order = sorted(range(len(words)), key=lambda k: len(self._term(field, words[k])[0]))
+        order = sorted(range(len(words)), key=lambda k: self.searcher.doc_frequency(field, words[k]))
         for k in order:
             docs, positions = self._positions(field, words[k], candidates)
             # Ascending and distinct already: documents ascend, and so do a
@@ -367,6 +372,8 @@ class Evaluator:
                 continue
             local = docnums[bounds[leaf] : bounds[leaf + 1]] - offset
             cached = self._postings.get((field, text))
+            if cached is not None:
+                self._postings.move_to_end((field, text))
             kept = cached[leaf] if cached is not None else None
             found: tuple[Ids, Ids] | None = None
             if kept is not None and kept.value_start is not None:

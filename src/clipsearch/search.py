@@ -200,8 +200,11 @@ def _plan_words(node: Terms | Phrase) -> Plan:
         bonus += [wq.Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in _query_words(node.text)]
     if isinstance(node, Phrase) and len(folded) > 1:
         sequence = wq.Phrase(field, folded)
-        exact = [_syllable_clause(s, field, whole) for s in sylls if whole and has_diacritics(s)]
-        return Plan(wq.And([sequence, *exact]) if exact else sequence, tuple(bonus))
+        # The same clauses as unquoted words (title weight; exact form where
+        # typed), so a phrase ranks by the same rules whether or not it was
+        # typed with diacritics.
+        clauses = [_syllable_clause(s, field, whole) for s in sylls] if whole else []
+        return Plan(wq.And([sequence, *clauses]) if clauses else sequence, tuple(bonus))
     clauses = [_syllable_clause(s, field, whole) for s in sylls]
     required = wq.And(clauses) if len(clauses) > 1 else clauses[0]
     if len(folded) > 1:
