@@ -13,7 +13,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.formats import Existence, Frequency
 from whoosh.system import pack_uint
 
-from clipsearch.codec import CompactCodec, block_arrays, positions_at, values_at
+from clipsearch.codec import CompactCodec, decode_postings, positions_at, values_at
 from clipsearch.postings import IntFrequency, VarintPositions
 
 POSTINGS = st.lists(
@@ -132,7 +132,7 @@ WIDE_POSTINGS = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(WIDE_POSTINGS, st.sampled_from(["positions", "frequency"]))
-def test_block_arrays_equal_the_matcher(postings: list[tuple[int, float, list[int], int]], kind: str) -> None:
+def test_decoded_postings_equal_the_matcher(postings: list[tuple[int, float, list[int], int]], kind: str) -> None:
     fmt = VarintPositions() if kind == "positions" else IntFrequency()
     _expected, dbfile, terminfo = _write_and_read(postings, fmt)
     matcher = CompactCodec().postings_reader(dbfile, terminfo, fmt)
@@ -141,9 +141,9 @@ def test_block_arrays_equal_the_matcher(postings: list[tuple[int, float, list[in
         want_ids.append(matcher.id())
         want_weights.append(matcher.weight())
         matcher.next()
-    ids, weights = block_arrays(CompactCodec().postings_reader(dbfile, terminfo, fmt))
-    assert ids.tolist() == want_ids
-    assert weights.tolist() == want_weights
+    decoded = decode_postings(CompactCodec().postings_reader(dbfile, terminfo, fmt))
+    assert decoded.ids.tolist() == want_ids
+    assert decoded.weights.tolist() == want_weights
 
 
 @settings(max_examples=100, deadline=None)

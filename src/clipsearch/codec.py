@@ -200,16 +200,6 @@ class CompactLeafMatcher(W3LeafMatcher):
         self._read_data()
 
 
-def _varints_np(buf: Any, start: int, count: int) -> tuple[Any, int]:
-    """Decode ``count`` LEB128 varints of the uint8 array ``buf`` from
-    ``start`` at once; returns the values (float64: exact below 2**53) and
-    the index after the last one."""
-    import numpy as np
-
-    ends = np.flatnonzero(buf[start:] < 0x80)[:count] + start
-    return _from_ends(buf, ends, np.diff(ends, prepend=start - 1)), int(ends[-1]) + 1
-
-
 def _from_ends(buf: Any, last: Any, lengths: Any) -> Any:
     """The varints of ``buf`` ending at the bytes ``last``, ``lengths`` bytes
     long (float64). Most are one byte: only the longer ones are assembled."""
@@ -341,13 +331,6 @@ def decode_postings(matcher: Any, wanted: list[int] | None = None, values: bool 
     size_sums = np.cumsum(value_sizes)
     before = size_sums - value_sizes - np.repeat(size_sums[starts] - value_sizes[starts], per_block)
     return Postings(ids, weights, buf, np.repeat(values_from, per_block) + before, value_sizes)
-
-
-def block_arrays(matcher: Any) -> tuple[Any, Any]:
-    """All ids and weights of a :class:`CompactLeafMatcher`'s posting list as
-    numpy arrays (int64, float64). The matcher is left at its end."""
-    postings = decode_postings(matcher)
-    return postings.ids, postings.weights
 
 
 def positions_at(matcher: Any, wanted: Any) -> tuple[Any, Any] | None:
