@@ -113,10 +113,7 @@ def _sorted_common(a: Ids, b: Ids) -> Ids:
     """The values in both ascending arrays of distinct values."""
     if len(a) > len(b):
         a, b = b, a
-    if not len(a):
-        return a
-    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
-    common: Ids = a[b[at] == a]
+    common: Ids = a[in_sorted(a, b)]
     return common
 
 
