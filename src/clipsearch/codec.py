@@ -210,7 +210,7 @@ def _from_ends(buf: Any, last: Any, lengths: Any) -> Any:
     if len(longer):
         extra = lengths[longer] - 1  # bytes before the last one
         values[longer] *= np.exp2(7 * extra)  # the last byte holds the highest bits
-        within = np.arange(int(extra.sum())) - np.repeat(_segment_starts(extra), extra)
+        within = _index_within(extra)
         low = buf[np.repeat(last[longer] - extra, extra) + within] & 0x7F
         values[longer] += np.bincount(
             np.repeat(np.arange(len(longer)), extra), weights=low * np.exp2(7 * within), minlength=len(longer)
@@ -259,7 +259,7 @@ class Postings:
         at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
         chosen = at[self.ids[at] == wanted]
         sizes = self.value_size[chosen]
-        within = np.arange(int(sizes.sum())) - np.repeat(_segment_starts(sizes), sizes)
+        within = _index_within(sizes)
         picked = self.buf[np.repeat(self.value_start[chosen], sizes) + within]
         return _decode_values(picked, sizes, self.ids[chosen])
 
@@ -270,6 +270,23 @@ def _segment_starts(counts: Any) -> Any:
 
     ends = np.cumsum(counts)
     return ends - counts
+
+
+def _index_within(counts: Any) -> Any:
+    """Each item's index within its segment, segments of ``counts`` items
+    concatenated: ``[2, 3]`` gives ``[0, 1, 0, 1, 2]``."""
+    import numpy as np
+
+    return np.arange(int(counts.sum())) - np.repeat(_segment_starts(counts), counts)
+
+
+def _running_sums(values: Any, counts: Any) -> Any:
+    """Cumulative sums of ``values`` restarting at each segment of ``counts`` items."""
+    import numpy as np
+
+    running = np.cumsum(values)
+    starts = _segment_starts(counts)
+    return running - np.repeat(running[starts] - values[starts], counts)
 
 
 def decode_postings(matcher: Any, wanted: list[int] | None = None, values: bool = False) -> Postings:
@@ -308,10 +325,9 @@ def decode_postings(matcher: Any, wanted: list[int] | None = None, values: bool 
     first = np.searchsorted(ends, _segment_starts(sizes))  # each block's first id
     per_block = np.array(counts, dtype=np.int64)
     starts = _segment_starts(per_block)  # each block's first posting
-    within = np.arange(int(per_block.sum())) - np.repeat(starts, per_block)
+    within = _index_within(per_block)
     deltas = _tokens(buf, ends, np.repeat(first, per_block) + within)
-    running = np.cumsum(deltas)
-    ids = (running - np.repeat(running[starts] - deltas[starts], per_block)).astype(np.int64)
+    ids = _running_sums(deltas, per_block).astype(np.int64)
     kind_at = first + per_block
     kinds = buf[ends[kind_at]]
     weights = np.ones(len(ids))
@@ -328,8 +344,7 @@ def decode_postings(matcher: Any, wanted: list[int] | None = None, values: bool 
     sizes_at = kind_at + 1 + np.where(kinds == _WEIGHTS_INT, per_block, 0)
     value_sizes = _tokens(buf, ends, np.repeat(sizes_at, per_block) + within).astype(np.int64)
     values_from = ends[sizes_at + per_block - 1] + 1  # first byte of each block's values
-    size_sums = np.cumsum(value_sizes)
-    before = size_sums - value_sizes - np.repeat(size_sums[starts] - value_sizes[starts], per_block)
+    before = _running_sums(value_sizes, per_block) - value_sizes  # bytes of the block's earlier values
     return Postings(ids, weights, buf, np.repeat(values_from, per_block) + before, value_sizes)
 
 
