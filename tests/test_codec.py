@@ -141,9 +141,36 @@ def test_decoded_postings_equal_the_matcher(postings: list[tuple[int, float, lis
         want_ids.append(matcher.id())
         want_weights.append(matcher.weight())
         matcher.next()
-    decoded = decode_postings(CompactCodec().postings_reader(dbfile, terminfo, fmt))
-    assert decoded.ids.tolist() == want_ids
-    assert decoded.weights.tolist() == want_weights
+    # Both ways of decoding: numpy's one pass (small=0) and block by block in Python.
+    for small in (0, 10**9):
+        decoded = decode_postings(CompactCodec().postings_reader(dbfile, terminfo, fmt), small=small)
+        assert decoded.ids.tolist() == want_ids
+        assert decoded.weights.tolist() == want_weights
+
+
+@settings(max_examples=100, deadline=None)
+@given(WIDE_POSTINGS, st.data())
+def test_both_decodings_find_the_same_positions(
+    postings: list[tuple[int, float, list[int], int]], data: st.DataObject
+) -> None:
+    import numpy as np
+
+    fmt = VarintPositions()
+    expected, dbfile, terminfo = _write_and_read(postings, fmt)
+    by_id = {e[0]: fmt.decode_positions(e[2]) for e in expected}
+    asked = np.array(sorted(set(data.draw(st.lists(st.sampled_from([*sorted(by_id), 10**6]), max_size=50)))))
+    found = []
+    for small in (0, 10**9):
+        decoded = decode_postings(CompactCodec().postings_reader(dbfile, terminfo, fmt), values=True, small=small)
+        if decoded.value_start is None:  # float weights: no values, either way
+            assert any(not float(w).is_integer() for _g, w, _p, _l in postings)
+            found.append(None)
+            continue
+        docs, positions = decoded.positions(asked.astype(np.int64))
+        found.append(list(zip(docs.tolist(), positions.tolist(), strict=True)))
+    assert found[0] == found[1]
+    if found[0] is not None:
+        assert found[0] == [(d, p) for d in asked.tolist() if d in by_id for p in by_id[d]]
 
 
 @settings(max_examples=100, deadline=None)

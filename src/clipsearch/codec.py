@@ -289,7 +289,15 @@ def _running_sums(values: Any, counts: Any) -> Any:
     return running - np.repeat(running[starts] - values[starts], counts)
 
 
-def decode_postings(matcher: Any, wanted: list[int] | None = None, values: bool = False) -> Postings:
+#: Lists of at most this many postings (as read) are decoded in plain
+#: Python: for a few blocks' worth, numpy's per-call set-up (some thirty
+#: calls) costs more than the loop.
+SMALL_LIST = 600
+
+
+def decode_postings(
+    matcher: Any, wanted: list[int] | None = None, values: bool = False, small: int = SMALL_LIST
+) -> Postings:
     """A :class:`CompactLeafMatcher`'s postings as :class:`Postings`: every
     block, or with ``wanted`` (ascending local document numbers) only the
     blocks that can hold them; with ``values``, also where each value starts
@@ -297,7 +305,8 @@ def decode_postings(matcher: Any, wanted: list[int] | None = None, values: bool 
 
     The blocks are gathered in Python (header, slice, zlib) and decoded
     together in one numpy pass: per block, numpy's set-up costs more than the
-    decoding. The matcher is left at its end."""
+    decoding. Up to ``small`` postings are decoded in Python
+    (:func:`_decode_small`). The matcher is left at its end."""
     import numpy as np
 
     chunks: list[bytes] = []
@@ -319,6 +328,8 @@ def decode_postings(matcher: Any, wanted: list[int] | None = None, values: bool 
         return Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
     # A zero byte after each block ends any varint there: no token spans two blocks.
     joined = b"\0".join(chunks) + b"\0"
+    if sum(counts) <= small:
+        return _decode_small(chunks, counts, joined, values)
     buf = np.frombuffer(joined, dtype=np.uint8)
     sizes = np.fromiter((len(c) + 1 for c in chunks), dtype=np.int64, count=len(chunks))
     ends = np.flatnonzero(buf < 0x80)
@@ -346,6 +357,45 @@ def decode_postings(matcher: Any, wanted: list[int] | None = None, values: bool 
     values_from = ends[sizes_at + per_block - 1] + 1  # first byte of each block's values
     before = _running_sums(value_sizes, per_block) - value_sizes  # bytes of the block's earlier values
     return Postings(ids, weights, buf, np.repeat(values_from, per_block) + before, value_sizes)
+
+
+def _decode_small(chunks: list[bytes], counts: list[int], joined: bytes, values: bool) -> Postings:
+    """:func:`decode_postings` of a few blocks, block by block in Python;
+    ``joined`` is the blocks' bytes as the numpy pass joins them."""
+    import numpy as np
+
+    ids: list[int] = []
+    weights: list[float] = []
+    value_start: list[int] | None = [] if values else None
+    value_size: list[int] = []
+    base = 0  # where the block starts in ``joined``
+    for raw, count in zip(chunks, counts, strict=True):
+        deltas, pos = _skip_varints(raw, 0, count)
+        ids += accumulate(deltas)
+        kind = raw[pos]
+        pos += 1
+        if kind == _WEIGHTS_ONE:
+            weights += [1.0] * count
+        elif kind == _WEIGHTS_INT:
+            whole, pos = _skip_varints(raw, pos, count)
+            weights += map(float, whole)
+        else:
+            weights += array("f", raw[pos : pos + 4 * count])
+            value_start = None  # as the numpy pass: no values with float weights
+            values = False
+        if values and value_start is not None:
+            sizes, pos = _skip_varints(raw, pos, count)
+            value_start += accumulate(sizes[:-1], initial=base + pos)
+            value_size += sizes
+        base += len(raw) + 1
+    id_array = np.array(ids, dtype=np.int64)
+    weight_array = np.array(weights, dtype=np.float64)
+    if value_start is None:
+        return Postings(id_array, weight_array)
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    return Postings(
+        id_array, weight_array, buf, np.array(value_start, dtype=np.int64), np.array(value_size, dtype=np.int64)
+    )
 
 
 def positions_at(matcher: Any, wanted: Any) -> tuple[Any, Any] | None:
