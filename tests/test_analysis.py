@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from clipsearch.analysis import (
     ZONE_BOOSTS,
     ExactTokenizer,
+    PairTokenizer,
     SyllableTokenizer,
     WordTokenizer,
     analyse_syllables,
+    common_syllables,
     join_zones,
     paragraphs,
 )
@@ -187,11 +189,40 @@ def _variants(pairs: list[tuple[str, str]]) -> list[str]:
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(VOCAB), max_size=15))
 def test_tokens_do_not_depend_on_form(pairs: list[tuple[str, str]]) -> None:
-    for tokenizer in (SyllableTokenizer(), ExactTokenizer(), WordTokenizer()):
+    every = {fold(o.lower()) for o, _ in pairs}
+    for tokenizer in (SyllableTokenizer(), ExactTokenizer(), WordTokenizer(), PairTokenizer(every)):
         results = [[(t.text, t.pos) for t in tokenizer(v, positions=True)] for v in _variants(pairs)]
         assert all(r == results[0] for r in results)
     syllable_count = len(list(SyllableTokenizer()(_variants(pairs)[0])))
     assert syllable_count >= len([o for o, _ in pairs if o not in ",."])
+
+
+# ---------------------------------------------------------------------------
+# Pairs of common syllables
+
+
+def test_pairs_are_adjacent_common_syllables() -> None:
+    text = "Văn phòng cấp ủy, văn phòng"
+    pairs = tokens(PairTokenizer({"van", "phong", "cap"}), text)
+    assert [(t[0], t[1], text[t[2] : t[3]]) for t in pairs] == [
+        ("van phong", 0, "Văn phòng"),
+        ("phong cap", 1, "phòng cấp"),
+        ("van phong", 4, "văn phòng"),
+    ]
+    assert texts(PairTokenizer(), text) == []
+
+
+def test_pairs_never_cross_paragraphs_or_zones() -> None:
+    common = {"van", "phong", "cap", "uy"}
+    value = join_zones("Văn phòng", "cấp ủy", "văn\nphòng cấp")
+    assert texts(PairTokenizer(common), value) == ["van phong", "cap uy", "phong cap"]
+
+
+def test_common_syllables_are_those_in_most_values() -> None:
+    values = ["Cấp ủy họp", "cấp ủy", "Hà Nội, cấp", "hà"]
+    assert common_syllables(values, 1) == {"cap"}
+    assert common_syllables(values, 3) == {"cap", "uy", "ha"}  # "ha" and "uy" in 2; "hop", "noi" in 1
+    assert common_syllables(values, 0) == frozenset()
 
 
 # ---------------------------------------------------------------------------
@@ -200,7 +231,8 @@ def test_tokens_do_not_depend_on_form(pairs: list[tuple[str, str]]) -> None:
 
 def test_tokenizers_pickle_without_state() -> None:
     text = "Nhân dân yêu hòa bình, văn phòng cấp ủy."
-    for tokenizer in (SyllableTokenizer(), ExactTokenizer(), WordTokenizer((2.0, 1.0))):
+    some_pairs = PairTokenizer({"van", "phong"})
+    for tokenizer in (SyllableTokenizer(), ExactTokenizer(), WordTokenizer((2.0, 1.0)), some_pairs):
         before = tokens(tokenizer, text)
         data = pickle.dumps(tokenizer)
         assert len(data) < 1_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -25,8 +26,15 @@ from .conftest import write_clipping
 WORDS = "hà nội hạ long mùa múa mua lúa văn phòng cấp ủy bão lũ miền trung người dân đường phố".split()
 
 
-@pytest.fixture(scope="module")
-def searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+#: Indexes with pairs of every syllable, of some (a phrase mixes pairs and
+#: positions), and of none (phrases by positions only).
+COMMON = {"all": 300, "some": 6, "none": 0}
+
+
+@pytest.fixture(scope="module", params=list(COMMON))
+def searcher(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Any]:
+    from clipsearch import index as index_module
+
     rng = random.Random(11)
     folder = tmp_path_factory.mktemp("fast")
     for n in range(700):
@@ -34,11 +42,15 @@ def searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 6)))
         write_clipping(folder, f"f{n:03d}", title.capitalize(), body[:60] or "và", [body or "và"])
     index_dir = tmp_path_factory.mktemp("fast-ix") / "index"
-    clipsearch.build_index([folder], index_dir, procs=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index_module, "COMMON_SYLLABLES", COMMON[request.param])
+        clipsearch.build_index([folder], index_dir, procs=2)
     # a deletion, so that deleted documents are left out too
     (folder / "f005.txt").unlink()
     clipsearch.build_index([folder], index_dir, procs=1)
     ix = open_whoosh_index(index_dir)
+    common = ix.schema["pairs"].analyzer.common
+    assert len(common) == COMMON[request.param] if request.param != "all" else len(common) > COMMON["some"]
     with ix.searcher(weighting=scoring.BM25F()) as s:
         yield s
 
@@ -88,6 +100,20 @@ def test_same_matches_and_scores_as_whoosh(searcher: Any, text: str) -> None:
     if not isinstance(required, wq.Every) and "*" not in text:
         for docnum, score in zip(fast.ids.tolist(), fast.scores.tolist(), strict=True):
             assert score == pytest.approx(slow[docnum], rel=1e-9, abs=1e-12)
+
+
+def test_pairs_answer_phrases_of_common_syllables(searcher: Any) -> None:
+    """Which path a phrase takes, per index (the results are compared with
+    Whoosh's above): its pairs where both syllables are common, else positions."""
+    evaluator = Evaluator(searcher)
+    common = searcher.schema["pairs"].analyzer.common
+    words = ["nguoi", "dan", "duong", "pho"]
+    expected = [f"{a} {b}" for a, b in pairwise(words) if a in common and b in common]
+    assert evaluator._pairs("text", words) == expected
+    assert evaluator._pairs("title", words) == []
+    for pair in expected:  # each is indexed, in a document that has it as a phrase
+        ids = evaluator._term("pairs", pair)[0]
+        assert len(ids) and set(ids.tolist()) == set(_whoosh(searcher, wq.Phrase("text", pair.split())))
 
 
 def test_a_phrase_with_slop_is_left_to_whoosh(searcher: Any) -> None:

@@ -226,6 +226,30 @@ def test_add_change_delete_rename(tmp_path: Path) -> None:
     assert (third.added, third.updated, third.removed, len(third.unchanged)) == ([], [], [], 6)
 
 
+def test_common_syllables_are_counted_when_the_index_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import clipsearch.index
+    from clipsearch.index import open_whoosh_index
+
+    monkeypatch.setattr(clipsearch.index, "COMMON_SYLLABLES", 2)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(4):
+        write_clipping(docs, f"c{n}", f"Bão số {n}", "Miền Trung.", ["Bão vào miền Trung."])
+    (docs / "broken.txt").write_bytes(b"")  # not a clipping: left out of the count too
+    report = clipsearch.build_index([docs], tmp_path / "ix")
+    assert [Path(s.path).name for s in report.skipped] == ["broken.txt"]
+    assert open_whoosh_index(tmp_path / "ix").schema["pairs"].analyzer.common == {"bao", "mien"}
+
+    for n in range(4, 10):  # another run adds other words: the index keeps its pairs
+        write_clipping(docs, f"c{n}", "Lũ lụt", "Lũ.", ["Lũ lụt ở miền núi."])
+    clipsearch.build_index([docs], tmp_path / "ix")
+    assert open_whoosh_index(tmp_path / "ix").schema["pairs"].analyzer.common == {"bao", "mien"}
+    clipsearch.build_index([docs], tmp_path / "ix", rebuild=True)
+    assert open_whoosh_index(tmp_path / "ix").schema["pairs"].analyzer.common == {"lu", "mien"}
+
+
 def test_other_folders_are_left_alone(tmp_path: Path) -> None:
     generated(tmp_path / "a", 2)
     generated(tmp_path / "b", 2, start=10)

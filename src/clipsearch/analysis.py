@@ -13,7 +13,11 @@ tokenizers read that analysis for three fields:
 * :class:`ExactTokenizer` -> ``exact``: the exact form (``văn``) of every
   syllable that has diacritics, for ranking exact matches first;
 * :class:`WordTokenizer` -> ``words``: the folded multi-syllable words pyvi
-  finds (``van_phong``), a bonus for matching whole words.
+  finds (``van_phong``), a bonus for matching whole words;
+* :class:`PairTokenizer` -> ``pairs``: two adjacent syllables (``co the``)
+  when both are among the index's most common ones, so that a quoted phrase
+  of common syllables is answered by one short posting list instead of their
+  positions in tens of thousands of clippings (Lucene's "common grams").
 
 Tokenizers are picklable and carry no model (Whoosh pickles the schema into
 the index); the segmenter is loaded once per process on first use.
@@ -21,7 +25,8 @@ the index); the segmenter is loaded once per process on first use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +45,9 @@ __all__ = [
     "SyllableTokenizer",
     "ExactTokenizer",
     "WordTokenizer",
+    "PairTokenizer",
+    "pair_term",
+    "common_syllables",
 ]
 
 #: Separates the zones of a field value; a private-use character that no
@@ -191,6 +199,46 @@ class WordTokenizer(_ZonedTokenizer):
     def rows(self, value: str) -> Iterator[TokenRow]:
         for i, (zone, word, start, end) in enumerate(analyse_words(value)):
             yield word, zone, i, start, end
+
+
+def pair_term(first: str, second: str) -> str:
+    """The ``pairs`` term of two adjacent folded syllables."""
+    return f"{first} {second}"
+
+
+class PairTokenizer(_ZonedTokenizer):
+    """Adjacent folded syllables (consecutive positions: never across a
+    paragraph or zone) when both are in ``common``. The set is chosen when the
+    index is created (:func:`common_syllables`) and pickled with the schema,
+    so every clipping of an index has the same pairs."""
+
+    def __init__(self, common: Iterable[str] = (), boosts: Sequence[float] = ZONE_BOOSTS) -> None:
+        super().__init__(boosts)
+        self.common = frozenset(common)
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and isinstance(other, PairTokenizer) and other.common == self.common
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.boosts, self.common))
+
+    def rows(self, value: str) -> Iterator[TokenRow]:
+        common = self.common
+        previous: SyllableRow | None = None
+        for row in analyse_syllables(value):
+            if previous is not None and previous[1] + 1 == row[1] and previous[2] in common and row[2] in common:
+                yield pair_term(previous[2], row[2]), previous[0], previous[1], previous[4], row[5]
+            previous = row
+
+
+def common_syllables(values: Iterable[str], count: int) -> frozenset[str]:
+    """The ``count`` folded syllables found in the most of ``values`` (field
+    values as :func:`join_zones` makes them); ties go to the alphabetically first."""
+    frequency: Counter[str] = Counter()
+    for value in values:
+        frequency.update({row[2] for row in analyse_syllables(value)})
+    ranked = sorted(frequency.items(), key=lambda item: (-item[1], item[0]))
+    return frozenset(syllable for syllable, _n in ranked[:count])
 
 
 class SignatureColumn(COLUMN):

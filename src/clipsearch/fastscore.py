@@ -10,9 +10,11 @@ scores, AND NOT a difference. The scores are Whoosh's own BM25F (same idf,
 average and byte-coded field lengths, boosts), so rankings are the same as
 Whoosh's; ``tests/test_fastscore.py`` compares them.
 
-Phrases are the intersection of their terms, checked on the positions of
-those documents only (rarest word first, as sorted keys ``document * 2**32 +
-position - k``). Queries with parts this module does not evaluate return
+Phrases are the intersection of their terms and of the index's ``pairs``
+of common syllables (:class:`clipsearch.analysis.PairTokenizer`): two
+words that form a pair need nothing more; otherwise the positions of the
+documents left are checked (rarest word first, as sorted keys ``document *
+2**32 + position - k``). Queries with parts this module does not evaluate return
 None and the caller uses Whoosh's matchers. Decoded term postings are cached
 per searcher (:data:`CACHE_TERMS` most recent), and so are the decoded blocks
 of positional terms (up to :data:`CACHE_POSITION_BYTES`), so that the
@@ -24,12 +26,15 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .analysis import pair_term
 from .codec import CompactLeafMatcher, Postings, decode_postings, flat_positions, positions_at, values_at
+from .index import PAIRS_FIELD, TEXT_FIELD
 
 __all__ = ["Matches", "Evaluator"]
 
@@ -165,6 +170,7 @@ class Evaluator:
         self._postings: OrderedDict[tuple[str, str], list[Postings | None]] = OrderedDict()
         self._postings_bytes = 0
         self._live: Ids | None = None
+        self._common: frozenset[str] | None = None
 
     # -- statistics ---------------------------------------------------------
 
@@ -401,6 +407,37 @@ class Evaluator:
                     found[d] = matcher.value()
         return found
 
+    # -- phrases ------------------------------------------------------------
+
+    def _pairs(self, field: str, words: list[str]) -> list[str]:
+        """The ``pairs`` terms of adjacent ``words`` of a ``text`` phrase that
+        the index holds for every document: both syllables common."""
+        if self._common is None:
+            schema = self.searcher.schema
+            tokenizer = schema[PAIRS_FIELD].analyzer if PAIRS_FIELD in schema else None
+            self._common = getattr(tokenizer, "common", frozenset())
+        common = self._common
+        if field != TEXT_FIELD or not common:
+            return []
+        pairs = [pair_term(a, b) for a, b in pairwise(words) if a in common and b in common]
+        return list(dict.fromkeys(pairs))
+
+    def _phrase(self, field: str, words: list[str], boost: float) -> Matches:
+        """The documents with ``words`` at consecutive positions, scored as
+        Whoosh scores a phrase (the sum of its terms' scores)."""
+        parts = [Matches(*self._term(field, w)) for w in dict.fromkeys(words)]
+        pairs = self._pairs(field, words)
+        for pair in pairs:
+            ids = self._term(PAIRS_FIELD, pair)[0]
+            parts.append(Matches(ids, np.zeros(len(ids))))
+        both = _intersection(parts)
+        if len(words) == 2 and pairs:  # the pair's documents are the phrase's
+            scores = sum((self.term_scores_at(field, w, both.ids) for w in words), np.zeros(len(both))) * boost
+        else:
+            scores = self.phrase_scores_at(field, words, both.ids) * boost
+        keep = scores > 0
+        return Matches(both.ids[keep], scores[keep])
+
     # -- queries ------------------------------------------------------------
 
     def evaluate(self, query: Any) -> Matches | None:
@@ -421,10 +458,7 @@ class Evaluator:
         if isinstance(q, wq.Phrase):
             if q.slop != 1 or not q.words:
                 raise _Unsupported("phrase with slop")
-            both = _intersection([Matches(*self._term(q.fieldname, w)) for w in dict.fromkeys(q.words)])
-            scores = self.phrase_scores_at(q.fieldname, list(q.words), both.ids) * boost
-            keep = scores > 0
-            return Matches(both.ids[keep], scores[keep])
+            return self._phrase(q.fieldname, list(q.words), boost)
         if isinstance(q, wq.Every):
             live = self.live()
             return Matches(live, np.ones(len(live)))

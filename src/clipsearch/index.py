@@ -19,7 +19,7 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: Bumped when the fields change.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 #: Bumped when normalisation, syllables or segmentation change what is indexed.
 ANALYSIS_VERSION = 1
 META_FILE = "clipsearch.json"
@@ -54,19 +54,34 @@ INDEX_NAME = "clipsearch"
 
 #: Where the boosts of the zones title, lead and body are applied.
 TEXT_FIELD, EXACT_FIELD, WORDS_FIELD, TITLE_FIELD = "text", "exact", "words", "title"
+#: Adjacent common syllables of ``text`` (see :class:`clipsearch.analysis.PairTokenizer`).
+PAIRS_FIELD = "pairs"
+#: How many of the most common syllables form pairs, and from how many of
+#: the files of the run that creates an index they are counted.
+COMMON_SYLLABLES = 300
+COMMON_SAMPLE = 2000
 
 
-def build_schema() -> Any:
+def build_schema(common: Iterable[str] = ()) -> Any:
     """The Whoosh schema of a clipsearch index.
 
     ``text``, ``exact`` and ``words`` hold title, lead and body as zones
-    weighted 3 : 2 : 1 (see :mod:`clipsearch.analysis`); ``title`` and
+    weighted 3 : 2 : 1 (see :mod:`clipsearch.analysis`), ``pairs`` the
+    adjacent syllables of ``text`` that are both in ``common``; ``title`` and
     ``source`` are searchable on their own (``title:``, ``source:``). The
     original text is stored for snippets, the body compressed."""
     from whoosh.columns import NumericColumn, VarBytesColumn
     from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
+    from whoosh.formats import Existence
 
-    from .analysis import ZONE_BOOSTS, ExactTokenizer, SignatureColumn, SyllableTokenizer, WordTokenizer
+    from .analysis import (
+        ZONE_BOOSTS,
+        ExactTokenizer,
+        PairTokenizer,
+        SignatureColumn,
+        SyllableTokenizer,
+        WordTokenizer,
+    )
     from .postings import IntFrequency, VarintPositions
 
     def positional(boosts: tuple[float, ...], stored: bool = False) -> Any:
@@ -78,6 +93,9 @@ def build_schema() -> Any:
         field = TEXT(analyzer=tokenizer, phrase=False)
         field.format = IntFrequency()
         return field
+
+    pairs = TEXT(analyzer=PairTokenizer(common, ZONE_BOOSTS), phrase=False)
+    pairs.format, pairs.scorable = Existence(), False  # only which clippings have a pair
 
     return Schema(
         id=ID(stored=True, unique=True),
@@ -98,6 +116,7 @@ def build_schema() -> Any:
         text=positional(ZONE_BOOSTS),
         exact=frequency(ExactTokenizer(ZONE_BOOSTS)),
         words=frequency(WordTokenizer(ZONE_BOOSTS)),
+        pairs=pairs,
     )
 
 
@@ -206,7 +225,24 @@ def open_whoosh_index(index_dir: str | Path) -> Any:
     return storage.open_index(INDEX_NAME)
 
 
-def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
+def _common_syllables(files: Sequence[Path]) -> frozenset[str]:
+    """:data:`COMMON_SYLLABLES` syllables common in up to
+    :data:`COMMON_SAMPLE` of ``files``, spread evenly (unreadable ones are
+    left out here and reported by the run)."""
+    from .analysis import common_syllables
+    from .clipping import clipping_from_bytes, read_bytes
+
+    step = max(1, len(files) // COMMON_SAMPLE)
+    values = []
+    for path in files[::step][:COMMON_SAMPLE]:
+        try:
+            values.append(clipping_document(clipping_from_bytes(read_bytes(path), path), "")["text"])
+        except ClippingError:
+            continue
+    return common_syllables(values, COMMON_SYLLABLES)
+
+
+def _create_or_open(index_dir: Path, rebuild: bool, files: Sequence[Path] = ()) -> Any:
     index_dir.mkdir(parents=True, exist_ok=True)
     storage = _storage(index_dir)
     if not rebuild and storage.index_exists(INDEX_NAME):
@@ -216,7 +252,7 @@ def _create_or_open(index_dir: Path, rebuild: bool) -> Any:
         raise IndexNotFoundError(
             f"{str(index_dir)!r} is not empty and holds no clipsearch index; choose another --index-dir"
         )
-    ix = storage.create_index(build_schema(), indexname=INDEX_NAME)
+    ix = storage.create_index(build_schema(_common_syllables(files)), indexname=INDEX_NAME)
     _write_meta(index_dir)
     return ix
 
@@ -242,6 +278,7 @@ def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
         "text": zones,
         "exact": zones,
         "words": zones,
+        "pairs": zones,
         "day": day_number(clipping.date),
         "source_key": source_key(clipping.source or "").encode("utf-8"),
         "dup": zones,  # SignatureColumn turns it into a signature where it is analysed
@@ -408,7 +445,7 @@ def _build(
 ) -> IndexReport:
     from .clipping import clipping_from_bytes, read_bytes
 
-    ix = _create_or_open(index_path, rebuild)
+    ix = _create_or_open(index_path, rebuild, files)
     known = indexed_files(ix)
     writer = _Writer(ix, index_path, procs, commit_every)
     seen: dict[str, str] = {}
