@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.codec.whoosh3 import W3TermInfo
@@ -203,3 +204,52 @@ def test_positions_at_gives_every_position_asked_for(
         return
     want = [(d, p) for d in asked if d in by_id for p in by_id[d]]
     assert list(zip(found[0].tolist(), found[1].tolist(), strict=True)) == want
+
+
+def _dump_postings(index_dir: Path) -> list[tuple[str, bytes, bytes, bytes]]:
+    """Every term of every segment: its term info and its posting bytes."""
+    from clipsearch.index import open_whoosh_index
+
+    out = []
+    with open_whoosh_index(index_dir).reader() as reader:
+        for leaf, _offset in reader.leaf_readers():
+            terms = leaf._terms
+            for fieldname, text in leaf.all_terms():
+                info = terms.term_info(fieldname, text)
+                stats = (info.weight(), info.doc_frequency(), info.min_length(), info.max_length())
+                stats += (info.max_weight(), info.min_id(), info.max_id())
+                raw = b""
+                if info.is_inlined():
+                    raw = repr(info._inlined).encode()
+                else:
+                    offset, length = info.extent()
+                    length = length[0] if isinstance(length, tuple) else length  # as W3 reads it back
+                    raw = bytes(terms._postfile.get(offset, length))
+                out.append((fieldname, text, repr(stats).encode(), raw))
+    return out
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_field_writer_writes_what_whoosh_loop_writes(tmp_path: Path, procs: int) -> None:
+    """CompactFieldWriter.add_postings (lengths read per field) writes the
+    same terms and blocks, min and max lengths included, as Whoosh's loop
+    (lengths read per posting)."""
+    from whoosh.codec.base import FieldWriter
+
+    import clipsearch
+    from clipsearch.codec import CompactFieldWriter
+
+    from .conftest import write_clipping
+
+    words = "hà nội mùa lúa văn phòng cấp ủy bão lũ miền trung người dân".split()
+    (tmp_path / "docs").mkdir()
+    for n in range(60):
+        body = " ".join(words[(n * 7 + k * k) % len(words)] for k in range(5 + n * 3))
+        write_clipping(tmp_path / "docs", f"d{n:02d}", f"Tin {words[n % len(words)]} {n}", words[n % 5], [body])
+    clipsearch.build_index([tmp_path / "docs"], tmp_path / "ours", procs=procs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CompactFieldWriter, "add_postings", FieldWriter.add_postings)
+        clipsearch.build_index([tmp_path / "docs"], tmp_path / "whoosh", procs=procs)
+    ours, theirs = _dump_postings(tmp_path / "ours"), _dump_postings(tmp_path / "whoosh")
+    assert len(ours) > 200
+    assert ours == theirs

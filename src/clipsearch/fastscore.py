@@ -333,18 +333,23 @@ class Evaluator:
         """Whoosh's score of a phrase (``words`` at consecutive positions) in
         each of ``docnums``: the sum of its terms' scores where it occurs, else 0.
 
-        Vectorised: word ``k``'s positions become keys ``doc * 2**32 +
-        position - k``; the documents whose keys meet in every word have the
-        phrase. Documents are dropped as soon as a word rules them out, so
-        later words decode fewer positions."""
+        Documents without one of its pairs of common syllables (the
+        ``pairs`` field) are dropped first; a two-word phrase that is such a
+        pair needs nothing more. Then, vectorised: word ``k``'s positions
+        become keys ``doc * 2**32 + position - k``; the documents whose keys
+        meet in every word have the phrase. Documents are dropped as soon as
+        a word rules them out, so later words decode fewer positions."""
         total = np.zeros(len(docnums))
         present = np.ones(len(docnums), dtype=bool)
         for word in words:
             scores = self.term_scores_at(field, word, docnums)
             present &= scores > 0
             total += scores
+        pairs = self._pairs(field, words)
+        for pair in pairs:
+            present[present] = self.term_scores_at(PAIRS_FIELD, pair, docnums[present]) > 0
         candidates = docnums[present]
-        if not len(candidates) or len(words) < 2:
+        if not len(candidates) or len(words) < 2 or (len(words) == 2 and pairs):
             return np.where(present, total, 0.0)
         shift = len(words)
         keys: Ids | None = None
@@ -426,15 +431,11 @@ class Evaluator:
         """The documents with ``words`` at consecutive positions, scored as
         Whoosh scores a phrase (the sum of its terms' scores)."""
         parts = [Matches(*self._term(field, w)) for w in dict.fromkeys(words)]
-        pairs = self._pairs(field, words)
-        for pair in pairs:
+        for pair in self._pairs(field, words):  # whole lists: cached for the next phrase
             ids = self._term(PAIRS_FIELD, pair)[0]
             parts.append(Matches(ids, np.zeros(len(ids))))
         both = _intersection(parts)
-        if len(words) == 2 and pairs:  # the pair's documents are the phrase's
-            scores = sum((self.term_scores_at(field, w, both.ids) for w in words), np.zeros(len(both))) * boost
-        else:
-            scores = self.phrase_scores_at(field, words, both.ids) * boost
+        scores = self.phrase_scores_at(field, words, both.ids) * boost
         keep = scores > 0
         return Matches(both.ids[keep], scores[keep])
 
