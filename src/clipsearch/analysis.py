@@ -148,6 +148,12 @@ class _ZonedTokenizer(Tokenizer):
     def rows(self, value: str) -> Iterator[TokenRow]:
         raise NotImplementedError
 
+    def weighted(self, value: str) -> Iterator[tuple[str, int, float]]:
+        """``(text, position, boost)`` of each token, what the posting formats
+        of :mod:`clipsearch.postings` read instead of Whoosh ``Token`` objects."""
+        boosts = self.boosts + (self.boosts[-1],) * 4
+        return ((text, pos, boosts[zone]) for text, zone, pos, _start, _end in self.rows(value))
+
     def __call__(
         self,
         value: str,

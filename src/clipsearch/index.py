@@ -58,7 +58,7 @@ TEXT_FIELD, EXACT_FIELD, WORDS_FIELD, TITLE_FIELD = "text", "exact", "words", "t
 PAIRS_FIELD = "pairs"
 #: How many of the most common syllables form pairs, and from how many of
 #: the files of the run that creates an index they are counted.
-COMMON_SYLLABLES = 300
+COMMON_SYLLABLES = 200
 COMMON_SAMPLE = 2000
 
 
@@ -72,7 +72,6 @@ def build_schema(common: Iterable[str] = ()) -> Any:
     original text is stored for snippets, the body compressed."""
     from whoosh.columns import NumericColumn, VarBytesColumn
     from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
-    from whoosh.formats import Existence
 
     from .analysis import (
         ZONE_BOOSTS,
@@ -82,7 +81,7 @@ def build_schema(common: Iterable[str] = ()) -> Any:
         SyllableTokenizer,
         WordTokenizer,
     )
-    from .postings import IntFrequency, VarintPositions
+    from .postings import IntFrequency, Presence, VarintPositions
 
     def positional(boosts: tuple[float, ...], stored: bool = False) -> Any:
         field = TEXT(analyzer=SyllableTokenizer(boosts), stored=stored, phrase=True)
@@ -95,7 +94,7 @@ def build_schema(common: Iterable[str] = ()) -> Any:
         return field
 
     pairs = TEXT(analyzer=PairTokenizer(common, ZONE_BOOSTS), phrase=False)
-    pairs.format, pairs.scorable = Existence(), False  # only which clippings have a pair
+    pairs.format, pairs.scorable = Presence(), False  # only which clippings have a pair
 
     return Schema(
         id=ID(stored=True, unique=True),

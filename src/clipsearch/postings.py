@@ -1,4 +1,5 @@
-"""A compact posting format for positional fields.
+"""Compact posting formats: positions as varints, weights without values,
+presence only.
 
 Whoosh's own ``Positions`` format pickles every posting's list of position
 deltas (about 10 bytes of pickle framing per posting, plus 2-3 per position).
@@ -6,6 +7,10 @@ deltas (about 10 bytes of pickle framing per posting, plus 2-3 per position).
 1 byte per position in the common case. Same interface, so Whoosh's phrase
 queries and scorers work unchanged. It is pickled into the index's schema,
 so it lives in an importable module and holds no state.
+
+All three read an analyzer's ``weighted(value)`` rows where it has them
+(clipsearch's tokenizers: ``(text, position, boost)`` tuples) instead of
+Whoosh's stream of ``Token`` objects, which costs attribute writes per token.
 """
 
 from __future__ import annotations
@@ -14,9 +19,23 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from whoosh.formats import Format, Frequency, tokens
+from whoosh.formats import Existence, Format, Frequency, tokens
 
-__all__ = ["IntFrequency", "VarintPositions", "decode_varints", "encode_varints"]
+__all__ = ["IntFrequency", "Presence", "VarintPositions", "decode_varints", "encode_varints"]
+
+#: (text, position, boost) of one token.
+Weighted = tuple[str, int, float]
+
+
+def weighted_tokens(value: Any, analyzer: Any, kwargs: dict[str, Any]) -> Iterable[Weighted]:
+    """``(text, position, boost)`` of each token of ``value``: the analyzer's
+    own ``weighted`` rows if it has them, else from Whoosh's token stream."""
+    weighted = getattr(analyzer, "weighted", None)
+    if weighted is not None and not kwargs.get("start_pos"):
+        rows: Iterable[Weighted] = weighted(value)
+        return rows
+    kwargs = {**kwargs, "positions": True, "boosts": True}
+    return ((t.text, t.pos, t.boost) for t in tokens(value, analyzer, kwargs))
 
 
 def encode_varints(values: Iterable[int]) -> bytes:
@@ -58,8 +77,14 @@ class IntFrequency(Frequency):
     posting_size = 0
 
     def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Any:
-        for word, _freq, weight, _encoded in super().word_values(value, analyzer, **kwargs):
-            yield word, _freq, _compact(weight), b""
+        field_boost = self.field_boost
+        freqs: dict[str, int] = defaultdict(int)
+        weights: dict[str, float] = defaultdict(float)
+        for text, _pos, boost in weighted_tokens(value, analyzer, kwargs):
+            freqs[text] += 1
+            weights[text] += boost
+        for word, freq in freqs.items():
+            yield word, freq, _compact(weights[word] * field_boost), b""
 
     def decode_frequency(self, valuestring: bytes) -> int:
         return 1
@@ -78,11 +103,9 @@ class VarintPositions(Format):
         field_boost = self.field_boost
         positions: dict[str, list[int]] = defaultdict(list)
         weights: dict[str, float] = defaultdict(float)
-        kwargs["positions"] = True
-        kwargs["boosts"] = True
-        for t in tokens(value, analyzer, kwargs):
-            positions[t.text].append(t.pos)
-            weights[t.text] += t.boost
+        for text, pos, boost in weighted_tokens(value, analyzer, kwargs):
+            positions[text].append(pos)
+            weights[text] += boost
         for word, poslist in positions.items():
             yield word, len(poslist), _compact(weights[word] * field_boost), self.encode(poslist)
 
@@ -123,3 +146,13 @@ class VarintPositions(Format):
         for v in vs:
             merged.update(self.decode_positions(v))
         return self.encode(sorted(merged))
+
+
+class Presence(Existence):
+    """Whoosh's ``Existence`` (which documents have a term, weight 1, no
+    value), reading :func:`weighted_tokens`."""
+
+    def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Any:
+        field_boost = self.field_boost
+        present = {text for text, _pos, _boost in weighted_tokens(value, analyzer, kwargs)}
+        return ((word, 1, field_boost, b"") for word in present)
