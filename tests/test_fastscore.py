@@ -116,6 +116,24 @@ def test_pairs_answer_phrases_of_common_syllables(searcher: Any) -> None:
         assert len(ids) and set(ids.tolist()) == set(_whoosh(searcher, wq.Phrase("text", pair.split())))
 
 
+def test_one_evaluator_for_every_query_gives_whooshs_results(searcher: Any) -> None:
+    """Terms, unions and positions kept from earlier queries give later ones
+    Whoosh's matches and scores."""
+    from clipsearch.query import split_filters
+
+    evaluator = Evaluator(searcher)
+    for text in QUERIES + QUERIES[::-1]:
+        words, _, _ = split_filters(parse_query(text))
+        required = plan(words if words is not None else parse_query("*")).required
+        fast = evaluator.evaluate(required)
+        assert fast is not None
+        slow = _whoosh(searcher, required)
+        assert fast.ids.tolist() == sorted(slow), text
+        if "*" not in text:
+            assert fast.scores.tolist() == pytest.approx([slow[d] for d in fast.ids.tolist()], rel=1e-9), text
+    assert evaluator._unions and evaluator._cache
+
+
 def test_a_phrase_with_slop_is_left_to_whoosh(searcher: Any) -> None:
     assert Evaluator(searcher).evaluate(wq.Phrase("text", ["ha", "noi"], slop=2)) is None
 
@@ -123,7 +141,9 @@ def test_a_phrase_with_slop_is_left_to_whoosh(searcher: Any) -> None:
 def test_cached_terms_give_the_same_result(searcher: Any) -> None:
     evaluator = Evaluator(searcher)
     required = plan(parse_query("hà nội")).required
-    first, second = evaluator.evaluate(required), evaluator.evaluate(required)
+    first = evaluator.evaluate(required)
+    assert evaluator._unions, "each syllable's clause is kept"
+    second = evaluator.evaluate(required)
     assert first is not None and second is not None
     assert first.ids.tolist() == second.ids.tolist() and first.scores.tolist() == second.scores.tolist()
 

@@ -33,7 +33,15 @@ import numpy as np
 import numpy.typing as npt
 
 from .analysis import pair_term
-from .codec import CompactLeafMatcher, Postings, decode_postings, flat_positions, positions_at, values_at
+from .codec import (
+    BLOCK_POSTINGS,
+    CompactLeafMatcher,
+    Postings,
+    decode_postings,
+    flat_positions,
+    positions_at,
+    values_at,
+)
 from .index import PAIRS_FIELD, TEXT_FIELD
 
 __all__ = ["Matches", "Evaluator"]
@@ -42,6 +50,8 @@ __all__ = ["Matches", "Evaluator"]
 CACHE_TERMS = 4096
 #: Bytes of decoded positional postings kept per searcher for phrases.
 CACHE_POSITION_BYTES = 256 * 1024 * 1024
+#: Bytes of evaluated unions of terms (a syllable's ``text | title | exact``) kept per searcher.
+CACHE_UNION_BYTES = 64 * 1024 * 1024
 K1, B = 1.2, 0.75
 #: Phrase keys: ``document * _KEY + position`` (positions stay far below it).
 _KEY = 1 << 32
@@ -171,6 +181,8 @@ class Evaluator:
         self._postings_bytes = 0
         self._live: Ids | None = None
         self._common: frozenset[str] | None = None
+        self._unions: OrderedDict[tuple[tuple[str, str, float], ...], Matches] = OrderedDict()
+        self._unions_bytes = 0
 
     # -- statistics ---------------------------------------------------------
 
@@ -317,9 +329,12 @@ class Evaluator:
 
     def term_scores_at(self, field: str, text: str, docnums: Ids) -> Scores:
         """The BM25F score of a term in each of ``docnums`` (0 where absent,
-        ``docnums`` ascending). A term not in the cache is read only in the
-        blocks that can hold them, and not cached."""
+        ``docnums`` ascending). A term not in the cache is read whole (and
+        cached) when it has no more blocks than there are ``docnums``, else
+        only in the blocks that can hold them (and not cached)."""
         cached = self._cache.get((field, text))
+        if cached is None and self.searcher.doc_frequency(field, text) <= BLOCK_POSTINGS * len(docnums):
+            cached = self._term(field, text)
         ids, scores = cached if cached is not None else self._scored(field, text, docnums)[:2]
         out = np.zeros(len(docnums))
         if len(ids):
@@ -412,6 +427,24 @@ class Evaluator:
                     found[d] = matcher.value()
         return found
 
+    def _union_of_terms(self, terms: list[Any]) -> Matches:
+        """An OR of terms, kept (up to :data:`CACHE_UNION_BYTES`): the same
+        syllable's clause comes back in many queries."""
+        key = tuple((t.fieldname, t.text, float(t.boost)) for t in terms)
+        found = self._unions.get(key)
+        if found is not None:
+            self._unions.move_to_end(key)
+            return found
+        found = _union([self._eval(t) for t in terms])
+        size = found.ids.nbytes + found.scores.nbytes
+        if size <= CACHE_UNION_BYTES // 4:
+            self._unions[key] = found
+            self._unions_bytes += size
+            while self._unions_bytes > CACHE_UNION_BYTES:
+                _key, dropped = self._unions.popitem(last=False)
+                self._unions_bytes -= dropped.ids.nbytes + dropped.scores.nbytes
+        return found
+
     # -- phrases ------------------------------------------------------------
 
     def _pairs(self, field: str, words: list[str]) -> list[str]:
@@ -471,5 +504,7 @@ class Evaluator:
         if isinstance(q, wq.And) and not isinstance(q, wq.Phrase):
             return _intersection([self._eval(c) for c in q.subqueries])
         if isinstance(q, wq.Or) and not getattr(q, "minmatch", 0) and math.isclose(getattr(q, "scale", 0.0) or 0.0, 0):
+            if all(type(c) is wq.Term for c in q.subqueries):
+                return self._union_of_terms(q.subqueries)
             return _union([self._eval(c) for c in q.subqueries])
         raise _Unsupported(type(q).__name__)

@@ -355,13 +355,14 @@ class Index:
                 ranked = _rank(searcher, query_plan.bonus, matches, wanted, self._evaluator())
             else:
                 ranked = _by_date(matches, columns.days, newest=sort == "newest")
-            stored = _collapse(searcher, ranked, matches, groups, limit)
+            fields_of = _FieldsOf(searcher)
+            stored = _collapse(fields_of, searcher, ranked, matches, groups, limit)
             counts = _facets(searcher, columns, matches) if facets else None
             days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
-            suggestion = self._suggest(query, matches) if terms else None
+            suggestion = self._suggest(query, matches, fields_of) if terms else None
         hits = [
-            _make_hit(fields, score, terms, day, similar)
-            for (fields, score, _d, similar), day in zip(stored, days, strict=True)
+            _make_hit(fields, score, terms, day, similar, body=fields_of.body(d))
+            for (fields, score, d, similar), day in zip(stored, days, strict=True)
         ]
         return SearchResult(query, len(matches), hits, counts, suggestion)
 
@@ -380,7 +381,7 @@ class Index:
             self._group_cache = _Groups(generation, read_groups(self.path))
         return self._group_cache
 
-    def _suggest(self, query: str, matches: Matches) -> str | None:
+    def _suggest(self, query: str, matches: Matches, fields_of: _FieldsOf) -> str | None:
         """Suggestion ("did you mean"), see :mod:`clipsearch.suggest`. The texts are those
         of the best :data:`SUGGESTION_TEXTS` matches of the required part."""
         from .suggest import suggest
@@ -389,8 +390,8 @@ class Index:
             return None
         texts: list[str] = []
         for _score, docnum in _top(matches, SUGGESTION_TEXTS):
-            fields = self._searcher.stored_fields(docnum)
-            texts += [fields.get("title", ""), fields.get("lead", ""), stored_body(fields)]
+            fields = fields_of(docnum)
+            texts += [fields.get("title", ""), fields.get("lead", ""), fields_of.body(docnum)]
         vocabulary = self._vocabulary()
         return suggest(query, texts, lambda folded: Counter(vocabulary.get(folded, {})))
 
@@ -605,7 +606,30 @@ class _Groups:
         return self.groups[rep] if rep is not None else [clipping_id]
 
 
+class _FieldsOf:
+    """A query's reads of stored fields, each document read (and its body
+    decompressed) once: the hits and "did you mean" share their documents."""
+
+    def __init__(self, searcher: Any) -> None:
+        self._searcher = searcher
+        self._fields: dict[int, dict[str, Any]] = {}
+        self._bodies: dict[int, str] = {}
+
+    def __call__(self, docnum: int) -> dict[str, Any]:
+        fields = self._fields.get(docnum)
+        if fields is None:
+            fields = self._fields[docnum] = self._searcher.stored_fields(docnum)
+        return fields
+
+    def body(self, docnum: int) -> str:
+        body = self._bodies.get(docnum)
+        if body is None:
+            body = self._bodies[docnum] = stored_body(self(docnum))
+        return body
+
+
 def _collapse(
+    fields_of: _FieldsOf,
     searcher: Any,
     ranked: Iterable[tuple[float, int]],
     matches: Matches,
@@ -616,11 +640,10 @@ def _collapse(
     group (the best placed), each with the ids of its group's other matches."""
     shown: list[tuple[dict[str, Any], float, int, tuple[str, ...]]] = []
     seen: set[str] = set()
-    matched: set[int] | None = None
     for score, docnum in ranked:
         if len(shown) >= limit:
             break
-        fields = searcher.stored_fields(docnum)
+        fields = fields_of(docnum)
         if not groups:
             shown.append((fields, score, docnum, ()))
             continue
@@ -631,16 +654,20 @@ def _collapse(
         if rep in seen:
             continue
         seen.add(rep)
-        if matched is None:
-            matched = set(matches.ids.tolist())
         others = []
         for member in groups.groups[rep]:
             if member != fields["id"]:
                 other = searcher.document_number(id=member)
-                if other is not None and other in matched:
+                if other is not None and _has(matches.ids, other):
                     others.append(member)
         shown.append((fields, score, docnum, tuple(others)))
     return shown
+
+
+def _has(ascending: Any, value: int) -> bool:
+    """Whether the ascending array holds ``value``."""
+    at = int(np.searchsorted(ascending, value))
+    return at < len(ascending) and int(ascending[at]) == value
 
 
 class _Columns:
@@ -847,9 +874,16 @@ def _date(day: int) -> dt.date | None:
 
 
 def _make_hit(
-    fields: dict[str, Any], score: float, terms: HighlightTerms, day: int, similar: tuple[str, ...] = ()
+    fields: dict[str, Any],
+    score: float,
+    terms: HighlightTerms,
+    day: int,
+    similar: tuple[str, ...] = (),
+    body: str | None = None,
 ) -> Hit:
-    snippet = _best_snippet(fields.get("lead", ""), stored_body(fields), terms)
+    """A hit from stored fields (``body``: the body if already decompressed)."""
+    body = stored_body(fields) if body is None else body
+    snippet = _best_snippet(fields.get("lead", ""), body, terms)
     title = fields.get("title", "")
     return Hit(
         id=fields["id"],
