@@ -31,7 +31,7 @@ def weighted_tokens(value: Any, analyzer: Any, kwargs: dict[str, Any]) -> Iterab
     """``(text, position, boost)`` of each token of ``value``: the analyzer's
     own ``weighted`` rows if it has them, else from Whoosh's token stream."""
     weighted = getattr(analyzer, "weighted", None)
-    if weighted is not None and not kwargs.get("start_pos"):
+    if weighted is not None and isinstance(value, str) and not kwargs.get("start_pos"):
         rows: Iterable[Weighted] = weighted(value)
         return rows
     kwargs = {**kwargs, "positions": True, "boosts": True}
