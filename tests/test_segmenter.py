@@ -263,3 +263,37 @@ def test_no_temp_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_get_segmenter_is_shared() -> None:
     assert get_segmenter() is get_segmenter()
+
+
+CACHE_SAMPLE = "Văn phòng cấp ủy họp tại TP.HCM ngày 1/8/2014. Ông Nguyễn Văn A nói: hòa bình là trên hết."
+
+
+def _words(segmenter: Segmenter) -> list[str]:
+    return [s.text for s in segmenter.segment(CACHE_SAMPLE)]
+
+
+def test_the_parsed_model_is_cached_and_segments_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = Segmenter()  # parses pyvi's files, writes the cache
+    cached = list((tmp_path / "clipsearch").glob("pyvi-*.marshal"))
+    assert len(cached) == 1
+    second = Segmenter()  # reads the cache
+    assert _words(second) == _words(first) == tokenize_like_pyvi(CACHE_SAMPLE).split()
+    assert (second._bigrams, second._trigrams, second._state) == (first._bigrams, first._trigrams, first._state)
+
+
+def test_a_damaged_cache_is_parsed_again_and_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    expected = _words(Segmenter())
+    (cached,) = (tmp_path / "clipsearch").glob("pyvi-*.marshal")
+    for damage in (b"", b"not marshal", cached.read_bytes()[:1000]):
+        cached.write_bytes(damage)
+        assert _words(Segmenter()) == expected
+        assert cached.stat().st_size > 1000  # written again
+
+
+def test_an_unwritable_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert _words(Segmenter()) == tokenize_like_pyvi(CACHE_SAMPLE).split()

@@ -14,7 +14,10 @@ word keeps its character span and long input stays linear.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import marshal
+import os
 import pickle
 import re
 import string
@@ -161,12 +164,54 @@ class _Syllable:
         self.right = tuple((w[0], w[1]) for a in right if (w := state.get(a)) is not None)
 
 
+#: Bumped when what the cache file holds changes.
+_CACHE_VERSION = 1
+
+
+def _cache_path(models: Path) -> Path | None:
+    """Where the parsed dictionary and model of this pyvi installation are
+    kept: ``$XDG_CACHE_HOME/clipsearch`` (default ``~/.cache/clipsearch``),
+    one file per pyvi folder and file sizes and times."""
+    try:
+        stats = [(models / name).stat() for name in ("pyvi3.pkl", "words.txt")]
+    except OSError:
+        return None
+    key = repr((_CACHE_VERSION, str(models), [(st.st_size, st.st_mtime_ns) for st in stats]))
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "clipsearch" / f"pyvi-{hashlib.sha256(key.encode()).hexdigest()[:16]}.marshal"
+
+
+def _load_tables() -> tuple[frozenset[str], frozenset[str], CrfModel]:
+    """pyvi's two- and three-syllable words and its model: from the cache
+    file if there is a good one (a few ms), else read and parsed (about 50
+    ms, which is most of a one-off query's segmentation) and cached. A cache
+    that cannot be read or written is ignored."""
+    path = _cache_path(_pyvi_models())
+    if path is not None:
+        try:
+            labels, state, transition, bigrams, trigrams = marshal.loads(path.read_bytes())
+            if isinstance(state, dict) and isinstance(bigrams, frozenset) and isinstance(trigrams, frozenset):
+                return bigrams, trigrams, CrfModel(labels, state, transition)
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+    bigrams, trigrams = _load_ngrams()
+    model = CrfModel.from_bytes(_load_model_bytes())
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            partial.write_bytes(marshal.dumps((model.labels, model.state, model.transition, bigrams, trigrams)))
+            os.replace(partial, path)
+        except OSError:
+            pass
+    return bigrams, trigrams, model
+
+
 class Segmenter:
     """pyvi's word segmenter; create through :func:`get_segmenter`."""
 
     def __init__(self) -> None:
-        self._bigrams, self._trigrams = _load_ngrams()
-        model = CrfModel.from_bytes(_load_model_bytes())
+        self._bigrams, self._trigrams, model = _load_tables()
         if model.labels != ("B_W", "I_W"):  # pragma: no cover - a different pyvi
             raise RuntimeError(f"unexpected pyvi model labels {model.labels}")
         self._state = model.state
