@@ -117,3 +117,35 @@ def test_collapsed_spans_cover_the_same_words(pieces: list[tuple[str, str]], dat
         wide = _collapse(text, [(chosen[0][0], chosen[-1][1])])
         a, b = wide.highlights[0]
         assert wide.text[a:b] == re.sub(r"\s+", " ", text[chosen[0][0] : chosen[-1][1]])
+
+
+def phrase_terms(*phrases: str, loose: str = "") -> HighlightTerms:
+    """Terms of a query with these quoted phrases and unquoted ``loose`` words."""
+    from clipsearch.query import parse_query
+    from clipsearch.search import highlight_terms
+
+    return highlight_terms(parse_query(" ".join(f'"{p}"' for p in phrases) + " " + loose))
+
+
+def test_quoted_syllables_highlight_only_where_the_phrase_is() -> None:
+    text = "Có người hỏi. " + FILLER + "Chơi thể thao có thể giúp bạn. Có lẽ vậy."
+    snippet = make_snippet(text, phrase_terms("có thể"))
+    marked = [snippet.text[s:e] for s, e in snippet.highlights]
+    assert marked == ["có thể"]
+    assert "Chơi thể thao có thể giúp" in snippet.text  # the window is the phrase's, not the first "Có"
+    assert [text[s:e] for s, e in highlight_spans(text, phrase_terms("có thể"))] == ["có thể"]
+
+
+def test_a_phrase_across_punctuation_and_an_unquoted_word_elsewhere() -> None:
+    text = "Có, thể thao. Bạn có thể đến."
+    # "có, thể" is the phrase too (punctuation is not a syllable, as in the index)
+    assert [text[s:e] for s, e in highlight_spans(text, phrase_terms("có thể"))] == ["Có", "thể", "có thể"]
+    # "thao" typed without quotes highlights anywhere; "có" and "thể" still only in the phrase
+    spans = highlight_spans("Thể thao có lẽ. Có thể.", phrase_terms("có thể", loose="thao"))
+    assert [("Thể thao có lẽ. Có thể.")[s:e] for s, e in spans] == ["thao", "Có thể"]
+
+
+def test_syllables_typed_both_quoted_and_not_highlight_everywhere() -> None:
+    text = "Có người. Có thể."
+    spans = highlight_spans(text, phrase_terms("có thể", loose="có"))
+    assert [text[s:e] for s, e in spans] == ["Có", "Có thể"]

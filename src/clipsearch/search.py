@@ -237,22 +237,31 @@ def plan(node: Node) -> Plan:
 
 
 def highlight_terms(node: Node) -> HighlightTerms:
-    """The syllables to highlight: those of every positive term."""
+    """The syllables to highlight: those of every positive term; those of a
+    quoted phrase (and of no unquoted term) only where the phrase occurs."""
     exact: set[str] = set()
     folded: set[str] = set()
+    loose: set[str] = set()
+    phrases: set[tuple[str, ...]] = set()
 
     def walk(n: Node) -> None:
         if isinstance(n, (Terms, Phrase)):
-            for s in _query_syllables(n.text):
+            sylls = _query_syllables(n.text)
+            for s in sylls:
                 folded.add(fold(s))
                 if has_diacritics(s):
                     exact.add(s)
+            if isinstance(n, Phrase) and len(sylls) > 1:
+                phrases.add(tuple(fold(s) for s in sylls))
+            else:
+                loose.update(fold(s) for s in sylls)
         elif isinstance(n, (And, Or)):
             for c in n.children:
                 walk(c)
 
     walk(node)
-    return HighlightTerms(frozenset(exact), frozenset(folded))
+    in_phrases = {s for phrase in phrases for s in phrase}
+    return HighlightTerms(frozenset(exact), frozenset(folded), frozenset(phrases), frozenset(in_phrases - loose))
 
 
 # ---------------------------------------------------------------------------

@@ -7,7 +7,9 @@ terms becomes the snippet. A term typed with diacritics highlights only its
 exact form where the text has it, else its folded variants (which is why the
 clipping matched). Highlight spans are ``(start, end)`` character offsets into
 the returned snippet; adjacent matches merge into one span, so ``văn phòng
-cấp ủy`` is one highlight.
+cấp ủy`` is one highlight. A syllable the user typed only inside quotes
+highlights only where the quoted phrase occurs (``"có thể"`` does not mark
+every ``có``), so the snippet shows the phrase.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class HighlightTerms:
 
     exact: frozenset[str]
     folded: frozenset[str]
+    #: Quoted phrases, as folded syllables, and the folded syllables that
+    #: are in a phrase and nowhere else in the query (highlighted only in one).
+    phrases: frozenset[tuple[str, ...]] = frozenset()
+    phrase_only: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.folded)
@@ -92,8 +98,28 @@ def find_matches(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
             )
             for m in terms.whole_syllables(folded)
         ]
+    if terms.phrase_only:
+        found = _in_phrases(text, found, terms)
     exact_seen = {f for _s, _e, f, is_exact in found if is_exact}
     return [(s, e) for s, e, f, is_exact in found if is_exact or f not in exact_seen]
+
+
+def _in_phrases(
+    text: str, found: list[tuple[int, int, str, bool]], terms: HighlightTerms
+) -> list[tuple[int, int, str, bool]]:
+    """``found`` without the matches of phrase-only syllables that are not
+    part of an occurrence of a quoted phrase: the phrase's syllables matched
+    one after the other, with no other syllable between them."""
+    adjacent = [
+        i > 0 and not _LETTER_OR_DIGIT.search(text, found[i - 1][1], found[i][0]) for i in range(len(found))
+    ]
+    keep = [found[i][2] not in terms.phrase_only for i in range(len(found))]
+    for phrase in terms.phrases:
+        n = len(phrase)
+        for i in range(len(found) - n + 1):
+            if all(found[i + k][2] == phrase[k] for k in range(n)) and all(adjacent[i + 1 : i + n]):
+                keep[i : i + n] = [True] * n
+    return [m for m, kept in zip(found, keep, strict=True) if kept]
 
 
 def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
