@@ -110,9 +110,7 @@ def _in_phrases(
     """``found`` without the matches of phrase-only syllables that are not
     part of an occurrence of a quoted phrase: the phrase's syllables matched
     one after the other, with no other syllable between them."""
-    adjacent = [
-        i > 0 and not _LETTER_OR_DIGIT.search(text, found[i - 1][1], found[i][0]) for i in range(len(found))
-    ]
+    adjacent = [i > 0 and not _LETTER_OR_DIGIT.search(text, found[i - 1][1], found[i][0]) for i in range(len(found))]
     keep = [found[i][2] not in terms.phrase_only for i in range(len(found))]
     for phrase in terms.phrases:
         n = len(phrase)
