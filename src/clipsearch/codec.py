@@ -183,27 +183,7 @@ class CompactLeafMatcher(W3LeafMatcher):
         if self._compression:
             raw = zlib.decompress(raw)
         count = self._blocklength
-        pos = 0
-        ids = []
-        base = 0
-        for _ in range(count):
-            delta, pos = _read_varint(raw, pos)
-            base += delta
-            ids.append(base)
-        kind = raw[pos]
-        pos += 1
-        weights: Any
-        if kind == _WEIGHTS_ONE:
-            weights = [1.0] * count
-        elif kind == _WEIGHTS_INT:
-            weights = []
-            for _ in range(count):
-                w, pos = _read_varint(raw, pos)
-                weights.append(float(w))
-        else:
-            weights = array("f")
-            weights.frombytes(raw[pos : pos + 4 * count])
-            pos += 4 * count
+        ids, weights, pos = _block_head(raw, count)
         values: Any
         fixed = self._fixedsize
         if fixed == 0:
@@ -399,20 +379,12 @@ def _decode_small(chunks: list[bytes], counts: list[int], joined: bytes, values:
     value_size: list[int] = []
     base = 0  # where the block starts in ``joined``
     for raw, count in zip(chunks, counts, strict=True):
-        deltas, pos = _skip_varints(raw, 0, count)
-        ids += accumulate(deltas)
-        kind = raw[pos]
-        pos += 1
-        if kind == _WEIGHTS_ONE:
-            weights += [1.0] * count
-        elif kind == _WEIGHTS_INT:
-            whole, pos = _skip_varints(raw, pos, count)
-            weights += map(float, whole)
-        else:
-            weights += array("f", raw[pos : pos + 4 * count])
+        block_ids, block_weights, pos = _block_head(raw, count)
+        ids += block_ids
+        weights += block_weights
+        if isinstance(block_weights, array):
             value_start = None  # as the numpy pass: no values with float weights
-            values = False
-        if values and value_start is not None:
+        if value_start is not None:
             sizes, pos = _skip_varints(raw, pos, count)
             value_start += accumulate(sizes[:-1], initial=base + pos)
             value_size += sizes
@@ -437,6 +409,24 @@ def positions_at(matcher: Any, wanted: Any) -> tuple[Any, Any] | None:
     if postings.value_start is None and len(postings.ids):
         return None
     return postings.positions(wanted)
+
+
+def _block_head(raw: bytes, count: int) -> tuple[list[int], Any, int]:
+    """A block's ids, its weights (floats; an ``array("f")`` for 4-byte
+    float weights) and where the sizes of its values begin."""
+    deltas, pos = _skip_varints(raw, 0, count)
+    kind = raw[pos]
+    pos += 1
+    weights: Any
+    if kind == _WEIGHTS_ONE:
+        weights = [1.0] * count
+    elif kind == _WEIGHTS_INT:
+        whole, pos = _skip_varints(raw, pos, count)
+        weights = [float(w) for w in whole]
+    else:
+        weights = array("f", raw[pos : pos + 4 * count])
+        pos += 4 * count
+    return list(accumulate(deltas)), weights, pos
 
 
 def _skip_varints(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
@@ -478,14 +468,7 @@ def values_at(matcher: Any, wanted: list[int]) -> dict[int, bytes]:
         if matcher._compression:
             raw = zlib.decompress(raw)
         count = matcher._blocklength
-        deltas, pos = _skip_varints(raw, 0, count)
-        kind = raw[pos]
-        pos += 1
-        if kind == _WEIGHTS_INT:
-            pos = _skip_varints(raw, pos, count)[1]
-        elif kind == _WEIGHTS_FLOAT:
-            pos += 4 * count
-        id_list = list(accumulate(deltas))
+        id_list, _weights, pos = _block_head(raw, count)
         at = [bisect_left(id_list, d) for d in targets]
         wanted_at = [k for k, d in zip(at, targets, strict=True) if k < count and id_list[k] == d]
         if not wanted_at:
