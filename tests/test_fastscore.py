@@ -194,3 +194,19 @@ def test_phrases_without_the_positions_cache(searcher: Any, text: str, monkeypat
     assert not evaluator._postings
     assert cached is not None and uncached is not None
     assert uncached.ids.tolist() == cached.ids.tolist() == sorted(_whoosh(searcher, required))
+
+
+def test_bytes_cache_drops_least_recently_used() -> None:
+    from clipsearch.fastscore import _BytesCache
+
+    cache = _BytesCache(100)
+    cache.put("a", 1, 20)
+    cache.put("b", 2, 20)
+    cache.put("big", 3, 26)  # over a quarter of the limit: not kept
+    assert cache.get("big") is None and len(cache) == 2
+    assert cache.get("a") == 1  # now the most recent
+    for key in "cdef":
+        cache.put(key, key, 20)  # 120 bytes in all: the least recent, "b", goes
+    assert cache.get("b") is None and cache.get("a") == 1 and len(cache) == 5
+    cache.put("a", 9, 20)  # replaced, not counted twice
+    assert cache.get("a") == 9 and len(cache) == 5

@@ -164,6 +164,38 @@ class _Unsupported(Exception):
     pass
 
 
+class _BytesCache:
+    """Least recently used values, kept while their sizes sum to at most
+    ``limit`` bytes; a value over a quarter of it is not kept."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: Any) -> Any:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def put(self, key: Any, value: Any, size: int) -> None:
+        if size > self.limit // 4:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._bytes -= old[1]
+        self._items[key] = (value, size)
+        self._bytes += size
+        while self._bytes > self.limit:
+            _key, (_value, dropped) = self._items.popitem(last=False)
+            self._bytes -= dropped
+
+
 class Evaluator:
     """Evaluates Whoosh queries of Terms, Or, And, AndNot, Not and Every over
     one searcher's segments."""
@@ -176,13 +208,11 @@ class Evaluator:
         self._deleted: dict[int, Ids] = {}
         self._avg: dict[str, float] = {}
         self._cache: OrderedDict[tuple[str, str], tuple[Ids, Scores]] = OrderedDict()
-        # Decoded positional postings, per leaf, kept while they fit in CACHE_POSITION_BYTES.
-        self._postings: OrderedDict[tuple[str, str], list[Postings | None]] = OrderedDict()
-        self._postings_bytes = 0
+        # Decoded positional postings (a list per leaf) and unions of terms.
+        self._postings = _BytesCache(CACHE_POSITION_BYTES)
         self._live: Ids | None = None
         self._common: frozenset[str] | None = None
-        self._unions: OrderedDict[tuple[tuple[str, str, float], ...], Matches] = OrderedDict()
-        self._unions_bytes = 0
+        self._unions = _BytesCache(CACHE_UNION_BYTES)
 
     # -- statistics ---------------------------------------------------------
 
@@ -282,19 +312,8 @@ class Evaluator:
 
     def _keep_postings(self, key: tuple[str, str], decoded: list[Postings | None]) -> None:
         """Keep a term's decoded positions (if it has them) for its phrases."""
-        if not any(p is not None and p.value_start is not None for p in decoded):
-            return
-        size = sum(p.nbytes for p in decoded if p is not None)
-        if size > CACHE_POSITION_BYTES // 4:
-            return
-        old = self._postings.pop(key, None)
-        if old is not None:
-            self._postings_bytes -= sum(p.nbytes for p in old if p is not None)
-        self._postings[key] = decoded
-        self._postings_bytes += size
-        while self._postings_bytes > CACHE_POSITION_BYTES:
-            _key, dropped = self._postings.popitem(last=False)
-            self._postings_bytes -= sum(p.nbytes for p in dropped if p is not None)
+        if any(p is not None and p.value_start is not None for p in decoded):
+            self._postings.put(key, decoded, sum(p.nbytes for p in decoded if p is not None))
 
     @staticmethod
     def _leaf_postings(reader: Any, field: str, text: str, wanted: list[int] | None = None) -> Postings:
@@ -387,6 +406,7 @@ class Evaluator:
         given global documents (ascending)."""
         doc_parts, position_parts = [], []
         bounds = np.searchsorted(docnums, [offset for _reader, offset in self.leaves] + [self.total])
+        cached = self._postings.get((field, text))
         for leaf, (reader, offset) in enumerate(self.leaves):
             if bounds[leaf] == bounds[leaf + 1]:
                 continue
@@ -394,9 +414,6 @@ class Evaluator:
             if (field, btext) not in reader._terms:
                 continue
             local = docnums[bounds[leaf] : bounds[leaf + 1]] - offset
-            cached = self._postings.get((field, text))
-            if cached is not None:
-                self._postings.move_to_end((field, text))
             kept = cached[leaf] if cached is not None else None
             found: tuple[Ids, Ids] | None = None
             if kept is not None and kept.value_start is not None:
@@ -425,24 +442,6 @@ class Evaluator:
                 matcher.skip_to(d)
                 if matcher.is_active() and matcher.id() == d:
                     found[d] = matcher.value()
-        return found
-
-    def _union_of_terms(self, terms: list[Any]) -> Matches:
-        """An OR of terms, kept (up to :data:`CACHE_UNION_BYTES`): the same
-        syllable's clause comes back in many queries."""
-        key = tuple((t.fieldname, t.text, float(t.boost)) for t in terms)
-        found = self._unions.get(key)
-        if found is not None:
-            self._unions.move_to_end(key)
-            return found
-        found = _union([self._eval(t) for t in terms])
-        size = found.ids.nbytes + found.scores.nbytes
-        if size <= CACHE_UNION_BYTES // 4:
-            self._unions[key] = found
-            self._unions_bytes += size
-            while self._unions_bytes > CACHE_UNION_BYTES:
-                _key, dropped = self._unions.popitem(last=False)
-                self._unions_bytes -= dropped.ids.nbytes + dropped.scores.nbytes
         return found
 
     # -- phrases ------------------------------------------------------------
@@ -481,6 +480,16 @@ class Evaluator:
             return self._eval(query)
         except _Unsupported:
             return None
+
+    def _union_of_terms(self, terms: list[Any]) -> Matches:
+        """An OR of terms, kept (up to :data:`CACHE_UNION_BYTES`): the same
+        syllable's clause comes back in many queries."""
+        key = tuple((t.fieldname, t.text, float(t.boost)) for t in terms)
+        found: Matches | None = self._unions.get(key)
+        if found is None:
+            found = _union([self._eval(t) for t in terms])
+            self._unions.put(key, found, found.ids.nbytes + found.scores.nbytes)
+        return found
 
     def _eval(self, q: Any) -> Matches:
         from whoosh import query as wq
