@@ -393,3 +393,16 @@ def test_mixed_placement_gives_the_same_syllables(pairs: list[tuple[str, str]], 
 )
 def test_has_diacritics(term: str, expected: bool) -> None:
     assert has_diacritics(term) is expected
+
+
+def test_whole_syllables_linked_and_sequences() -> None:
+    from clipsearch.text import linked, sequence_starts, syllable_pattern, whole_syllables
+
+    text = "co the, cothe co; the x the co the"
+    matches = whole_syllables(syllable_pattern(["co", "the"]), text)
+    found = [m.group() for m in matches]
+    assert found == ["co", "the", "co", "the", "the", "co", "the"]  # not inside "cothe"
+    links = linked(text, [m.span() for m in matches])
+    assert links == [True, False, True, False, True, True]  # "cothe" and "x" are syllables between
+    assert sequence_starts(found, links, ["co", "the"]) == [0, 2, 5]
+    assert sequence_starts(found, links, ["the", "co"]) == [4]

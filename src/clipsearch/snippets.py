@@ -19,14 +19,23 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
-from .text import fold, is_clean, normalize, normalize_tone_placement, syllables
+from .text import (
+    fold,
+    is_clean,
+    linked,
+    normalize,
+    normalize_tone_placement,
+    sequence_starts,
+    syllable_pattern,
+    syllables,
+    whole_syllables,
+)
 
 __all__ = ["HighlightTerms", "Snippet", "find_matches", "highlight_spans", "make_snippet"]
 
 SNIPPET_CHARS = 220
 _CONTEXT_BEFORE = 50
 _SPACE_RE = re.compile(r"\s+")
-_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True)
@@ -46,19 +55,8 @@ class HighlightTerms:
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
-        """Matches any folded term followed by no letter or digit; whether a
-        letter or digit precedes it is for the caller to check (see
-        :func:`whole_syllables`): a lookbehind triples the scan time."""
-        alternatives = "|".join(re.escape(t) for t in sorted(self.folded, key=len, reverse=True))
-        return re.compile(r"(?:" + alternatives + r")(?![^\W_])")
-
-    def whole_syllables(self, folded: str) -> list[re.Match[str]]:
-        """The matches of :attr:`pattern` in ``folded`` that are whole syllables."""
-        return [
-            m
-            for m in self.pattern.finditer(folded)
-            if not m.start() or not _LETTER_OR_DIGIT.match(folded, m.start() - 1)
-        ]
+        """Any folded term (see :func:`clipsearch.text.syllable_pattern`)."""
+        return syllable_pattern(self.folded)
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ def find_matches(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
                 m.group(),
                 bool(exact) and normalize_tone_placement(lower[m.start() : m.end()]) in exact,
             )
-            for m in terms.whole_syllables(folded)
+            for m in whole_syllables(terms.pattern, folded)
         ]
     if terms.phrase_only:
         found = _in_phrases(text, found, terms)
@@ -110,13 +108,12 @@ def _in_phrases(
     """``found`` without the matches of phrase-only syllables that are not
     part of an occurrence of a quoted phrase: the phrase's syllables matched
     one after the other, with no other syllable between them."""
-    adjacent = [i > 0 and not _LETTER_OR_DIGIT.search(text, found[i - 1][1], found[i][0]) for i in range(len(found))]
-    keep = [found[i][2] not in terms.phrase_only for i in range(len(found))]
+    links = linked(text, [(start, end) for start, end, _f, _e in found])
+    syllables_found = [f for _s, _e, f, _x in found]
+    keep = [f not in terms.phrase_only for f in syllables_found]
     for phrase in terms.phrases:
-        n = len(phrase)
-        for i in range(len(found) - n + 1):
-            if all(found[i + k][2] == phrase[k] for k in range(n)) and all(adjacent[i + 1 : i + n]):
-                keep[i : i + n] = [True] * n
+        for k in sequence_starts(syllables_found, links, phrase):
+            keep[k : k + len(phrase)] = [True] * len(phrase)
     return [m for m, kept in zip(found, keep, strict=True) if kept]
 
 

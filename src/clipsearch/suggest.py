@@ -20,20 +20,15 @@ word-frequency function.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
-from .text import fold, has_diacritics, normalize, syllables
+from .text import fold, has_diacritics, linked, normalize, sequence_starts, syllable_pattern, syllables, whole_syllables
 
 __all__ = ["suggest"]
 
 #: At most this many candidate forms per syllable are weighed.
 MAX_FORMS = 6
-
-
-_SYLLABLE = re.compile(r"[^\W_]+")
-_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 def _prepared(texts: Iterable[str]) -> list[tuple[str, str]]:
@@ -60,34 +55,27 @@ def _count(
     where: dict[str, list[int]] = {}
     for i, f in enumerate(folded):
         where.setdefault(f, []).append(i)
-    # No lookbehind (it slows the scan threefold): a match that starts inside
-    # a longer syllable is dropped by hand.
-    alternatives = "|".join(re.escape(f) for f in sorted(where, key=len, reverse=True))
-    pattern = re.compile("(?:" + alternatives + r")(?![^\W_])")
+    pattern = syllable_pattern(folded)
     for lower, flat in texts:
         if not flat:
             _count_slowly(folded, lower, whole, single, pairs)
             continue
-        found: list[tuple[int, int, str, str]] = []  # start, end, folded, written
-        for m in pattern.finditer(flat):
-            start = m.start()
-            if start and _LETTER_OR_DIGIT.match(flat, start - 1):
-                continue
-            found.append((start, m.end(), m.group(), lower[start : m.end()]))
-        for _start, _end, f, written in found:
+        matches = whole_syllables(pattern, flat)
+        found = [m.group() for m in matches]
+        written = [lower[m.start() : m.end()] for m in matches]
+        for f, form in zip(found, written, strict=True):
             for i in where[f]:
-                single[i][written] += 1
-        linked = [not _LETTER_OR_DIGIT.search(flat, found[k][1], found[k + 1][0]) for k in range(len(found) - 1)]
+                single[i][form] += 1
+        links = linked(flat, [m.span() for m in matches])
         for k in range(len(found) - 1):
-            if not linked[k]:
+            if not links[k]:
                 continue
-            for i in where[found[k][2]]:
-                if i + 1 < n and folded[i + 1] == found[k + 1][2]:
-                    pairs[i][(found[k][3], found[k + 1][3])] += 1
+            for i in where[found[k]]:
+                if i + 1 < n and folded[i + 1] == found[k + 1]:
+                    pairs[i][(written[k], written[k + 1])] += 1
         if n > 1:
-            for k in range(len(found) - n + 1):
-                if all(found[k + j][2] == folded[j] for j in range(n)) and all(linked[k : k + n - 1]):
-                    whole[tuple(found[k + j][3] for j in range(n))] += 1
+            for k in sequence_starts(found, links, folded):
+                whole[tuple(written[k : k + n])] += 1
     return whole, single, pairs
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -30,6 +31,10 @@ __all__ = [
     "has_diacritics",
     "syllables",
     "Syllable",
+    "syllable_pattern",
+    "whole_syllables",
+    "linked",
+    "sequence_starts",
 ]
 
 # Characters that carry no text: zero-width spaces and joiners, word joiner,
@@ -240,3 +245,40 @@ def syllables(norm: Normalized) -> list[Syllable]:
 def fold_syllable(syllable: str) -> str:
     """:func:`fold`, cached for the few thousand syllables of a language."""
     return fold(syllable)
+
+
+# ---------------------------------------------------------------------------
+# Finding given syllables in folded text (snippets, "did you mean")
+
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def syllable_pattern(folded: Iterable[str]) -> re.Pattern[str]:
+    """Matches any of the ``folded`` syllables followed by no letter or
+    digit. Whether one precedes it is checked by :func:`whole_syllables`:
+    a lookbehind triples the scan time."""
+    alternatives = "|".join(re.escape(f) for f in sorted(set(folded), key=len, reverse=True))
+    return re.compile(r"(?:" + alternatives + r")(?![^\W_])")
+
+
+def whole_syllables(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """The matches of a :func:`syllable_pattern` in ``text`` that are whole syllables."""
+    return [m for m in pattern.finditer(text) if not m.start() or not _LETTER_OR_DIGIT.match(text, m.start() - 1)]
+
+
+def linked(text: str, spans: Sequence[tuple[int, int]]) -> list[bool]:
+    """For each two consecutive spans of ``text``, whether only spaces and
+    punctuation lie between them (no other syllable, as the index's positions
+    see it)."""
+    return [not _LETTER_OR_DIGIT.search(text, spans[k][1], spans[k + 1][0]) for k in range(len(spans) - 1)]
+
+
+def sequence_starts(found: Sequence[str], links: Sequence[bool], sequence: Sequence[str]) -> list[int]:
+    """Where ``sequence`` occurs in ``found`` (syllables in text order, with
+    their :func:`linked` flags) as consecutive, linked syllables."""
+    n = len(sequence)
+    return [
+        k
+        for k in range(len(found) - n + 1)
+        if all(found[k + j] == sequence[j] for j in range(n)) and all(links[k : k + n - 1])
+    ]
