@@ -4,6 +4,7 @@ Whoosh's own matcher interface (ids, weights, values, skipping, block stats)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,11 @@ def test_decoded_postings_equal_the_matcher(postings: list[tuple[int, float, lis
         assert decoded.weights.tolist() == want_weights
 
 
+def _asked(data: st.DataObject, written: Iterable[int]) -> list[int]:
+    """Document numbers to ask for: some of those written, maybe one that is not."""
+    return sorted(set(data.draw(st.lists(st.sampled_from([*sorted(written), 10**6]), max_size=50))))
+
+
 @settings(max_examples=100, deadline=None)
 @given(WIDE_POSTINGS, st.data())
 def test_both_decodings_find_the_same_positions(
@@ -159,7 +165,7 @@ def test_both_decodings_find_the_same_positions(
     fmt = VarintPositions()
     expected, dbfile, terminfo = _write_and_read(postings, fmt)
     by_id = {e[0]: fmt.decode_positions(e[2]) for e in expected}
-    asked = np.array(sorted(set(data.draw(st.lists(st.sampled_from([*sorted(by_id), 10**6]), max_size=50)))))
+    asked = np.array(_asked(data, by_id))
     found = []
     for small in (0, 10**9):
         decoded = decode_postings(CompactCodec().postings_reader(dbfile, terminfo, fmt), values=True, small=small)
@@ -182,7 +188,7 @@ def test_values_at_gives_the_values_asked_for(
     fmt = VarintPositions()
     expected, dbfile, terminfo = _write_and_read(postings, fmt)
     by_id = {e[0]: e[2] for e in expected}
-    asked = sorted(set(data.draw(st.lists(st.sampled_from([*sorted(by_id), 10**6]), max_size=50))))
+    asked = _asked(data, by_id)
     found = values_at(CompactCodec().postings_reader(dbfile, terminfo, fmt), asked)
     assert found == {d: by_id[d] for d in asked if d in by_id}
 
@@ -197,7 +203,7 @@ def test_positions_at_gives_every_position_asked_for(
     fmt = VarintPositions()
     expected, dbfile, terminfo = _write_and_read(postings, fmt)
     by_id = {e[0]: fmt.decode_positions(e[2]) for e in expected}
-    asked = sorted(set(data.draw(st.lists(st.sampled_from([*sorted(by_id), 10**6]), max_size=50))))
+    asked = _asked(data, by_id)
     found = positions_at(CompactCodec().postings_reader(dbfile, terminfo, fmt), np.array(asked, dtype=np.int64))
     if found is None:  # only for float weights: the caller falls back to values_at
         assert any(not float(w).is_integer() for _g, w, _p, _l in postings)

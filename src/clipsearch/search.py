@@ -247,14 +247,13 @@ def highlight_terms(node: Node) -> HighlightTerms:
     def walk(n: Node) -> None:
         if isinstance(n, (Terms, Phrase)):
             sylls = _query_syllables(n.text)
-            for s in sylls:
-                folded.add(fold(s))
-                if has_diacritics(s):
-                    exact.add(s)
+            folds = tuple(fold(s) for s in sylls)
+            folded.update(folds)
+            exact.update(s for s in sylls if has_diacritics(s))
             if isinstance(n, Phrase) and len(sylls) > 1:
-                phrases.add(tuple(fold(s) for s in sylls))
+                phrases.add(folds)
             else:
-                loose.update(fold(s) for s in sylls)
+                loose.update(folds)
         elif isinstance(n, (And, Or)):
             for c in n.children:
                 walk(c)
