@@ -37,6 +37,7 @@ from .filters import Filters, day_number
 from .index import EXACT_FIELD, TEXT_FIELD, TITLE_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
 from .query import All, And, Node, Not, Or, Phrase, Terms, parse_query, split_filters
 from .snippets import HighlightTerms, Snippet, highlight_spans, make_snippet
+from .stored import StoredFields
 from .text import fold, has_diacritics, normalize, syllables
 
 if TYPE_CHECKING:
@@ -284,6 +285,7 @@ class Index:
         self._vocab: tuple[int, dict[str, dict[str, int]]] | None = None
         self._group_cache: _Groups | None = None
         self._eval: Evaluator | None = None
+        self._stored_fields: StoredFields | None = None
 
     def __len__(self) -> int:
         """The number of clippings in the index."""
@@ -307,6 +309,11 @@ class Index:
         if not self._searcher.up_to_date():
             self._searcher.close()
             self._searcher = self._ix.searcher(weighting=self._weighting)
+
+    def _stored(self) -> StoredFields:
+        if self._stored_fields is None or self._stored_fields.searcher is not self._searcher:
+            self._stored_fields = StoredFields(self._searcher)
+        return self._stored_fields
 
     def _columns(self) -> _Columns:
         if self._cols is None or self._cols.searcher is not self._searcher:
@@ -363,9 +370,9 @@ class Index:
                 ranked = _rank(searcher, query_plan.bonus, matches, wanted, self._evaluator())
             else:
                 ranked = _by_date(matches, columns.days, newest=sort == "newest")
-            fields_of = _FieldsOf(searcher)
+            fields_of = _FieldsOf(self._stored())
             stored = _collapse(fields_of, searcher, ranked, matches, groups, limit)
-            counts = _facets(searcher, columns, matches) if facets else None
+            counts = _facets(self._stored(), columns, matches) if facets else None
             days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
             suggestion = self._suggest(query, matches, fields_of) if terms else None
         hits = [
@@ -424,7 +431,7 @@ class Index:
             docnum = self._searcher.document_number(id=clipping_id)
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
-            fields = self._searcher.stored_fields(docnum)
+            fields = self._stored()(docnum)
             day = int(self._columns().days[docnum])
         title, lead, body = fields.get("title", ""), fields.get("lead", ""), stored_body(fields)
         return ClippingView(
@@ -454,7 +461,7 @@ class Index:
             docnum = searcher.document_number(id=clipping_id)
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
-            fields = searcher.stored_fields(docnum)
+            fields = self._stored()(docnum)
             terms = _key_terms(searcher, fields)
             if not terms:
                 return SearchResult(f"similar to {clipping_id}", 0, [])
@@ -465,14 +472,15 @@ class Index:
             matches = Matches(found.ids[keep], found.scores[keep])
             best = _top(matches, limit)
             days = self._columns().days
-            stored = [(searcher.stored_fields(d), score, int(days[d])) for score, d in best]
+            stored_fields = self._stored()
+            stored = [(stored_fields(d), score, int(days[d])) for score, d in best]
         highlight = HighlightTerms(frozenset(), frozenset(t for f, t, _ in terms if f == TEXT_FIELD))
         hits = [_make_hit(f, score, highlight, day) for f, score, day in stored]
         return SearchResult(f"similar to {clipping_id}", len(matches), hits)
 
     def _reprints_of(self, docnum: int) -> set[int]:
         """Document numbers of the near-duplicate reprints of ``docnum``."""
-        clipping_id = self._searcher.stored_fields(docnum)["id"]
+        clipping_id = self._stored()(docnum)["id"]
         members = self._groups().members_of(clipping_id)
         found = (self._searcher.document_number(id=m) for m in members if m != clipping_id)
         return {d for d in found if d is not None}
@@ -491,7 +499,8 @@ class Index:
             first: dict[str, int] = {}
             for d in live:
                 first.setdefault(columns.key_names[int(columns.key_codes[d])], d)
-            sources = Counter({searcher.stored_fields(first[k]).get("source") or k: n for k, n in by_key.items() if k})
+            stored_fields = self._stored()
+            sources = Counter({stored_fields(first[k]).get("source") or k: n for k, n in by_key.items() if k})
             days = [int(columns.days[d]) for d in live if columns.days[d]]
         size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
         return IndexStats(
@@ -618,15 +627,15 @@ class _FieldsOf:
     """A query's reads of stored fields, each document read (and its body
     decompressed) once: the hits and "did you mean" share their documents."""
 
-    def __init__(self, searcher: Any) -> None:
-        self._searcher = searcher
+    def __init__(self, stored: StoredFields) -> None:
+        self._stored = stored
         self._fields: dict[int, dict[str, Any]] = {}
         self._bodies: dict[int, str] = {}
 
     def __call__(self, docnum: int) -> dict[str, Any]:
         fields = self._fields.get(docnum)
         if fields is None:
-            fields = self._fields[docnum] = self._searcher.stored_fields(docnum)
+            fields = self._fields[docnum] = self._stored(docnum)
         return fields
 
     def body(self, docnum: int) -> str:
@@ -804,7 +813,7 @@ def _filter(matches: Matches, filters: Filters, columns: _Columns) -> Matches:
     return Matches(matches.ids[keep], matches.scores[keep])
 
 
-def _facets(searcher: Any, columns: _Columns, matches: Matches) -> dict[str, dict[str, int]]:
+def _facets(stored: StoredFields, columns: _Columns, matches: Matches) -> dict[str, dict[str, int]]:
     """Counts by source (its name as first indexed) and by month over all matches."""
     codes = columns.key_codes[matches.ids]
     sources: Counter[str] = Counter()
@@ -814,7 +823,7 @@ def _facets(searcher: Any, columns: _Columns, matches: Matches) -> dict[str, dic
             sources[NO_VALUE] += int(count)
             continue
         first = int(matches.ids[np.argmax(codes == code)])
-        sources[searcher.stored_fields(first).get("source") or NO_VALUE] += int(count)
+        sources[stored(first).get("source") or NO_VALUE] += int(count)
     months: dict[str, int] = {}
     for month, count in zip(*np.unique(columns.days[matches.ids] // 100, return_counts=True), strict=True):
         months[f"{month // 100:04d}-{month % 100:02d}" if month else NO_VALUE] = int(count)

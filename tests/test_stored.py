@@ -1,0 +1,70 @@
+"""Stored fields read by clipsearch.stored are the ones Whoosh reads."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.codec.whoosh3 import STORED_COLUMN
+from whoosh.filedb.structfile import BufferFile, StructFile
+
+import clipsearch
+from clipsearch.index import open_whoosh_index
+from clipsearch.stored import StoredFields, _Column
+
+from .conftest import write_clipping
+
+FIELDS = st.one_of(
+    st.none(),
+    st.dictionaries(st.sampled_from(["id", "title", "body", "source"]), st.text(max_size=30), max_size=4),
+)
+
+
+def _column_bytes(values: list[dict[str, Any] | None], gaps: list[bool], offsets: bool) -> tuple[bytes, int]:
+    """A ``_stored`` column written by Whoosh's own writer; documents whose
+    gap flag is set are left out (Whoosh fills them with empty values)."""
+    out = io.BytesIO()
+    writer = STORED_COLUMN.writer(StructFile(out))
+    if offsets:
+        writer._child.cutoff = 0  # write the offsets array, as Whoosh does above 32,768 documents
+    for docnum, (value, gap) in enumerate(zip(values, gaps, strict=True)):
+        if not gap:
+            writer.add(docnum, value)
+    writer.finish(len(values))
+    return out.getvalue(), len(values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(FIELDS, st.booleans()), max_size=40), st.booleans())
+def test_column_reads_what_whoosh_reads(rows: list[tuple[dict[str, Any] | None, bool]], offsets: bool) -> None:
+    data, count = _column_bytes([v for v, _ in rows], [g for _, g in rows], offsets)
+    prefix = b"\x00" * 7  # the column does not start at the beginning of its file
+    dbfile = BufferFile(prefix + data)
+    whoosh_reader = STORED_COLUMN.reader(BufferFile(data), 0, len(data), count)
+    ours = _Column(dbfile, len(prefix), len(data), count)
+    for docnum in range(count):
+        assert ours[docnum] == (whoosh_reader[docnum] or {})
+
+
+def test_every_document_of_every_segment(corpus_dir: Path, tmp_path: Path) -> None:
+    # Three runs: three segments, the last with a deleted (replaced) clipping.
+    folder = tmp_path / "clippings"
+    shutil.copytree(corpus_dir, folder)
+    index_dir = tmp_path / "index"
+    clipsearch.build_index([folder], index_dir)
+    write_clipping(folder, "extra_1.txt", "Thêm một", "Tin thêm một.", ["Đoạn một."], source="Theo Báo A")
+    clipsearch.build_index([folder], index_dir)
+    write_clipping(folder, "extra_1.txt", "Thêm hai", "Tin thêm hai.", ["Đoạn hai."], source=None)
+    write_clipping(folder, "extra_2.txt", "Thêm ba", "Tin thêm ba.", ["Đoạn ba."], date_line="3/8/2014")
+    clipsearch.build_index([folder], index_dir)
+    with open_whoosh_index(index_dir).searcher() as searcher:
+        assert len(list(searcher.leaf_searchers())) >= 2
+        stored = StoredFields(searcher)
+        count = searcher.doc_count_all()
+        assert [stored(d) for d in range(count)] == [searcher.stored_fields(d) for d in range(count)]
+        titles = {stored(d).get("title") for d in searcher.reader().all_doc_ids()}
+        assert {"Thêm hai", "Thêm ba"} <= titles and "Thêm một" not in titles
