@@ -168,6 +168,38 @@ def test_python_m_clipsearch(seeded: Path) -> None:
     assert "**văn phòng cấp ủy**" in query.stdout
 
 
+# The console script's entry point, with an exit handler that tells whether
+# the interpreter's teardown ran.
+_MAIN_WITH_TEARDOWN_PROBE = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('teardown ran', file=sys.stderr))\n"
+    "from clipsearch.cli import main\n"
+    "sys.argv = ['clipsearch', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+def _main(*arguments: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    command = [sys.executable, "-c", _MAIN_WITH_TEARDOWN_PROBE, *arguments]
+    return subprocess.run(command, capture_output=True, text=True, env=env)
+
+
+def test_read_only_commands_skip_teardown_and_keep_output_and_exit_codes(seeded: Path) -> None:
+    indexed = _main("index", "-q")
+    assert (indexed.returncode, indexed.stderr) == (0, "teardown ran\n")  # writing commands end normally
+    found = _main("query", "văn phòng cấp ủy", "--json")
+    assert found.returncode == 0 and found.stderr == ""
+    assert [hit["id"] for hit in json.loads(found.stdout)["hits"]] == [SEED_ID]  # all of it flushed
+    shown = _main("show", SEED_ID)
+    assert shown.returncode == 0 and shown.stderr == "" and shown.stdout.endswith("đơn vị”.\n")
+    bad = _main("query", '"')
+    assert (bad.returncode, bad.stdout, bad.stderr) == (1, "", "Error: the query '\"' has no words to search for\n")
+    usage = _main("query", "x", "--limit", "0")
+    assert usage.returncode == 2 and "teardown ran" not in usage.stderr
+    assert usage.stderr.endswith("Error: Invalid value for '--limit' / '-n': 0 is not in the range x>=1.\n")
+
+
 def test_hit_format_on_a_terminal_and_off() -> None:
     import datetime as dt
 

@@ -10,6 +10,7 @@ skipped (listed on stderr and in ``<index>/skipped.tsv``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -34,8 +35,23 @@ SNIPPET_LINES = 2
 DEFAULT_SEEDS_DIR = "seeds"
 
 
+#: Commands that only read the index: their process may end without the
+#: interpreter's teardown (see :func:`main`).
+READ_ONLY_COMMANDS = frozenset({"query", "show", "similar", "stats"})
+
+
 class _Group(click.Group):
     """Turns library exceptions into ``Error: ...`` and exit code 1."""
+
+    #: The name of the command being run, once parsing has chosen it.
+    command_name: str | None = None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        _Group.command_name = command.name if command is not None else None
+        return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
         from .errors import ClipsearchError
@@ -423,5 +439,22 @@ def _print_facets(result: SearchResult) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``clipsearch`` console script."""
-    cli(prog_name="clipsearch")
+    """Entry point of the ``clipsearch`` console script.
+
+    A command that only reads the index ends with ``os._exit`` once its
+    output is flushed, skipping the interpreter's teardown: freeing numpy,
+    Whoosh and pyvi's tables took 60-80 ms of a 0.4 s ``clipsearch query``.
+    Nothing is left to write at that point (no files open for writing, no
+    ``atexit`` work of ours); other commands end normally."""
+    try:
+        cli(prog_name="clipsearch")
+    except SystemExit as done:
+        if not isinstance(done.code, int) or _Group.command_name not in READ_ONLY_COMMANDS:
+            raise
+        code = done.code
+    else:  # pragma: no cover - click's standalone mode always exits
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: click has chosen the exit code
+            stream.flush()
+    os._exit(code)
