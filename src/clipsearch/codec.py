@@ -13,17 +13,26 @@ and changes only the bytes of a block:
 
 * block header: 4-byte signed length (negative on the last block, as in
   W3), then varints ``count``, ``last id``, three bytes ``flags``,
-  ``min length``, ``max length`` and the max weight as a 4-byte float;
-* block data: varint id deltas; weights as a kind byte (all 1 / whole
-  numbers as varints / 4-byte floats); values as the varint sizes of all
-  of them, then their bytes (concatenated for fixed-size values, nothing for
-  formats without values); compressed with zlib only when that makes it
-  smaller.
-* flags: 1 = zlib-compressed; 2 = sizes first (always set; indexes
-  written before it, schema 7 and older, are rebuilt).
+  ``min length``, ``max length``, the max weight as a 4-byte float and the
+  varint size of the head as stored;
+* block data, in two parts, each compressed with zlib only when that makes
+  it smaller:
+
+  - the head: varint id deltas; weights as a kind byte (all 1 / whole
+    numbers as varints / 4-byte floats); the varint sizes of the values
+    (formats with values of varying size);
+  - the values: their bytes, concatenated (nothing for formats without
+    values).
+
+* flags: 1 = head zlib-compressed; 2 = sizes first (always set); 4 = values
+  zlib-compressed; 8 = head and values apart (always set; indexes written
+  before them, schema 9 and older, are rebuilt).
 
 Sizes first lets a reader find one document's positions (a phrase check)
-from the sizes alone, without stepping through the values before it.
+from the sizes alone, without stepping through the values before it. Head
+and values apart let a query that needs only ids and weights (most terms of
+most queries) skip the positions, most of a common syllable's bytes: neither
+decompressed nor scanned.
 
 No magic tag is written. The codec is pickled into the index's table of
 contents with each segment, so it lives in an importable module and holds
@@ -59,10 +68,11 @@ _INT = struct.Struct("!i")
 _WEIGHTS_ONE, _WEIGHTS_INT, _WEIGHTS_FLOAT = 0, 1, 2
 #: Blocks smaller than this are never worth compressing.
 _COMPRESS_MIN = 48
-_ZLIB, _SIZES_FIRST = 1, 2
+_HEAD_ZLIB, _SIZES_FIRST, _VALUES_ZLIB, _APART = 1, 2, 4, 8
 
 
-def _encode_block(ids: Any, weights: Any, values: list[bytes], fixed_size: int | None) -> bytes:
+def _encode_block(ids: Any, weights: Any, values: list[bytes], fixed_size: int | None) -> tuple[bytes, bytes]:
+    """A block's head (ids, weights, value sizes) and values, uncompressed."""
     out = bytearray()
     base = 0
     deltas = []
@@ -80,10 +90,15 @@ def _encode_block(ids: Any, weights: Any, values: list[bytes], fixed_size: int |
         out += array("f", weights).tobytes()
     if fixed_size is None:
         out += encode_varints(len(v) for v in values)
-        out += b"".join(values)
-    elif fixed_size > 0:
-        out += b"".join(values)
-    return bytes(out)
+    return bytes(out), b"".join(values) if fixed_size != 0 else b""
+
+
+def _compressed(data: bytes, level: int) -> bytes | None:
+    """``data`` compressed with zlib, or None where that does not make it smaller."""
+    if not level or len(data) < _COMPRESS_MIN:
+        return None
+    packed = zlib.compress(data, level)
+    return packed if len(packed) < len(data) else None
 
 
 def _read_varint(buf: Any, pos: int) -> tuple[int, int]:
@@ -124,21 +139,25 @@ class CompactPostingsWriter(W3PostingsWriter):
     def _write_block(self, last: bool = False) -> None:
         self._terminfo.add_block(self)
         ids = self._ids
-        data = _encode_block(ids, self._weights, self._values, self._format.fixed_value_size())
-        flags = _SIZES_FIRST
-        if self._compression and len(data) >= _COMPRESS_MIN:
-            packed = zlib.compress(data, self._compression)
-            if len(packed) < len(data):
-                data, flags = packed, flags | _ZLIB
+        head, values = _encode_block(ids, self._weights, self._values, self._format.fixed_value_size())
+        flags = _SIZES_FIRST | _APART
+        packed = _compressed(head, self._compression)
+        if packed is not None:
+            head, flags = packed, flags | _HEAD_ZLIB
+        packed = _compressed(values, self._compression)
+        if packed is not None:
+            values, flags = packed, flags | _VALUES_ZLIB
         header = (
             encode_varints((len(ids), ids[-1]))
             + bytes((flags, length_to_byte(self._minlength), length_to_byte(self._maxlength)))
             + _FLOAT.pack(self._maxweight)
+            + encode_varints((len(head),))
         )
-        size = len(header) + len(data)
+        size = len(header) + len(head) + len(values)
         self._postfile.write(_INT.pack(-size if last else size))
         self._postfile.write(header)
-        self._postfile.write(data)
+        self._postfile.write(head)
+        self._postfile.write(values)
         self._blockcount += 1
         self._new_block()
 
@@ -150,6 +169,8 @@ class CompactLeafMatcher(W3LeafMatcher):
     _ids: Any
     _weights: Any
     _values: Any
+    _flags: int
+    _headsize: int
 
     def _read_header(self) -> None:
         self._baseoffset = self._startoffset
@@ -170,18 +191,28 @@ class CompactLeafMatcher(W3LeafMatcher):
         head = postfile.get(start, min(length, 24))
         count, pos = _read_varint(head, 0)
         maxid, pos = _read_varint(head, pos)
-        self._compression = head[pos] & _ZLIB
+        self._flags = head[pos]
         self._minlength = byte_to_length(head[pos + 1])
         self._maxlength = byte_to_length(head[pos + 2])
         self._maxweight = _FLOAT.unpack(head[pos + 3 : pos + 7])[0]
+        self._headsize, pos = _read_varint(head, pos + 7)
         self._blocklength = count
         self._maxid = maxid
-        self._dataoffset = start + pos + 7
+        self._dataoffset = start + pos
+
+    def block_head(self) -> bytes:
+        """The current block's head (ids, weights, value sizes), uncompressed."""
+        raw = self._postfile.get(self._dataoffset, self._headsize)
+        return zlib.decompress(raw) if self._flags & _HEAD_ZLIB else bytes(raw)
+
+    def block_values(self) -> bytes:
+        """The current block's values (concatenated), uncompressed."""
+        start = self._dataoffset + self._headsize
+        raw = self._postfile.get(start, self._nextoffset - start)
+        return zlib.decompress(raw) if self._flags & _VALUES_ZLIB else bytes(raw)
 
     def _read_data(self) -> None:
-        raw = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
-        if self._compression:
-            raw = zlib.decompress(raw)
+        raw = self.block_head()
         count = self._blocklength
         ids, weights, pos = _block_head(raw, count)
         values: Any
@@ -189,12 +220,15 @@ class CompactLeafMatcher(W3LeafMatcher):
         if fixed == 0:
             values = (None,) * count
         elif fixed is not None:
-            values = [bytes(raw[pos + i * fixed : pos + (i + 1) * fixed]) for i in range(count)]
+            data = self.block_values()
+            values = [data[i * fixed : (i + 1) * fixed] for i in range(count)]
         else:
             sizes, pos = _skip_varints(raw, pos, count)
+            data = self.block_values()
             values = []
+            pos = 0
             for size in sizes:
-                values.append(bytes(raw[pos : pos + size]))
+                values.append(data[pos : pos + size])
                 pos += size
         self._ids, self._weights, self._values = tuple(ids), weights, tuple(values)
         self._data = (self._ids, self._weights, self._values)
@@ -312,13 +346,15 @@ def decode_postings(
     blocks that can hold them; with ``values``, also where each value starts
     (positional formats; left out when a block has 4-byte float weights).
 
-    The blocks are gathered in Python (header, slice, zlib) and decoded
-    together in one numpy pass: per block, numpy's set-up costs more than the
-    decoding. Up to ``small`` postings are decoded in Python
+    The blocks' heads are gathered in Python (header, slice, zlib) and
+    decoded together in one numpy pass: per block, numpy's set-up costs more
+    than the decoding. Their values (positions) are read only with
+    ``values``. Up to ``small`` postings are decoded in Python
     (:func:`_decode_small`). The matcher is left at its end."""
     import numpy as np
 
     chunks: list[bytes] = []
+    value_chunks: list[bytes] = []
     counts: list[int] = []
     i = 0
     while not matcher._atend:
@@ -329,16 +365,17 @@ def decode_postings(
                 matcher._next_block()
                 continue
             i = bisect_right(wanted, matcher._maxid, i)
-        raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-        chunks.append(zlib.decompress(raw) if matcher._compression else bytes(raw))
+        chunks.append(matcher.block_head())
+        if values:
+            value_chunks.append(matcher.block_values())
         counts.append(matcher._blocklength)
         matcher._next_block()
     if not counts:
         return Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
+    if sum(counts) <= small:
+        return _decode_small(chunks, counts, value_chunks if values else None)
     # A zero byte after each block ends any varint there: no token spans two blocks.
     joined = b"\0".join(chunks) + b"\0"
-    if sum(counts) <= small:
-        return _decode_small(chunks, counts, joined, values)
     buf = np.frombuffer(joined, dtype=np.uint8)
     sizes = np.fromiter((len(c) + 1 for c in chunks), dtype=np.int64, count=len(chunks))
     ends = np.flatnonzero(buf < 0x80)
@@ -363,40 +400,34 @@ def decode_postings(
         return Postings(ids, weights)
     sizes_at = kind_at + 1 + np.where(kinds == _WEIGHTS_INT, per_block, 0)
     value_sizes = _tokens(buf, ends, np.repeat(sizes_at, per_block) + within).astype(np.int64)
-    values_from = ends[sizes_at + per_block - 1] + 1  # first byte of each block's values
-    before = _running_sums(value_sizes, per_block) - value_sizes  # bytes of the block's earlier values
-    return Postings(ids, weights, buf, np.repeat(values_from, per_block) + before, value_sizes)
+    value_buf = np.frombuffer(b"".join(value_chunks), dtype=np.uint8)
+    value_start = np.cumsum(value_sizes) - value_sizes  # the blocks' values are joined with nothing between
+    return Postings(ids, weights, value_buf, value_start, value_sizes)
 
 
-def _decode_small(chunks: list[bytes], counts: list[int], joined: bytes, values: bool) -> Postings:
-    """:func:`decode_postings` of a few blocks, block by block in Python;
-    ``joined`` is the blocks' bytes as the numpy pass joins them."""
+def _decode_small(chunks: list[bytes], counts: list[int], value_chunks: list[bytes] | None) -> Postings:
+    """:func:`decode_postings` of a few blocks' heads (and values, unless
+    None), block by block in Python."""
     import numpy as np
 
     ids: list[int] = []
     weights: list[float] = []
-    value_start: list[int] | None = [] if values else None
-    value_size: list[int] = []
-    base = 0  # where the block starts in ``joined``
+    value_size: list[int] | None = [] if value_chunks is not None else None
     for raw, count in zip(chunks, counts, strict=True):
         block_ids, block_weights, pos = _block_head(raw, count)
         ids += block_ids
         weights += block_weights
         if isinstance(block_weights, array):
-            value_start = None  # as the numpy pass: no values with float weights
-        if value_start is not None:
-            sizes, pos = _skip_varints(raw, pos, count)
-            value_start += accumulate(sizes[:-1], initial=base + pos)
-            value_size += sizes
-        base += len(raw) + 1
+            value_size = None  # as the numpy pass: no values with float weights
+        if value_size is not None:
+            value_size += _skip_varints(raw, pos, count)[0]
     id_array = np.array(ids, dtype=np.int64)
     weight_array = np.array(weights, dtype=np.float64)
-    if value_start is None:
+    if value_size is None or value_chunks is None:
         return Postings(id_array, weight_array)
-    buf = np.frombuffer(joined, dtype=np.uint8)
-    return Postings(
-        id_array, weight_array, buf, np.array(value_start, dtype=np.int64), np.array(value_size, dtype=np.int64)
-    )
+    sizes = np.array(value_size, dtype=np.int64)
+    buf = np.frombuffer(b"".join(value_chunks), dtype=np.uint8)
+    return Postings(id_array, weight_array, buf, np.cumsum(sizes) - sizes, sizes)
 
 
 def positions_at(matcher: Any, wanted: Any) -> tuple[Any, Any] | None:
@@ -464,9 +495,7 @@ def values_at(matcher: Any, wanted: list[int]) -> dict[int, bytes]:
             j += 1
         targets = wanted[i:j]
         i = j
-        raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-        if matcher._compression:
-            raw = zlib.decompress(raw)
+        raw = matcher.block_head()
         count = matcher._blocklength
         id_list, _weights, pos = _block_head(raw, count)
         at = [bisect_left(id_list, d) for d in targets]
@@ -475,9 +504,10 @@ def values_at(matcher: Any, wanted: list[int]) -> dict[int, bytes]:
             matcher._next_block()
             continue
         sizes, pos = _skip_varints(raw, pos, count)
-        starts = list(accumulate(sizes, initial=pos))
+        data = matcher.block_values()
+        starts = list(accumulate(sizes, initial=0))
         for k in wanted_at:
-            found[id_list[k]] = bytes(raw[starts[k] : starts[k + 1]])
+            found[id_list[k]] = data[starts[k] : starts[k + 1]]
         matcher._next_block()
     return found
 

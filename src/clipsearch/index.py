@@ -45,8 +45,8 @@ __all__ = [
     "open_whoosh_index",
 ]
 
-#: Bumped when the fields change.
-SCHEMA_VERSION = 9
+#: Bumped when the fields or the bytes of their postings change.
+SCHEMA_VERSION = 10
 #: Bumped when normalisation, syllables or segmentation change what is indexed.
 ANALYSIS_VERSION = 1
 META_FILE = "clipsearch.json"
