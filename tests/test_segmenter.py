@@ -282,6 +282,28 @@ def test_the_parsed_model_is_cached_and_segments_the_same(tmp_path: Path, monkey
     assert (second._bigrams, second._trigrams, second._state) == (first._bigrams, first._trigrams, first._state)
 
 
+def test_writing_a_cache_removes_only_stale_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from clipsearch.segmenter import STALE_CACHE_DAYS
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "clipsearch"
+    folder.mkdir()
+    stale, recent = folder / "pyvi-0000000000000000.marshal", folder / "pyvi-1111111111111111.marshal"
+    other = folder / "notes.txt"
+    for path in (stale, recent, other):
+        path.write_bytes(b"x")
+    long_ago = time.time() - (STALE_CACHE_DAYS + 1) * 86400
+    for path in (stale, other):
+        os.utime(path, (long_ago, long_ago))
+    Segmenter()  # no cache of its own yet: parses pyvi's files and writes one
+    left = sorted(p.name for p in folder.iterdir())
+    assert stale.name not in left and recent.name in left and other.name in left
+    assert len([name for name in left if name.startswith("pyvi-")]) == 2  # its own and the recent one
+
+
 def test_a_damaged_cache_is_parsed_again_and_rewritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     expected = _words(Segmenter())

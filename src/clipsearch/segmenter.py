@@ -166,6 +166,9 @@ class _Syllable:
 
 #: Bumped when what the cache file holds changes.
 _CACHE_VERSION = 1
+#: Cache files of other pyvi installations (other virtual environments)
+#: not written for this long are removed when a new one is written.
+STALE_CACHE_DAYS = 30
 
 
 def _cache_path(models: Path) -> Path | None:
@@ -204,7 +207,24 @@ def _load_tables() -> tuple[frozenset[str], frozenset[str], CrfModel]:
             os.replace(partial, path)
         except OSError:
             pass
+        else:
+            _remove_stale(path)
     return bigrams, trigrams, model
+
+
+def _remove_stale(kept: Path) -> None:
+    """Remove the cache files next to ``kept`` that were written more than
+    :data:`STALE_CACHE_DAYS` ago: each virtual environment's pyvi has its
+    own, and environments come and go (a CI run makes a new one)."""
+    import time
+
+    oldest = time.time() - STALE_CACHE_DAYS * 86400
+    for other in kept.parent.glob("pyvi-*.marshal"):
+        try:
+            if other != kept and other.stat().st_mtime < oldest:
+                other.unlink()
+        except OSError:
+            pass
 
 
 class Segmenter:
