@@ -279,7 +279,11 @@ def test_the_parsed_model_is_cached_and_segments_the_same(tmp_path: Path, monkey
     assert len(cached) == 1
     second = Segmenter()  # reads the cache
     assert _words(second) == _words(first) == tokenize_like_pyvi(CACHE_SAMPLE).split()
-    assert (second._bigrams, second._trigrams, second._state) == (first._bigrams, first._trigrams, first._state)
+    assert (second._bigrams.joined, second._trigrams.joined, second._state) == (
+        first._bigrams.joined,
+        first._trigrams.joined,
+        first._state,
+    )
 
 
 def test_writing_a_cache_removes_only_stale_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -319,3 +323,27 @@ def test_an_unwritable_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.Monk
     blocker.write_text("not a folder")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     assert _words(Segmenter()) == tokenize_like_pyvi(CACHE_SAMPLE).split()
+
+
+def test_dictionary_searched_then_a_set_answers_the_same() -> None:
+    from clipsearch.segmenter import DICTIONARY_SEARCHES, _Dictionary, _load_ngrams
+
+    bigrams, _ = _load_ngrams()
+    words = bigrams.strip("\n").split("\n")
+    # not words: parts of words, words run together, words with their line ends
+    others = [words[0][1:], words[1][:-1], f"{words[2]}\n{words[3]}", "", "văn", "phòng cấp", "\n"]
+    dictionary = _Dictionary(bigrams)
+    searched = dictionary.lookup(1)
+    assert searched is dictionary  # a few lookups: the text is searched
+    found = [w in searched for w in words[:40] + others]
+    as_set = dictionary.lookup(DICTIONARY_SEARCHES)
+    assert isinstance(as_set, frozenset) and len(as_set) == len(words)
+    assert found == [w in as_set for w in words[:40] + others] == [True] * 40 + [False] * len(others)
+    assert dictionary.lookup(1) is as_set  # from then on
+
+
+@pytest.mark.parametrize("query", SENTENCES[:6])
+def test_a_short_query_segments_as_pyvi_before_the_dictionary_is_a_set(query: str) -> None:
+    fresh = Segmenter()
+    assert " ".join(s.text for s in fresh.segment(query)) == ViTokenizer.tokenize(query)
+    assert fresh._bigrams._set is None

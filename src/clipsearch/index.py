@@ -22,9 +22,8 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .clipping import Clipping
 from .errors import (
     ClippingError,
     IndexLockedError,
@@ -32,6 +31,9 @@ from .errors import (
     IndexVersionError,
 )
 from .text import fold_syllable
+
+if TYPE_CHECKING:
+    from .clipping import Clipping
 
 __all__ = [
     "SCHEMA_VERSION",

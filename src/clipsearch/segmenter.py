@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from .crfmodel import CrfModel, viterbi2
 
 if TYPE_CHECKING:
+    from collections.abc import Container
     from typing import Any
 
 __all__ = ["Segmenter", "Segment", "get_segmenter", "segment", "tokenize_like_pyvi"]
@@ -115,13 +116,46 @@ def _load_model_bytes() -> bytes:
     return data
 
 
-def _load_ngrams() -> tuple[frozenset[str], frozenset[str]]:
-    """pyvi's dictionary of two- and three-syllable words (``"văn phòng"``)."""
+def _load_ngrams() -> tuple[str, str]:
+    """pyvi's dictionary of two- and three-syllable words (``"văn phòng"``),
+    each kind as one text, a word per line, with a newline at both ends."""
     lines = (_pyvi_models() / "words.txt").read_text(encoding="utf-8").split("\n")
     # pyvi splits each line on single spaces: 1 space = 2 parts, 2 = 3 parts.
-    bigrams = frozenset(line for line in lines if line.count(" ") == 1)
-    trigrams = frozenset(line for line in lines if line.count(" ") == 2)
-    return bigrams, trigrams
+    bigrams = sorted({line for line in lines if line.count(" ") == 1})
+    trigrams = sorted({line for line in lines if line.count(" ") == 2})
+    return "\n" + "\n".join(bigrams) + "\n", "\n" + "\n".join(trigrams) + "\n"
+
+
+#: Lookups answered by searching a dictionary's text before it is made a set.
+DICTIONARY_SEARCHES = 64
+
+
+class _Dictionary:
+    """pyvi's words of one length, looked up in their joined text (one search
+    each, about 0.1 ms) for the first :data:`DICTIONARY_SEARCHES` lookups,
+    then in a set: making the 22,705 two-syllable words into strings and a
+    set took 6 ms of a one-off query, which looks up a handful of pairs,
+    while a text being indexed looks up every pair of its syllables."""
+
+    __slots__ = ("_searches", "_set", "joined")
+
+    def __init__(self, joined: str) -> None:
+        self.joined = joined
+        self._set: frozenset[str] | None = None
+        self._searches = 0
+
+    def lookup(self, count: int) -> Container[str]:
+        """Where to look up ``count`` words: this text, or the set once
+        lookups would cost more than making it."""
+        if self._set is None:
+            self._searches += count
+            if self._searches <= DICTIONARY_SEARCHES:
+                return self
+            self._set = frozenset(self.joined.strip("\n").split("\n"))
+        return self._set
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and "\n" not in word and f"\n{word}\n" in self.joined
 
 
 _NO_WEIGHT = (0.0, 0.0)
@@ -165,7 +199,7 @@ class _Syllable:
 
 
 #: Bumped when what the cache file holds changes.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 #: Cache files of other pyvi installations (other virtual environments)
 #: not written for this long are removed when a new one is written.
 STALE_CACHE_DAYS = 30
@@ -184,7 +218,7 @@ def _cache_path(models: Path) -> Path | None:
     return Path(base) / "clipsearch" / f"pyvi-{hashlib.sha256(key.encode()).hexdigest()[:16]}.marshal"
 
 
-def _load_tables() -> tuple[frozenset[str], frozenset[str], CrfModel]:
+def _load_tables() -> tuple[str, str, CrfModel]:
     """pyvi's two- and three-syllable words and its model: from the cache
     file if there is a good one (a few ms), else read and parsed (about 50
     ms, which is most of a one-off query's segmentation) and cached. A cache
@@ -193,7 +227,7 @@ def _load_tables() -> tuple[frozenset[str], frozenset[str], CrfModel]:
     if path is not None:
         try:
             labels, state, transition, bigrams, trigrams = marshal.loads(path.read_bytes())
-            if isinstance(state, dict) and isinstance(bigrams, frozenset) and isinstance(trigrams, frozenset):
+            if isinstance(state, dict) and isinstance(bigrams, str) and isinstance(trigrams, str):
                 return bigrams, trigrams, CrfModel(labels, state, transition)
         except (OSError, ValueError, EOFError, TypeError):
             pass
@@ -231,7 +265,8 @@ class Segmenter:
     """pyvi's word segmenter; create through :func:`get_segmenter`."""
 
     def __init__(self) -> None:
-        self._bigrams, self._trigrams, model = _load_tables()
+        bigrams, trigrams, model = _load_tables()
+        self._bigrams, self._trigrams = _Dictionary(bigrams), _Dictionary(trigrams)
         if model.labels != ("B_W", "I_W"):  # pragma: no cover - a different pyvi
             raise RuntimeError(f"unexpected pyvi model labels {model.labels}")
         self._state = model.state
@@ -259,7 +294,7 @@ class Segmenter:
         entries = self._entries(sylls)
         lower = [e.lower for e in entries]
         n = len(entries)
-        bigrams, trigrams = self._bigrams, self._trigrams
+        bigrams, trigrams = self._bigrams.lookup(n - 1), self._trigrams.lookup(n - 2)
         pair = [f"{lower[i]} {lower[i + 1]}" in bigrams for i in range(n - 1)]
         triple = [f"{lower[i]} {lower[i + 1]} {lower[i + 2]}" in trigrams for i in range(n - 2)]
         bp0, bp1 = self._bi_prev
