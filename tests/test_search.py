@@ -246,8 +246,11 @@ def test_pruned_top_hits_equal_the_full_ranking(tmp_path: Path) -> None:
 
     from whoosh import collectors
 
+    from clipsearch.plan import plan
     from clipsearch.query import parse_query
-    from clipsearch.search import CANDIDATES, plan
+    from clipsearch.search import CANDIDATES
+
+    from .whoosh_reference import to_whoosh
 
     rng = random.Random(0)
     vocab = "hà nội hạ nổi ha noi hả lên trên thành phố người dân công an tin tức văn phòng cấp ủy".split()
@@ -260,10 +263,9 @@ def test_pruned_top_hits_equal_the_full_ranking(tmp_path: Path) -> None:
     clipsearch.build_index([docs], tmp_path / "ix")
     queries = ["(hà OR hạ OR nổi) công an", "hà nội", "ha noi OR thanh pho OR tin tuc", '"văn phòng" cấp ủy']
     queries += [" ".join(rng.sample(vocab, 2)) for _ in range(20)]
-    with clipsearch.open_index(tmp_path / "ix") as ix:
-        searcher = ix._searcher
+    with clipsearch.open_index(tmp_path / "ix") as ix, ix._ix.searcher() as searcher:
         for query in queries:
-            required = plan(parse_query(query)).required
+            required = to_whoosh(plan(parse_query(query)).required)
             pruned = searcher.search(required, limit=CANDIDATES)  # what Index.query runs
             full = collectors.TopCollector(100_000, usequality=False)
             searcher.search_with_collector(required, full)
@@ -274,7 +276,7 @@ def test_pruned_top_hits_equal_the_full_ranking(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("query", ["Phó chủ tịch", "Cấp ủy các cấp", "VĂN PHÒNG CẤP ỦY"])
 def test_query_words_do_not_depend_on_case(query: str) -> None:
-    from clipsearch.search import _query_words
+    from clipsearch.plan import query_words as _query_words
 
     assert _query_words(query.upper()) == _query_words(query.lower()) == _query_words(query.title())
 
@@ -289,9 +291,13 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
 
     from whoosh import scoring
 
+    from clipsearch.fastscore import Evaluator
     from clipsearch.index import build_index, open_whoosh_index
+    from clipsearch.plan import plan
     from clipsearch.query import parse_query
-    from clipsearch.search import CANDIDATES, _matches, _top, plan
+    from clipsearch.search import CANDIDATES, _top
+
+    from .whoosh_reference import to_whoosh
 
     rng = random.Random(2)
     filler = "các những một được cho trong với không này người đã để theo tại năm về đến khi từ cũng".split()
@@ -309,8 +315,8 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
     with ix.searcher(weighting=scoring.BM25F()) as searcher:
         for query in ["hà nội", "ha noi", "nội -hà", "hà OR nội"]:
             required = plan(parse_query(query)).required
-            every = sorted((h.score for h in searcher.search(required, limit=None)), reverse=True)
-            matches = _matches(searcher, required)
+            every = sorted((h.score for h in searcher.search(to_whoosh(required), limit=None)), reverse=True)
+            matches = Evaluator(searcher.reader()).evaluate(required)
             top = _top(matches, CANDIDATES)
             assert [round(score, 9) for score, _ in top] == [round(s, 9) for s in every[:CANDIDATES]], query
             assert len(matches) == len(every)

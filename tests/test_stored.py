@@ -61,10 +61,10 @@ def test_every_document_of_every_segment(corpus_dir: Path, tmp_path: Path) -> No
     write_clipping(folder, "extra_1.txt", "Thêm hai", "Tin thêm hai.", ["Đoạn hai."], source=None)
     write_clipping(folder, "extra_2.txt", "Thêm ba", "Tin thêm ba.", ["Đoạn ba."], date_line="3/8/2014")
     clipsearch.build_index([folder], index_dir)
-    with open_whoosh_index(index_dir).searcher() as searcher:
-        assert len(list(searcher.leaf_searchers())) >= 2
-        stored = StoredFields(searcher)
-        count = searcher.doc_count_all()
-        assert [stored(d) for d in range(count)] == [searcher.stored_fields(d) for d in range(count)]
-        titles = {stored(d).get("title") for d in searcher.reader().all_doc_ids()}
+    with open_whoosh_index(index_dir).reader() as reader:
+        assert len(list(reader.leaf_readers())) >= 2
+        stored = StoredFields(reader)
+        count = reader.doc_count_all()
+        assert [stored(d) for d in range(count)] == [reader.stored_fields(d) for d in range(count)]
+        titles = {stored(d).get("title") for d in reader.all_doc_ids()}
         assert {"Thêm hai", "Thêm ba"} <= titles and "Thêm một" not in titles

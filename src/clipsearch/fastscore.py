@@ -14,9 +14,9 @@ Phrases are the intersection of their terms and of the index's ``pairs``
 of common syllables (:class:`clipsearch.analysis.PairTokenizer`): two
 words that form a pair need nothing more; otherwise the positions of the
 documents left are checked (rarest word first, as sorted keys ``document *
-2**32 + position - k``). Queries with parts this module does not evaluate return
-None and the caller uses Whoosh's matchers. Decoded term postings are cached
-per searcher (:data:`CACHE_TERMS` most recent), and so are the decoded blocks
+2**32 + position - k``). Whoosh's own matchers evaluate nothing here: the
+tests use them as the reference. Decoded term postings are cached
+per reader (:data:`CACHE_TERMS` most recent), and so are the decoded blocks
 of positional terms (up to :data:`CACHE_POSITION_BYTES`), so that the
 sequence bonus and phrases read the positions of terms just evaluated
 without going back to the file, as engines keep hot posting lists in memory.
@@ -43,14 +43,15 @@ from .codec import (
     values_at,
 )
 from .index import PAIRS_FIELD, TEXT_FIELD
+from .plan import AllOf, AnyOf, Everything, Except, PlanNode, Sequence, Term, Without
 
 __all__ = ["Matches", "Evaluator"]
 
-#: Decoded posting lists kept per searcher.
+#: Decoded posting lists kept per reader.
 CACHE_TERMS = 4096
-#: Bytes of decoded positional postings kept per searcher for phrases.
+#: Bytes of decoded positional postings kept per reader for phrases.
 CACHE_POSITION_BYTES = 256 * 1024 * 1024
-#: Bytes of evaluated unions of terms (a syllable's ``text | title | exact``) kept per searcher.
+#: Bytes of evaluated unions of terms (a syllable's ``text | title | exact``) kept per reader.
 CACHE_UNION_BYTES = 64 * 1024 * 1024
 K1, B = 1.2, 0.75
 #: Phrase keys: ``document * _KEY + position`` (positions stay far below it).
@@ -160,10 +161,6 @@ def numeric_column(column: Any, count: int) -> npt.NDArray[Any]:
     return np.fromiter((column[d] for d in range(count)), dtype=np.int64, count=count)
 
 
-class _Unsupported(Exception):
-    pass
-
-
 class _BytesCache:
     """Least recently used values, kept while their sizes sum to at most
     ``limit`` bytes; a value over a quarter of it is not kept."""
@@ -197,13 +194,13 @@ class _BytesCache:
 
 
 class Evaluator:
-    """Evaluates Whoosh queries of Terms, Or, And, AndNot, Not and Every over
-    one searcher's segments."""
+    """Evaluates query plans (:mod:`clipsearch.plan`) over the segments of
+    one open Whoosh index reader."""
 
-    def __init__(self, searcher: Any) -> None:
-        self.searcher = searcher
-        self.leaves = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
-        self.total = searcher.doc_count_all()
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self.leaves = list(reader.leaf_readers())
+        self.total = reader.doc_count_all()
         self._lengths: dict[tuple[int, str], npt.NDArray[np.float64]] = {}
         self._deleted: dict[int, Ids] = {}
         self._avg: dict[str, float] = {}
@@ -242,7 +239,9 @@ class Evaluator:
 
     def _avg_length(self, field: str) -> float:
         if field not in self._avg:
-            self._avg[field] = float(self.searcher.avg_field_length(field) or 1)
+            # Whoosh's Searcher.avg_field_length (None, taken as 1, for an unscored field).
+            scorable = field in self.reader.schema and self.reader.schema[field].scorable
+            self._avg[field] = float(self.reader.field_length(field) / (self.total or 1) if scorable else 0) or 1.0
         return self._avg[field]
 
     def live(self) -> Ids:
@@ -277,7 +276,7 @@ class Evaluator:
     def _scored(self, field: str, text: str, docnums: Ids | None = None) -> tuple[Ids, Scores, list[Postings | None]]:
         """A term's documents and BM25F scores, and its postings per leaf;
         with ``docnums`` (ascending), only the blocks that can hold them are read."""
-        idf = self.searcher.idf(field, text)
+        idf = math.log(self.total / (self.reader.doc_frequency(field, text) + 1)) + 1  # Whoosh's WeightingModel.idf
         avg = self._avg_length(field)
         ids_parts, score_parts = [], []
         decoded: list[Postings | None] = []
@@ -324,9 +323,9 @@ class Evaluator:
 
         from .postings import VarintPositions
 
-        if field not in reader.schema:
-            raise _Unsupported(field)
         empty = Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
+        if field not in reader.schema:
+            return empty
         btext = reader.schema[field].to_bytes(text)
         if (field, btext) not in reader._terms:
             return empty
@@ -352,7 +351,7 @@ class Evaluator:
         cached) when it has no more blocks than there are ``docnums``, else
         only in the blocks that can hold them (and not cached)."""
         cached = self._cache.get((field, text))
-        if cached is None and self.searcher.doc_frequency(field, text) <= BLOCK_POSTINGS * len(docnums):
+        if cached is None and self.reader.doc_frequency(field, text) <= BLOCK_POSTINGS * len(docnums):
             cached = self._term(field, text)
         ids, scores = cached if cached is not None else self._scored(field, text, docnums)[:2]
         out = np.zeros(len(docnums))
@@ -388,7 +387,7 @@ class Evaluator:
         shift = len(words)
         keys: Ids | None = None
         # Rarest word first: its posting list has the fewest blocks to decode.
-        order = sorted(range(len(words)), key=lambda k: self.searcher.doc_frequency(field, words[k]))
+        order = sorted(range(len(words)), key=lambda k: self.reader.doc_frequency(field, words[k]))
         for k in order:
             docs, positions = self._positions(field, words[k], candidates)
             # Ascending and distinct already: documents ascend, and so do a
@@ -450,7 +449,7 @@ class Evaluator:
         """The ``pairs`` terms of adjacent ``words`` of a ``text`` phrase that
         the index holds for every document: both syllables common."""
         if self._common is None:
-            schema = self.searcher.schema
+            schema = self.reader.schema
             tokenizer = schema[PAIRS_FIELD].analyzer if PAIRS_FIELD in schema else None
             self._common = getattr(tokenizer, "common", frozenset())
         common = self._common
@@ -473,47 +472,38 @@ class Evaluator:
 
     # -- queries ------------------------------------------------------------
 
-    def evaluate(self, query: Any) -> Matches | None:
-        """The matches of ``query`` with Whoosh's BM25F scores, or None when
-        it has a part evaluated only by Whoosh (a phrase)."""
-        try:
-            return self._eval(query)
-        except _Unsupported:
-            return None
+    def evaluate(self, query: PlanNode) -> Matches:
+        """The matches of a plan (:mod:`clipsearch.plan`) with Whoosh's BM25F scores."""
+        if isinstance(query, Term):
+            if query.fieldname not in self.reader.schema:
+                return Matches.empty()
+            ids, scores = self._term(query.fieldname, query.text)
+            return Matches(ids, scores * query.boost if query.boost != 1.0 else scores)
+        if isinstance(query, Sequence):
+            return self._phrase(query.fieldname, list(query.words), float(query.boost))
+        if isinstance(query, Everything):
+            live = self.live()
+            return Matches(live, np.ones(len(live)))
+        if isinstance(query, Without):
+            return _difference(self.evaluate(query.query), self.evaluate(query.excluded))
+        if isinstance(query, Except):
+            live = self.live()
+            return _difference(Matches(live, np.zeros(len(live))), self.evaluate(query.query))
+        if isinstance(query, AllOf):
+            return _intersection([self.evaluate(c) for c in query.subqueries])
+        if isinstance(query, AnyOf):
+            terms = [c for c in query.subqueries if isinstance(c, Term)]
+            if len(terms) == len(query.subqueries):
+                return self._union_of_terms(terms)
+            return _union([self.evaluate(c) for c in query.subqueries])
+        raise TypeError(f"not a query plan: {query!r}")
 
-    def _union_of_terms(self, terms: list[Any]) -> Matches:
+    def _union_of_terms(self, terms: list[Term]) -> Matches:
         """An OR of terms, kept (up to :data:`CACHE_UNION_BYTES`): the same
         syllable's clause comes back in many queries."""
         key = tuple((t.fieldname, t.text, float(t.boost)) for t in terms)
         found: Matches | None = self._unions.get(key)
         if found is None:
-            found = _union([self._eval(t) for t in terms])
+            found = _union([self.evaluate(t) for t in terms])
             self._unions.put(key, found, found.ids.nbytes + found.scores.nbytes)
         return found
-
-    def _eval(self, q: Any) -> Matches:
-        from whoosh import query as wq
-
-        boost = float(getattr(q, "boost", 1.0))
-        if isinstance(q, wq.Term):
-            ids, scores = self._term(q.fieldname, q.text)
-            return Matches(ids, scores * boost if boost != 1.0 else scores)
-        if isinstance(q, wq.Phrase):
-            if q.slop != 1 or not q.words:
-                raise _Unsupported("phrase with slop")
-            return self._phrase(q.fieldname, list(q.words), boost)
-        if isinstance(q, wq.Every):
-            live = self.live()
-            return Matches(live, np.ones(len(live)))
-        if isinstance(q, wq.AndNot):
-            return _difference(self._eval(q.a), self._eval(q.b))
-        if isinstance(q, wq.Not):
-            live = self.live()
-            return _difference(Matches(live, np.zeros(len(live))), self._eval(q.query))
-        if isinstance(q, wq.And) and not isinstance(q, wq.Phrase):
-            return _intersection([self._eval(c) for c in q.subqueries])
-        if isinstance(q, wq.Or) and not getattr(q, "minmatch", 0) and math.isclose(getattr(q, "scale", 0.0) or 0.0, 0):
-            if all(type(c) is wq.Term for c in q.subqueries):
-                return self._union_of_terms(q.subqueries)
-            return _union([self._eval(c) for c in q.subqueries])
-        raise _Unsupported(type(q).__name__)

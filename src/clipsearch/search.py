@@ -1,20 +1,11 @@
-"""Searching: query plans, ranking, hits with snippets.
+"""Searching: ranking, hits with snippets, filters, facets, reprints.
 
-The plan for each group of words (see :mod:`clipsearch.index` for the fields):
-
-* required: every syllable, folded, in ``text`` (title, lead and body as
-  zones weighted 3 : 2 : 1), so a query matches whatever diacritics, tone
-  placement, case or normalisation either side used; each is
-  ``text:folded OR title:folded`` (:data:`TITLE_WEIGHT`), and typed WITH
-  diacritics also ``OR exact:form`` (:data:`EXACT_WEIGHT`): the same
-  clippings match, and those with the syllable in their title, or with what
-  the user typed, rank first;
-* bonus, scored on the best :data:`CANDIDATES` clippings only: the words
-  pyvi finds in the query, in ``words``, and the syllables in sequence (a
-  phrase) in ``text``, since pyvi may segment the query and a clipping
-  differently.
-
-A quoted phrase requires the sequence (and the exact forms score as above).
+A query is parsed (:mod:`clipsearch.query`), planned (:mod:`clipsearch.plan`)
+and evaluated with every match scored (:mod:`clipsearch.fastscore`); the
+best :data:`CANDIDATES` get the plan's bonuses, then the hits are read
+(:mod:`clipsearch.stored`) with their snippets. The index is read through one
+Whoosh index reader kept open (no Whoosh searcher: nothing here runs Whoosh's
+matchers or collectors).
 """
 
 from __future__ import annotations
@@ -34,27 +25,19 @@ import numpy.typing as npt
 from .errors import ClippingNotFoundError, QueryError
 from .fastscore import Matches, in_sorted
 from .filters import Filters, day_number
-from .index import EXACT_FIELD, TEXT_FIELD, TITLE_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
-from .query import All, And, Node, Not, Or, Phrase, Terms, parse_query, split_filters
+from .index import TEXT_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
+from .plan import EXACT_WEIGHT, AnyOf, Term, plan, query_syllables
+from .plan import Sequence as PlanSequence
+from .query import All, And, Node, Or, Phrase, Terms, parse_query, split_filters
 from .snippets import HighlightTerms, Snippet, highlight_spans, make_snippet
 from .stored import StoredFields
-from .text import fold, has_diacritics, normalize, syllables
+from .text import fold, has_diacritics
 
 if TYPE_CHECKING:
     from .fastscore import Evaluator
 
 __all__ = ["EXACT_WEIGHT", "SORTS", "ClippingView", "Hit", "Index", "IndexStats", "SearchResult", "open_index"]
 
-#: Weight of a syllable matched with the diacritics the user typed.
-EXACT_WEIGHT = 1.0
-#: Weight of a syllable in the title, scored against the title's own length
-#: (the ``text`` field weighs the title zone, but against the whole clipping's).
-#: benchmarks/relevance.py, 20,000 clippings, title-span MRR@10: 0.936 at 0,
-#: 0.944 at 1, 0.941 at 2.
-TITLE_WEIGHT = 1.0
-#: Weights of the optional bonuses: whole pyvi words and the syllables in order.
-WORD_BONUS = 0.5
-SEQUENCE_BONUS = 1.0
 #: How many of the best matches by the required part get the bonuses.
 CANDIDATES = 100
 #: Orders of the hits; a query without words (``*``, only filters) lists newest first.
@@ -128,113 +111,7 @@ class SearchResult:
 
 
 # ---------------------------------------------------------------------------
-# Planning
-
-
-def _query_syllables(text: str) -> list[str]:
-    return [s.text for s in syllables(normalize(text))]
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a query asks of the index: ``required`` decides which clippings
-    match and ranks them (every match is scored, see :func:`_matches`);
-    ``bonus`` queries add score to the best :data:`CANDIDATES` only."""
-
-    required: Any
-    bonus: tuple[Any, ...] = ()
-
-
-def _union(subqueries: list[Any]) -> Any:
-    """An OR that Whoosh evaluates with its binary union matchers: for OR
-    groups of three or more on small indexes, whoosh-reloaded 2.7.5 picks an
-    array matcher whose max_quality() is the largest part's score instead of
-    the sum, so its top-N pruning drops the best clippings."""
-    from whoosh import query as wq
-
-    union = wq.Or(subqueries)
-    union.matcher_type = wq.Or.DEFAULT_MATCHER
-    return union
-
-
-def _syllable_clause(syllable: str, field: str, whole: bool) -> Any:
-    """The folded syllable. In the whole text (no ``title:``), also the folded
-    syllable in the title on its own (weight :data:`TITLE_WEIGHT`) and, typed
-    with diacritics, its exact form (:data:`EXACT_WEIGHT`). Every clipping
-    with either has the folded syllable too, so the union matches the same
-    clippings; those with it in a short title, or with what the user typed,
-    score more."""
-    from whoosh import query as wq
-
-    folded = wq.Term(field, fold(syllable))
-    if not whole:
-        return folded
-    parts = [folded, wq.Term(TITLE_FIELD, fold(syllable), boost=TITLE_WEIGHT)]
-    if has_diacritics(syllable):
-        parts.append(wq.Term(EXACT_FIELD, syllable, boost=EXACT_WEIGHT))
-    return _union(parts)
-
-
-def _query_words(text: str) -> list[str]:
-    """pyvi's words of the query. pyvi segments capitals differently, so the
-    query is lowercased first: letter case must not change the ranking."""
-    from .segmenter import segment
-    from .text import syllable_form
-
-    return [
-        fold("_".join(syllable_form(s) for s in seg.syllables))
-        for seg in segment(normalize(text).text.lower())
-        if len(seg.syllables) > 1
-    ]
-
-
-def _plan_words(node: Terms | Phrase) -> Plan:
-    from whoosh import query as wq
-
-    field = node.field or TEXT_FIELD
-    whole = node.field is None  # title: and source: are plain syllable fields
-    in_order = _query_syllables(node.text)
-    sylls = list(dict.fromkeys(in_order))
-    folded = [fold(s) for s in in_order]
-    bonus: list[Any] = []
-    if whole and len(in_order) > 1:  # one syllable is no pyvi word: the model is not loaded for it
-        bonus += [wq.Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in _query_words(node.text)]
-    if isinstance(node, Phrase) and len(folded) > 1:
-        sequence = wq.Phrase(field, folded)
-        # The same clauses as unquoted words (title weight; exact form where
-        # typed), so a phrase ranks by the same rules whether or not it was
-        # typed with diacritics.
-        clauses = [_syllable_clause(s, field, whole) for s in sylls] if whole else []
-        return Plan(wq.And([sequence, *clauses]) if clauses else sequence, tuple(bonus))
-    clauses = [_syllable_clause(s, field, whole) for s in sylls]
-    required = wq.And(clauses) if len(clauses) > 1 else clauses[0]
-    if len(folded) > 1:
-        bonus.append(wq.Phrase(field, folded, boost=SEQUENCE_BONUS))
-    return Plan(required, tuple(bonus))
-
-
-def plan(node: Node) -> Plan:
-    """The Whoosh queries for a parsed query."""
-    from whoosh import query as wq
-
-    if isinstance(node, (Terms, Phrase)):
-        return _plan_words(node)
-    if isinstance(node, All):
-        return Plan(wq.Every())
-    if isinstance(node, Not):
-        return Plan(wq.Not(plan(node.child).required))
-    if isinstance(node, And):
-        positive = [plan(c) for c in node.children if not isinstance(c, Not)]
-        negative = [plan(c.child).required for c in node.children if isinstance(c, Not)]
-        if not positive:  # (NOT a NOT b) inside a larger query
-            return Plan(wq.Not(_union(negative)))
-        q = positive[0].required if len(positive) == 1 else wq.And([p.required for p in positive])
-        required = wq.AndNot(q, _union(negative)) if negative else q
-        return Plan(required, tuple(b for p in positive for b in p.bonus))
-    if isinstance(node, Or):
-        parts = [plan(c) for c in node.children]
-        return Plan(_union([p.required for p in parts]), tuple(b for p in parts for b in p.bonus))
-    raise TypeError(node)  # pragma: no cover
+# Highlighting
 
 
 def highlight_terms(node: Node) -> HighlightTerms:
@@ -247,7 +124,7 @@ def highlight_terms(node: Node) -> HighlightTerms:
 
     def walk(n: Node) -> None:
         if isinstance(n, (Terms, Phrase)):
-            sylls = _query_syllables(n.text)
+            sylls = query_syllables(n.text)
             folds = tuple(fold(s) for s in sylls)
             folded.update(folds)
             exact.update(s for s in sylls if has_diacritics(s))
@@ -269,17 +146,14 @@ def highlight_terms(node: Node) -> HighlightTerms:
 
 
 class Index:
-    """An open clipsearch index. Keeps one searcher open between searches and
+    """An open clipsearch index. Keeps one reader open between searches and
     refreshes it when the index has changed. Use as a context manager or call
     :meth:`close`."""
 
     def __init__(self, index_dir: str | Path) -> None:
-        from whoosh import scoring
-
         self.path = Path(index_dir)
         self._ix = open_whoosh_index(self.path)
-        self._weighting = scoring.BM25F()
-        self._searcher = self._ix.searcher(weighting=self._weighting)
+        self._reader = self._ix.reader()
         self._lock = threading.Lock()
         self._cols: _Columns | None = None
         self._vocab: tuple[int, dict[str, dict[str, int]]] | None = None
@@ -291,7 +165,7 @@ class Index:
         """The number of clippings in the index."""
         with self._lock:
             self._refresh()
-            return int(self._searcher.doc_count())
+            return int(self._reader.doc_count())
 
     def __enter__(self) -> Index:
         return self
@@ -300,24 +174,24 @@ class Index:
         self.close()
 
     def close(self) -> None:
-        """Release the searcher and its files."""
-        self._searcher.close()
+        """Release the reader and its files."""
+        self._reader.close()
 
     def _refresh(self) -> None:
-        # A new searcher rather than Searcher.refresh(), which fails on an
-        # index that was empty when it was opened.
-        if not self._searcher.up_to_date():
-            self._searcher.close()
-            self._searcher = self._ix.searcher(weighting=self._weighting)
+        # A new reader when the index has a newer generation (an index that
+        # was empty when opened has an empty reader of no generation).
+        if self._ix.latest_generation() != self._reader.generation():
+            self._reader.close()
+            self._reader = self._ix.reader()
 
     def _stored(self) -> StoredFields:
-        if self._stored_fields is None or self._stored_fields.searcher is not self._searcher:
-            self._stored_fields = StoredFields(self._searcher)
+        if self._stored_fields is None or self._stored_fields.reader is not self._reader:
+            self._stored_fields = StoredFields(self._reader)
         return self._stored_fields
 
     def _columns(self) -> _Columns:
-        if self._cols is None or self._cols.searcher is not self._searcher:
-            self._cols = _Columns(self._searcher)
+        if self._cols is None or self._cols.reader is not self._reader:
+            self._cols = _Columns(self._reader)
         return self._cols
 
     def query(
@@ -358,20 +232,20 @@ class Index:
         terms = highlight_terms(words)
         with self._lock:
             self._refresh()
-            searcher = self._searcher
+            evaluator = self._evaluator()
             columns = self._columns()
-            matches = _matches(searcher, query_plan.required, self._evaluator())
+            matches = evaluator.evaluate(query_plan.required)
             if filters.active:
                 matches = _filter(matches, filters, columns)
             groups = self._groups() if collapse else None
             wanted = limit if not groups else max(limit * 3, CANDIDATES)
             ranked: Iterable[tuple[float, int]]
             if sort == "relevance":
-                ranked = _rank(searcher, query_plan.bonus, matches, wanted, self._evaluator())
+                ranked = _rank(evaluator, query_plan.bonus, matches, wanted)
             else:
                 ranked = _by_date(matches, columns.days, newest=sort == "newest")
             fields_of = _FieldsOf(self._stored())
-            stored = _collapse(fields_of, searcher, ranked, matches, groups, limit)
+            stored = _collapse(fields_of, self._reader, ranked, matches, groups, limit)
             counts = _facets(self._stored(), columns, matches) if facets else None
             days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
             suggestion = self._suggest(query, matches, fields_of) if terms else None
@@ -384,8 +258,8 @@ class Index:
     def _evaluator(self) -> Evaluator:
         from .fastscore import Evaluator
 
-        if self._eval is None or self._eval.searcher is not self._searcher:
-            self._eval = Evaluator(self._searcher)
+        if self._eval is None or self._eval.reader is not self._reader:
+            self._eval = Evaluator(self._reader)
         return self._eval
 
     def _groups(self) -> _Groups:
@@ -401,7 +275,7 @@ class Index:
         of the best :data:`SUGGESTION_TEXTS` matches of the required part."""
         from .suggest import suggest
 
-        if all(has_diacritics(s) or s.isdigit() for s in _query_syllables(query)):
+        if all(has_diacritics(s) or s.isdigit() for s in query_syllables(query)):
             return None
         texts: list[str] = []
         for _score, docnum in _top(matches, SUGGESTION_TEXTS):
@@ -428,7 +302,7 @@ class Index:
         terms = highlight_terms(parse_query(query)) if query else HighlightTerms(frozenset(), frozenset())
         with self._lock:
             self._refresh()
-            docnum = self._searcher.document_number(id=clipping_id)
+            docnum = _document_number(self._reader, clipping_id)
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
             fields = self._stored()(docnum)
@@ -451,23 +325,20 @@ class Index:
         """The clippings most like ``clipping_id``: its most distinctive words
         and syllables (weighted by zone and rarity) as one OR query. Its own
         near-duplicate reprints are left out unless ``include_reprints``."""
-        from whoosh import query as wq
-
         if limit < 1:
             raise QueryError("the limit must be at least 1")
         with self._lock:
             self._refresh()
-            searcher = self._searcher
-            docnum = searcher.document_number(id=clipping_id)
+            docnum = _document_number(self._reader, clipping_id)
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
             fields = self._stored()(docnum)
-            terms = _key_terms(searcher, fields)
+            terms = _key_terms(self._reader, fields)
             if not terms:
                 return SearchResult(f"similar to {clipping_id}", 0, [])
-            query = _union([wq.Term(f, t, boost=w) for f, t, w in terms])
+            query = AnyOf([Term(f, t, boost=w) for f, t, w in terms])
             excluded = {docnum} | (set() if include_reprints else self._reprints_of(docnum))
-            found = _matches(searcher, query, self._evaluator())
+            found = self._evaluator().evaluate(query)
             keep = ~in_sorted(found.ids, np.array(sorted(excluded), dtype=np.int64))
             matches = Matches(found.ids[keep], found.scores[keep])
             best = _top(matches, limit)
@@ -482,7 +353,7 @@ class Index:
         """Document numbers of the near-duplicate reprints of ``docnum``."""
         clipping_id = self._stored()(docnum)["id"]
         members = self._groups().members_of(clipping_id)
-        found = (self._searcher.document_number(id=m) for m in members if m != clipping_id)
+        found = (_document_number(self._reader, m) for m in members if m != clipping_id)
         return {d for d in found if d is not None}
 
     def stats(self) -> IndexStats:
@@ -492,9 +363,8 @@ class Index:
 
         with self._lock:
             self._refresh()
-            searcher = self._searcher
             columns = self._columns()
-            live = list(searcher.reader().all_doc_ids())
+            live = list(self._reader.all_doc_ids())
             by_key: Counter[str] = Counter(columns.key_names[int(columns.key_codes[d])] for d in live)
             first: dict[str, int] = {}
             for d in live:
@@ -578,14 +448,14 @@ class IndexStats:
 SIMILAR_WORDS, SIMILAR_SYLLABLES = 12, 8
 
 
-def _key_terms(searcher: Any, fields: dict[str, Any]) -> list[tuple[str, str, float]]:
+def _key_terms(reader: Any, fields: dict[str, Any]) -> list[tuple[str, str, float]]:
     """``(field, term, weight)``: the clipping's pyvi words and syllables with
     the highest zone-weighted frequency x idf, among those in other clippings
     too but not in all."""
     from .analysis import ZONE_BOOSTS, analyse_syllables, analyse_words, join_zones
 
     value = join_zones(fields.get("title", ""), fields.get("lead", ""), stored_body(fields))
-    total = max(1, searcher.doc_count_all())
+    total = max(1, reader.doc_count_all())
     chosen: list[tuple[str, str, float]] = []
     counts: dict[str, defaultdict[str, float]] = {WORDS_FIELD: defaultdict(float), TEXT_FIELD: defaultdict(float)}
     for zone, word, _start, _end in analyse_words(value):
@@ -596,7 +466,7 @@ def _key_terms(searcher: Any, fields: dict[str, Any]) -> list[tuple[str, str, fl
     for field_name, keep in ((WORDS_FIELD, SIMILAR_WORDS), (TEXT_FIELD, SIMILAR_SYLLABLES)):
         scored = []
         for term, tf in counts[field_name].items():
-            df = searcher.doc_frequency(field_name, term)
+            df = reader.doc_frequency(field_name, term)
             if 2 <= df < total:
                 scored.append((tf * math.log(total / df), term))
         scored.sort(key=lambda st: (-st[0], st[1]))
@@ -647,7 +517,7 @@ class _FieldsOf:
 
 def _collapse(
     fields_of: _FieldsOf,
-    searcher: Any,
+    reader: Any,
     ranked: Iterable[tuple[float, int]],
     matches: Matches,
     groups: _Groups | None,
@@ -674,7 +544,7 @@ def _collapse(
         others = []
         for member in groups.groups[rep]:
             if member != fields["id"]:
-                other = searcher.document_number(id=member)
+                other = _document_number(reader, member)
                 if other is not None and _has(matches.ids, other):
                     others.append(member)
         shown.append((fields, score, docnum, tuple(others)))
@@ -688,21 +558,20 @@ def _has(ascending: Any, value: int) -> bool:
 
 
 class _Columns:
-    """Per-document values of the open searcher as arrays by document number:
+    """Per-document values of the open reader as arrays by document number:
     ``days`` (``yyyymmdd``, 0 for none), read at once from each segment's
     column; and, on first use, a code per source key (``key_codes``, names in
     ``key_names``; code 0 is no source)."""
 
-    def __init__(self, searcher: Any) -> None:
+    def __init__(self, reader: Any) -> None:
         from .fastscore import numeric_column
 
-        self.searcher = searcher
-        self.count = searcher.doc_count_all()
+        self.reader = reader
+        self.count = reader.doc_count_all()
         self.days = np.zeros(self.count, dtype=np.int64)
-        for sub, offset in searcher.leaf_searchers():
-            reader = sub.reader()
-            if "day" in reader.schema and reader.has_column("day"):
-                days = numeric_column(reader.column_reader("day", translate=False), reader.doc_count_all())
+        for leaf, offset in reader.leaf_readers():
+            if "day" in leaf.schema and leaf.has_column("day"):
+                days = numeric_column(leaf.column_reader("day", translate=False), leaf.doc_count_all())
                 self.days[offset : offset + len(days)] = days
         self._codes: npt.NDArray[np.int64] | None = None
         self._names: list[str] = [""]
@@ -725,7 +594,7 @@ class _Columns:
     def _source_keys(self) -> npt.NDArray[np.int64]:
         if self._codes is None:
             codes = np.zeros(self.count, dtype=np.int64)
-            reader = self.searcher.reader()
+            reader = self.reader
             if "source_key" in reader.schema and reader.has_column("source_key"):
                 for docnum, raw in enumerate(reader.column_reader("source_key")):
                     key = raw.decode("utf-8")
@@ -738,31 +607,19 @@ class _Columns:
         return self._codes
 
 
-def _matches(searcher: Any, query: Any, evaluator: Evaluator | None = None) -> Matches:
-    """Every document ``query`` matches, with its score, by ascending number.
+def _document_number(reader: Any, clipping_id: str) -> int | None:
+    """The document number of the clipping ``clipping_id`` (not deleted), or None."""
+    from whoosh.reading import TermNotFound
 
-    Vectorised where the plan allows (:mod:`clipsearch.fastscore`), else one
-    pass of Whoosh's matchers. Never Whoosh's collectors: they prune with
-    each term's maximum score and "replace" matchers as their threshold
-    rises, and the replaced matchers lose score contributions (on 2,000
-    clippings the top 100 for ``hà nội`` dropped a document at 16.2 while
-    keeping ones at 13.4). Every match is scored, which also gives the
-    exact count."""
-    from .fastscore import Evaluator
-
-    found = (evaluator or Evaluator(searcher)).evaluate(query)
-    if found is not None:
-        return found
-    context = searcher.context()
-    ids: list[int] = []
-    scores: list[float] = []
-    for subsearcher, offset in searcher.leaf_searchers():
-        matcher = query.matcher(subsearcher, context)
-        while matcher.is_active():
-            scores.append(matcher.score())
-            ids.append(matcher.id() + offset)
-            matcher.next()
-    return Matches(np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64))
+    for leaf, offset in reader.leaf_readers():
+        try:
+            matcher = leaf.postings("id", clipping_id)  # deleted documents left out
+        except TermNotFound:
+            continue
+        if matcher.is_active():
+            docnum: int = matcher.id() + offset
+            return docnum
+    return None
 
 
 def _top(matches: Matches, limit: int) -> list[tuple[float, int]]:
@@ -780,12 +637,12 @@ def _top(matches: Matches, limit: int) -> list[tuple[float, int]]:
 
 
 def _rank(
-    searcher: Any, bonus: tuple[Any, ...], matches: Matches, limit: int, evaluator: Evaluator | None = None
+    evaluator: Evaluator, bonus: tuple[Term | PlanSequence, ...], matches: Matches, limit: int
 ) -> list[tuple[float, int]]:
     """Relevance order: the best :data:`CANDIDATES` by the required part,
     re-scored with the bonuses."""
     scores = {d: s for s, d in _top(matches, max(CANDIDATES, limit))}
-    for docnum, extra in _bonus_scores(searcher, bonus, sorted(scores), evaluator).items():
+    for docnum, extra in _bonus_scores(evaluator, bonus, sorted(scores)).items():
         scores[docnum] += extra
     return [(scores[d], d) for d in sorted(scores, key=lambda d: (-scores[d], d))[:limit]]
 
@@ -833,56 +690,21 @@ def _facets(stored: StoredFields, columns: _Columns, matches: Matches) -> dict[s
     }
 
 
-def _bonus_scores(
-    searcher: Any, bonus: tuple[Any, ...], docnums: list[int], evaluator: Evaluator | None = None
-) -> dict[int, float]:
-    """The score each bonus query gives each of ``docnums`` (ascending):
-    terms and phrases from posting arrays and the candidates' positions
-    (:class:`~clipsearch.fastscore.Evaluator`), anything else by Whoosh."""
-    from whoosh import query as wq
-
-    from .fastscore import Evaluator
-
-    evaluator = evaluator or Evaluator(searcher)
+def _bonus_scores(evaluator: Evaluator, bonus: tuple[Term | PlanSequence, ...], docnums: list[int]) -> dict[int, float]:
+    """The score each bonus term or sequence gives each of ``docnums``
+    (ascending), from posting arrays and the candidates' positions."""
     extra: dict[int, float] = {}
     if not docnums:
         return extra
     ids = np.array(docnums, dtype=np.int64)
-    rest = []
     for query in bonus:
-        if isinstance(query, wq.Phrase) and query.slop == 1:
+        if isinstance(query, PlanSequence):
             scores = evaluator.phrase_scores_at(query.fieldname, list(query.words), ids) * query.boost
-        elif isinstance(query, wq.Term):
-            scores = evaluator.term_scores_at(query.fieldname, query.text, ids) * query.boost
         else:
-            rest.append(query)
-            continue
+            scores = evaluator.term_scores_at(query.fieldname, query.text, ids) * query.boost
         for docnum, score in zip(docnums, scores.tolist(), strict=True):
             if score:
                 extra[docnum] = extra.get(docnum, 0.0) + score
-    for docnum, score in _bonus_scores_whoosh(searcher, tuple(rest), docnums).items():
-        extra[docnum] = extra.get(docnum, 0.0) + score
-    return extra
-
-
-def _bonus_scores_whoosh(searcher: Any, bonus: tuple[Any, ...], docnums: list[int]) -> dict[int, float]:
-    """The score each bonus query gives each of ``docnums`` (ascending): one
-    pass of the query's matcher, skipping to the candidates only."""
-    extra: dict[int, float] = {}
-    if not docnums:
-        return extra
-    context = searcher.context()
-    for query in bonus:
-        matcher = query.matcher(searcher, context)
-        for docnum in docnums:
-            if not matcher.is_active():
-                break
-            if matcher.id() < docnum:
-                matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    break
-            if matcher.id() == docnum:
-                extra[docnum] = extra.get(docnum, 0.0) + matcher.score()
     return extra
 
 

@@ -1,4 +1,4 @@
-"""Stored fields of an open searcher, by document number.
+"""Stored fields of an open index reader, by document number.
 
 Whoosh keeps each segment's stored fields in a ``_stored`` column: one
 zlib-compressed pickle per document, then the array of their byte lengths.
@@ -62,12 +62,12 @@ class _Column:
 
 
 class StoredFields:
-    """The stored fields of a searcher's documents, as Whoosh's
-    ``searcher.stored_fields(docnum)`` returns them."""
+    """The stored fields of a reader's documents, as Whoosh's
+    ``reader.stored_fields(docnum)`` returns them."""
 
-    def __init__(self, searcher: Any) -> None:
-        self.searcher = searcher
-        self._leaves = [(offset, sub.reader()) for sub, offset in searcher.leaf_searchers()]
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self._leaves = [(offset, leaf) for leaf, offset in reader.leaf_readers()]
         self._starts = [offset for offset, _ in self._leaves]
         self._columns: dict[int, _Column | None] = {}
 

@@ -1,0 +1,236 @@
+"""Query plans: what a parsed query asks of the index's fields.
+
+The plan for each group of words (see :mod:`clipsearch.index` for the fields):
+
+* required: every syllable, folded, in ``text`` (title, lead and body as
+  zones weighted 3 : 2 : 1), so a query matches whatever diacritics, tone
+  placement, case or normalisation either side used; each is
+  ``text:folded OR title:folded`` (:data:`TITLE_WEIGHT`), and typed WITH
+  diacritics also ``OR exact:form`` (:data:`EXACT_WEIGHT`): the same
+  clippings match, and those with the syllable in their title, or with what
+  the user typed, rank first;
+* bonus, scored on the best candidates only (:mod:`clipsearch.search`): the
+  words pyvi finds in the query, in ``words``, and the syllables in sequence
+  (a phrase) in ``text``, since pyvi may segment the query and a clipping
+  differently.
+
+A quoted phrase requires the sequence (and the exact forms score as above).
+
+Plans are small trees of the classes below, evaluated by
+:class:`clipsearch.fastscore.Evaluator` with Whoosh's BM25F. They are not
+Whoosh queries: importing ``whoosh.query`` (and its English stemming tables)
+and ``whoosh.searching`` cost 16-24 ms of a one-off ``clipsearch query``.
+The tests check every plan against the same query built for Whoosh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from .index import EXACT_FIELD, TEXT_FIELD, TITLE_FIELD, WORDS_FIELD
+from .query import All, And, Node, Not, Or, Phrase, Terms
+from .text import fold, has_diacritics, normalize, syllable_form, syllables
+
+__all__ = [
+    "EXACT_WEIGHT",
+    "SEQUENCE_BONUS",
+    "TITLE_WEIGHT",
+    "WORD_BONUS",
+    "AllOf",
+    "AnyOf",
+    "Everything",
+    "Except",
+    "Plan",
+    "PlanNode",
+    "Sequence",
+    "Term",
+    "Without",
+    "plan",
+    "query_syllables",
+    "query_words",
+]
+
+#: Weight of a syllable matched with the diacritics the user typed.
+EXACT_WEIGHT = 1.0
+#: Weight of a syllable in the title, scored against the title's own length
+#: (the ``text`` field weighs the title zone, but against the whole clipping's).
+#: benchmarks/relevance.py, 20,000 clippings, title-span MRR@10: 0.936 at 0,
+#: 0.944 at 1, 0.941 at 2.
+TITLE_WEIGHT = 1.0
+#: Weights of the optional bonuses: whole pyvi words and the syllables in order.
+WORD_BONUS = 0.5
+SEQUENCE_BONUS = 1.0
+
+
+class Term:
+    """The clippings with ``text`` in ``fieldname``, scored by BM25F times ``boost``."""
+
+    __slots__ = ("boost", "fieldname", "text")
+
+    def __init__(self, fieldname: str, text: str, boost: float = 1.0) -> None:
+        self.fieldname, self.text, self.boost = fieldname, text, boost
+
+    def __repr__(self) -> str:
+        return f"Term({self.fieldname!r}, {self.text!r}, boost={self.boost})"
+
+
+class Sequence:
+    """The clippings with ``words`` next to each other, in order, in
+    ``fieldname`` (a phrase), scored as the sum of its words' scores."""
+
+    __slots__ = ("boost", "fieldname", "words")
+
+    def __init__(self, fieldname: str, words: list[str] | tuple[str, ...], boost: float = 1.0) -> None:
+        self.fieldname, self.words, self.boost = fieldname, tuple(words), boost
+
+    def __repr__(self) -> str:
+        return f"Sequence({self.fieldname!r}, {list(self.words)!r}, boost={self.boost})"
+
+
+class AllOf:
+    """The clippings every part matches; their scores added."""
+
+    __slots__ = ("subqueries",)
+
+    def __init__(self, subqueries: list[PlanNode]) -> None:
+        self.subqueries = tuple(subqueries)
+
+    def __repr__(self) -> str:
+        return f"AllOf({list(self.subqueries)!r})"
+
+
+class AnyOf:
+    """The clippings any part matches; the scores of the parts that match added."""
+
+    __slots__ = ("subqueries",)
+
+    def __init__(self, subqueries: list[PlanNode]) -> None:
+        self.subqueries = tuple(subqueries)
+
+    def __repr__(self) -> str:
+        return f"AnyOf({list(self.subqueries)!r})"
+
+
+class Without:
+    """The clippings ``query`` matches and ``excluded`` does not, with ``query``'s scores."""
+
+    __slots__ = ("excluded", "query")
+
+    def __init__(self, query: PlanNode, excluded: PlanNode) -> None:
+        self.query, self.excluded = query, excluded
+
+    def __repr__(self) -> str:
+        return f"Without({self.query!r}, {self.excluded!r})"
+
+
+class Except:
+    """Every clipping ``query`` does not match, each scored 0."""
+
+    __slots__ = ("query",)
+
+    def __init__(self, query: PlanNode) -> None:
+        self.query = query
+
+    def __repr__(self) -> str:
+        return f"Except({self.query!r})"
+
+
+class Everything:
+    """Every clipping, each scored 1."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Everything()"
+
+
+PlanNode = Union[Term, Sequence, AllOf, AnyOf, Without, Except, Everything]  # noqa: UP007 (a runtime alias)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a query asks of the index: ``required`` decides which clippings
+    match and ranks them (every match is scored); ``bonus`` terms and
+    sequences add score to the best candidates only."""
+
+    required: PlanNode
+    bonus: tuple[Term | Sequence, ...] = ()
+
+
+def query_syllables(text: str) -> list[str]:
+    """The syllables of a query's text, normalised (NFC, new tone placement)."""
+    return [s.text for s in syllables(normalize(text))]
+
+
+def _syllable_clause(syllable: str, field: str, whole: bool) -> PlanNode:
+    """The folded syllable. In the whole text (no ``title:``), also the folded
+    syllable in the title on its own (weight :data:`TITLE_WEIGHT`) and, typed
+    with diacritics, its exact form (:data:`EXACT_WEIGHT`). Every clipping
+    with either has the folded syllable too, so the union matches the same
+    clippings; those with it in a short title, or with what the user typed,
+    score more."""
+    folded = Term(field, fold(syllable))
+    if not whole:
+        return folded
+    parts: list[PlanNode] = [folded, Term(TITLE_FIELD, fold(syllable), boost=TITLE_WEIGHT)]
+    if has_diacritics(syllable):
+        parts.append(Term(EXACT_FIELD, syllable, boost=EXACT_WEIGHT))
+    return AnyOf(parts)
+
+
+def query_words(text: str) -> list[str]:
+    """pyvi's words of the query. pyvi segments capitals differently, so the
+    query is lowercased first: letter case must not change the ranking."""
+    from .segmenter import segment
+
+    return [
+        fold("_".join(syllable_form(s) for s in seg.syllables))
+        for seg in segment(normalize(text).text.lower())
+        if len(seg.syllables) > 1
+    ]
+
+
+def _plan_words(node: Terms | Phrase) -> Plan:
+    field = node.field or TEXT_FIELD
+    whole = node.field is None  # title: and source: are plain syllable fields
+    in_order = query_syllables(node.text)
+    sylls = list(dict.fromkeys(in_order))
+    folded = [fold(s) for s in in_order]
+    bonus: list[Term | Sequence] = []
+    if whole and len(in_order) > 1:  # one syllable is no pyvi word: the model is not loaded for it
+        bonus += [Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in query_words(node.text)]
+    if isinstance(node, Phrase) and len(folded) > 1:
+        sequence = Sequence(field, folded)
+        # The same clauses as unquoted words (title weight; exact form where
+        # typed), so a phrase ranks by the same rules whether or not it was
+        # typed with diacritics.
+        clauses = [_syllable_clause(s, field, whole) for s in sylls] if whole else []
+        return Plan(AllOf([sequence, *clauses]) if clauses else sequence, tuple(bonus))
+    clauses = [_syllable_clause(s, field, whole) for s in sylls]
+    required = AllOf(clauses) if len(clauses) > 1 else clauses[0]
+    if len(folded) > 1:
+        bonus.append(Sequence(field, folded, boost=SEQUENCE_BONUS))
+    return Plan(required, tuple(bonus))
+
+
+def plan(node: Node) -> Plan:
+    """The plan of a parsed query (without its date filters)."""
+    if isinstance(node, (Terms, Phrase)):
+        return _plan_words(node)
+    if isinstance(node, All):
+        return Plan(Everything())
+    if isinstance(node, Not):
+        return Plan(Except(plan(node.child).required))
+    if isinstance(node, And):
+        positive = [plan(c) for c in node.children if not isinstance(c, Not)]
+        negative = [plan(c.child).required for c in node.children if isinstance(c, Not)]
+        if not positive:  # (NOT a NOT b) inside a larger query
+            return Plan(Except(AnyOf(negative)))
+        q = positive[0].required if len(positive) == 1 else AllOf([p.required for p in positive])
+        required = Without(q, AnyOf(negative)) if negative else q
+        return Plan(required, tuple(b for p in positive for b in p.bonus))
+    if isinstance(node, Or):
+        parts = [plan(c) for c in node.children]
+        return Plan(AnyOf([p.required for p in parts]), tuple(b for p in parts for b in p.bonus))
+    raise TypeError(node)  # pragma: no cover

@@ -1,0 +1,67 @@
+"""Whoosh's own evaluation of clipsearch's query plans: the reference the
+tests compare clipsearch's vectorised evaluation with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh import query as wq
+
+from clipsearch.plan import AllOf, AnyOf, Everything, Except, PlanNode, Sequence, Term, Without
+
+
+def to_whoosh(node: PlanNode) -> Any:
+    """The same query as a Whoosh query."""
+    if isinstance(node, Term):
+        return wq.Term(node.fieldname, node.text, boost=node.boost)
+    if isinstance(node, Sequence):
+        return wq.Phrase(node.fieldname, list(node.words), boost=node.boost)
+    if isinstance(node, AllOf):
+        return wq.And([to_whoosh(c) for c in node.subqueries])
+    if isinstance(node, AnyOf):
+        # Whoosh's binary union matchers: for OR groups of three or more on
+        # small indexes, whoosh-reloaded 2.7.5 picks an array matcher whose
+        # max_quality() is the largest part's score, not the sum.
+        union = wq.Or([to_whoosh(c) for c in node.subqueries])
+        union.matcher_type = wq.Or.DEFAULT_MATCHER
+        return union
+    if isinstance(node, Without):
+        return wq.AndNot(to_whoosh(node.query), to_whoosh(node.excluded))
+    if isinstance(node, Except):
+        return wq.Not(to_whoosh(node.query))
+    if isinstance(node, Everything):
+        return wq.Every()
+    raise TypeError(node)
+
+
+def whoosh_matches(searcher: Any, node: PlanNode) -> dict[int, float]:
+    """Every document the plan matches and its score, by Whoosh's matchers
+    (no collector: they prune)."""
+    query = to_whoosh(node)
+    context = searcher.context()
+    out = {}
+    for sub, offset in searcher.leaf_searchers():
+        matcher = query.matcher(sub, context)
+        while matcher.is_active():
+            out[matcher.id() + offset] = matcher.score()
+            matcher.next()
+    return out
+
+
+def whoosh_bonus_scores(searcher: Any, bonus: tuple[PlanNode, ...], docnums: list[int]) -> dict[int, float]:
+    """The score each bonus gives each of ``docnums`` (ascending), by one
+    pass of its Whoosh matcher skipping to the candidates."""
+    extra: dict[int, float] = {}
+    context = searcher.context()
+    for node in bonus:
+        matcher = to_whoosh(node).matcher(searcher, context)
+        for docnum in docnums:
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    break
+            if matcher.id() == docnum:
+                extra[docnum] = extra.get(docnum, 0.0) + matcher.score()
+    return extra
