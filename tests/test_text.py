@@ -406,3 +406,13 @@ def test_whole_syllables_linked_and_sequences() -> None:
     assert links == [True, False, True, False, True, True]  # "cothe" and "x" are syllables between
     assert sequence_starts(found, links, ["co", "the"]) == [0, 2, 5]
     assert sequence_starts(found, links, ["the", "co"]) == [4]
+
+
+def test_the_written_fold_table_is_the_computed_one() -> None:
+    from pathlib import Path
+
+    import clipsearch._foldtable as written
+    from clipsearch.text import FOLD_TABLE, build_fold_table, fold_table_source
+
+    assert Path(written.__file__).read_text(encoding="utf-8") == fold_table_source()
+    assert build_fold_table() == FOLD_TABLE and fold("Đảng ủy ǅ ß") == "Dang uy Dz ss"
