@@ -347,3 +347,17 @@ def test_a_short_query_segments_as_pyvi_before_the_dictionary_is_a_set(query: st
     fresh = Segmenter()
     assert " ".join(s.text for s in fresh.segment(query)) == ViTokenizer.tokenize(query)
     assert fresh._bigrams._set is None
+
+
+def test_reading_a_cache_keeps_it_from_being_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from clipsearch.segmenter import STALE_CACHE_DAYS
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    Segmenter()  # writes the cache
+    (cached,) = (tmp_path / "clipsearch").glob("pyvi-*.marshal")
+    long_ago = time.time() - (STALE_CACHE_DAYS + 1) * 86400
+    os.utime(cached, (long_ago, long_ago))
+    Segmenter()  # reads it
+    assert cached.stat().st_mtime > time.time() - 3600

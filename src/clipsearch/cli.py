@@ -445,7 +445,9 @@ def main() -> None:
     output is flushed, skipping the interpreter's teardown: freeing numpy,
     Whoosh and pyvi's tables took 60-80 ms of a 0.4 s ``clipsearch query``.
     Nothing is left to write at that point (no files open for writing, no
-    ``atexit`` work of ours); other commands end normally."""
+    ``atexit`` work of ours); other commands end normally. A program that
+    runs the command line in its own process calls :func:`cli` (with
+    ``standalone_mode=False`` or click's ``CliRunner``), not this."""
     try:
         cli(prog_name="clipsearch")
     except SystemExit as done:

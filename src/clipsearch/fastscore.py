@@ -234,7 +234,9 @@ class Evaluator:
 
     def _deleted_ids(self, leaf: int) -> Ids:
         if leaf not in self._deleted:
-            self._deleted[leaf] = np.array(sorted(self.leaves[leaf][0].deleted_docs_set), dtype=np.int64)
+            reader = self.leaves[leaf][0]
+            deleted = reader.deleted_docs_set if reader.has_deletions() else ()  # Whoosh's empty reader has no set
+            self._deleted[leaf] = np.array(sorted(deleted), dtype=np.int64)
         return self._deleted[leaf]
 
     def _avg_length(self, field: str) -> float:
@@ -276,6 +278,8 @@ class Evaluator:
     def _scored(self, field: str, text: str, docnums: Ids | None = None) -> tuple[Ids, Scores, list[Postings | None]]:
         """A term's documents and BM25F scores, and its postings per leaf;
         with ``docnums`` (ascending), only the blocks that can hold them are read."""
+        if not self.total:  # an index with no clippings
+            return np.zeros(0, dtype=np.int64), np.zeros(0), [None] * len(self.leaves)
         idf = math.log(self.total / (self.reader.doc_frequency(field, text) + 1)) + 1  # Whoosh's WeightingModel.idf
         avg = self._avg_length(field)
         ids_parts, score_parts = [], []

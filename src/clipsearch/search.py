@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -153,10 +154,11 @@ class Index:
     def __init__(self, index_dir: str | Path) -> None:
         self.path = Path(index_dir)
         self._ix = open_whoosh_index(self.path)
+        self._version = self._index_version()
         self._reader = self._ix.reader()
         self._lock = threading.Lock()
         self._cols: _Columns | None = None
-        self._vocab: tuple[int, dict[str, dict[str, int]]] | None = None
+        self._vocab: tuple[tuple[int, int], dict[str, dict[str, int]]] | None = None
         self._group_cache: _Groups | None = None
         self._eval: Evaluator | None = None
         self._stored_fields: StoredFields | None = None
@@ -176,13 +178,29 @@ class Index:
     def close(self) -> None:
         """Release the reader and its files."""
         self._reader.close()
+        self._eval = self._cols = self._stored_fields = None
+
+    def _index_version(self) -> tuple[int, int]:
+        """The index's generation and when its table of contents was written:
+        a rebuild starts the generations again, so the generation alone does
+        not tell that the index changed."""
+        from whoosh.index import TOC
+
+        generation = self._ix.latest_generation()
+        try:
+            written = os.stat(self.path / TOC._filename(self._ix.indexname, generation)).st_mtime_ns
+        except OSError:  # replaced while being looked at: read again next time
+            written = -1
+        return generation, written
 
     def _refresh(self) -> None:
-        # A new reader when the index has a newer generation (an index that
-        # was empty when opened has an empty reader of no generation).
-        if self._ix.latest_generation() != self._reader.generation():
+        # A new reader when the index has changed, opened before the old one
+        # is closed: if opening fails (during a rebuild), the old one still works.
+        version = self._index_version()
+        if version != self._version:
+            reader = self._ix.reader()
             self._reader.close()
-            self._reader = self._ix.reader()
+            self._reader, self._version = reader, version
 
     def _stored(self) -> StoredFields:
         if self._stored_fields is None or self._stored_fields.reader is not self._reader:
@@ -265,9 +283,8 @@ class Index:
     def _groups(self) -> _Groups:
         from .index import read_groups
 
-        generation = self._ix.latest_generation()
-        if self._group_cache is None or self._group_cache.generation != generation:
-            self._group_cache = _Groups(generation, read_groups(self.path))
+        if self._group_cache is None or self._group_cache.version != self._version:
+            self._group_cache = _Groups(self._version, read_groups(self.path))
         return self._group_cache
 
     def _suggest(self, query: str, matches: Matches, fields_of: _FieldsOf) -> str | None:
@@ -288,9 +305,8 @@ class Index:
     def _vocabulary(self) -> dict[str, dict[str, int]]:
         from .index import read_vocabulary
 
-        generation = self._ix.latest_generation()
-        if self._vocab is None or self._vocab[0] != generation:
-            self._vocab = (generation, read_vocabulary(self.path))
+        if self._vocab is None or self._vocab[0] != self._version:
+            self._vocab = (self._version, read_vocabulary(self.path))
         return self._vocab[1]
 
     def search(self, query: str = "*", limit: int = 10, **filters: Any) -> list[Hit]:
@@ -479,10 +495,10 @@ def _key_terms(reader: Any, fields: dict[str, Any]) -> list[tuple[str, str, floa
 
 
 class _Groups:
-    """The reprint groups of one index generation (``groups.json``)."""
+    """The reprint groups of one version of the index (``groups.json``)."""
 
-    def __init__(self, generation: int, groups: dict[str, list[str]]) -> None:
-        self.generation = generation
+    def __init__(self, version: tuple[int, int], groups: dict[str, list[str]]) -> None:
+        self.version = version
         self.groups = groups
         self.group_of = {member: rep for rep, members in groups.items() for member in members}
 

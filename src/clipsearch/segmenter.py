@@ -14,6 +14,7 @@ word keeps its character span and long input stays linear.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import marshal
@@ -148,7 +149,7 @@ class _Dictionary:
         """Where to look up ``count`` words: this text, or the set once
         lookups would cost more than making it."""
         if self._set is None:
-            self._searches += count
+            self._searches += max(count, 0)
             if self._searches <= DICTIONARY_SEARCHES:
                 return self
             self._set = frozenset(self.joined.strip("\n").split("\n"))
@@ -228,6 +229,8 @@ def _load_tables() -> tuple[str, str, CrfModel]:
         try:
             labels, state, transition, bigrams, trigrams = marshal.loads(path.read_bytes())
             if isinstance(state, dict) and isinstance(bigrams, str) and isinstance(trigrams, str):
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # in use: not stale (see _remove_stale)
                 return bigrams, trigrams, CrfModel(labels, state, transition)
         except (OSError, ValueError, EOFError, TypeError):
             pass
@@ -247,8 +250,8 @@ def _load_tables() -> tuple[str, str, CrfModel]:
 
 
 def _remove_stale(kept: Path) -> None:
-    """Remove the cache files next to ``kept`` that were written more than
-    :data:`STALE_CACHE_DAYS` ago: each virtual environment's pyvi has its
+    """Remove the cache files next to ``kept`` not used (read or written)
+    for :data:`STALE_CACHE_DAYS`: each virtual environment's pyvi has its
     own, and environments come and go (a CI run makes a new one)."""
     import time
 

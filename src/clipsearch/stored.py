@@ -76,8 +76,11 @@ class StoredFields:
             reader = self._leaves[leaf][1]
             perdoc = getattr(reader, "_perdoc", None)
             column = None
-            if perdoc is not None and hasattr(perdoc, "_get_column_file") and perdoc.has_column(_COLUMN):
-                dbfile, base, length = perdoc._get_column_file(_COLUMN)
+            if perdoc is not None and hasattr(perdoc, "_colfiles") and perdoc.has_column(_COLUMN):
+                # Registered with the reader, which closes it.
+                if _COLUMN not in perdoc._colfiles:
+                    perdoc._colfiles[_COLUMN] = perdoc._get_column_file(_COLUMN)
+                dbfile, base, length = perdoc._colfiles[_COLUMN]
                 column = _Column(dbfile, base, length, reader.doc_count_all())
             self._columns[leaf] = column
         return self._columns[leaf]
