@@ -88,28 +88,26 @@ class Sequence:
         return f"Sequence({self.fieldname!r}, {list(self.words)!r}, boost={self.boost})"
 
 
-class AllOf:
+class _Parts:
+    __slots__ = ("subqueries",)
+
+    def __init__(self, subqueries: list[PlanNode]) -> None:
+        self.subqueries = tuple(subqueries)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self.subqueries)!r})"
+
+
+class AllOf(_Parts):
     """The clippings every part matches; their scores added."""
 
-    __slots__ = ("subqueries",)
-
-    def __init__(self, subqueries: list[PlanNode]) -> None:
-        self.subqueries = tuple(subqueries)
-
-    def __repr__(self) -> str:
-        return f"AllOf({list(self.subqueries)!r})"
+    __slots__ = ()
 
 
-class AnyOf:
+class AnyOf(_Parts):
     """The clippings any part matches; the scores of the parts that match added."""
 
-    __slots__ = ("subqueries",)
-
-    def __init__(self, subqueries: list[PlanNode]) -> None:
-        self.subqueries = tuple(subqueries)
-
-    def __repr__(self) -> str:
-        return f"AnyOf({list(self.subqueries)!r})"
+    __slots__ = ()
 
 
 class Without:
