@@ -15,7 +15,8 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.formats import Existence, Frequency
 from whoosh.system import pack_uint
 
-from clipsearch.codec import CompactCodec, decode_postings, positions_at, values_at
+from clipsearch.blocks import decode_postings, positions_at, values_at
+from clipsearch.codec import CompactCodec
 from clipsearch.postings import IntFrequency, VarintPositions
 
 POSTINGS = st.lists(
@@ -145,7 +146,7 @@ def test_decoded_postings_equal_the_matcher(postings: list[tuple[int, float, lis
         matcher.next()
     # Both ways of decoding: numpy's one pass (small=0) and block by block in Python.
     for small in (0, 10**9):
-        decoded = decode_postings(CompactCodec().postings_reader(dbfile, terminfo, fmt), small=small)
+        decoded = decode_postings(CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor(), small=small)
         assert decoded.ids.tolist() == want_ids
         assert decoded.weights.tolist() == want_weights
 
@@ -168,7 +169,9 @@ def test_both_decodings_find_the_same_positions(
     asked = np.array(_asked(data, by_id))
     found = []
     for small in (0, 10**9):
-        decoded = decode_postings(CompactCodec().postings_reader(dbfile, terminfo, fmt), values=True, small=small)
+        decoded = decode_postings(
+            CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor(), values=True, small=small
+        )
         if decoded.value_start is None:  # float weights: no values, either way
             assert any(not float(w).is_integer() for _g, w, _p, _l in postings)
             found.append(None)
@@ -189,7 +192,7 @@ def test_values_at_gives_the_values_asked_for(
     expected, dbfile, terminfo = _write_and_read(postings, fmt)
     by_id = {e[0]: e[2] for e in expected}
     asked = _asked(data, by_id)
-    found = values_at(CompactCodec().postings_reader(dbfile, terminfo, fmt), asked)
+    found = values_at(CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor(), asked)
     assert found == {d: by_id[d] for d in asked if d in by_id}
 
 
@@ -204,7 +207,9 @@ def test_positions_at_gives_every_position_asked_for(
     expected, dbfile, terminfo = _write_and_read(postings, fmt)
     by_id = {e[0]: fmt.decode_positions(e[2]) for e in expected}
     asked = _asked(data, by_id)
-    found = positions_at(CompactCodec().postings_reader(dbfile, terminfo, fmt), np.array(asked, dtype=np.int64))
+    found = positions_at(
+        CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor(), np.array(asked, dtype=np.int64)
+    )
     if found is None:  # only for float weights: the caller falls back to values_at
         assert any(not float(w).is_integer() for _g, w, _p, _l in postings)
         return

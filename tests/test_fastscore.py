@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from whoosh import scoring
 
 import clipsearch
-from clipsearch.codec import _from_ends, flat_positions
+from clipsearch.blocks import _from_ends, flat_positions
 from clipsearch.fastscore import Evaluator
 from clipsearch.index import open_whoosh_index
 from clipsearch.plan import Everything, Sequence, plan
@@ -21,7 +21,7 @@ from clipsearch.postings import VarintPositions, encode_varints
 from clipsearch.query import parse_query
 
 from .conftest import write_clipping
-from .whoosh_reference import whoosh_bonus_scores, whoosh_matches
+from .whoosh_reference import files_of, whoosh_bonus_scores, whoosh_matches
 
 WORDS = "hà nội hạ long mùa múa mua lúa văn phòng cấp ủy bão lũ miền trung người dân đường phố".split()
 
@@ -82,7 +82,7 @@ def test_same_matches_and_scores_as_whoosh(searcher: Any, text: str) -> None:
 
     words, _, _ = split_filters(parse_query(text))
     required = plan(words if words is not None else parse_query("*")).required
-    fast = Evaluator(searcher.reader()).evaluate(required)
+    fast = Evaluator(files_of(searcher)).evaluate(required)
     slow = whoosh_matches(searcher, required)
     assert fast.ids.tolist() == sorted(slow)
     if not isinstance(required, Everything) and "*" not in text:
@@ -93,7 +93,7 @@ def test_same_matches_and_scores_as_whoosh(searcher: Any, text: str) -> None:
 def test_pairs_answer_phrases_of_common_syllables(searcher: Any) -> None:
     """Which path a phrase takes, per index (the results are compared with
     Whoosh's above): its pairs where both syllables are common, else positions."""
-    evaluator = Evaluator(searcher.reader())
+    evaluator = Evaluator(files_of(searcher))
     common = searcher.schema["pairs"].analyzer.common
     words = ["nguoi", "dan", "duong", "pho"]
     expected = [f"{a} {b}" for a, b in pairwise(words) if a in common and b in common]
@@ -109,7 +109,7 @@ def test_one_evaluator_for_every_query_gives_whooshs_results(searcher: Any) -> N
     Whoosh's matches and scores."""
     from clipsearch.query import split_filters
 
-    evaluator = Evaluator(searcher.reader())
+    evaluator = Evaluator(files_of(searcher))
     for text in QUERIES + QUERIES[::-1]:
         words, _, _ = split_filters(parse_query(text))
         required = plan(words if words is not None else parse_query("*")).required
@@ -122,7 +122,7 @@ def test_one_evaluator_for_every_query_gives_whooshs_results(searcher: Any) -> N
 
 
 def test_cached_terms_give_the_same_result(searcher: Any) -> None:
-    evaluator = Evaluator(searcher.reader())
+    evaluator = Evaluator(files_of(searcher))
     required = plan(parse_query("hà nội")).required
     first = evaluator.evaluate(required)
     assert evaluator._unions, "each syllable's clause is kept"
@@ -154,7 +154,7 @@ def test_bonuses_same_as_whoosh(searcher: Any, text: str) -> None:
     from clipsearch.search import _bonus_scores
 
     p = plan(parse_query(text))
-    evaluator = Evaluator(searcher.reader())
+    evaluator = Evaluator(files_of(searcher))
     docnums = sorted(evaluator.evaluate(p.required).ids.tolist())[:150]
     fast = _bonus_scores(evaluator, p.bonus, docnums)
     slow = whoosh_bonus_scores(searcher, p.bonus, docnums)
@@ -170,9 +170,9 @@ def test_phrases_without_the_positions_cache(searcher: Any, text: str, monkeypat
     import clipsearch.fastscore as fastscore
 
     required = plan(parse_query(text)).required
-    cached = Evaluator(searcher.reader()).evaluate(required)
+    cached = Evaluator(files_of(searcher)).evaluate(required)
     monkeypatch.setattr(fastscore, "CACHE_POSITION_BYTES", 0)
-    evaluator = Evaluator(searcher.reader())
+    evaluator = Evaluator(files_of(searcher))
     uncached = evaluator.evaluate(required)
     assert not evaluator._postings
     assert uncached.ids.tolist() == cached.ids.tolist() == sorted(whoosh_matches(searcher, required))

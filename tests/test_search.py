@@ -287,7 +287,7 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
     from clipsearch.query import parse_query
     from clipsearch.search import CANDIDATES, _top
 
-    from .whoosh_reference import to_whoosh
+    from .whoosh_reference import files_of, to_whoosh
 
     rng = random.Random(2)
     filler = "các những một được cho trong với không này người đã để theo tại năm về đến khi từ cũng".split()
@@ -306,7 +306,7 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
         for query in ["hà nội", "ha noi", "nội -hà", "hà OR nội"]:
             required = plan(parse_query(query)).required
             every = sorted((h.score for h in searcher.search(to_whoosh(required), limit=None)), reverse=True)
-            matches = Evaluator(searcher.reader()).evaluate(required)
+            matches = Evaluator(files_of(searcher)).evaluate(required)
             top = _top(matches, CANDIDATES)
             assert [round(score, 9) for score, _ in top] == [round(s, 9) for s in every[:CANDIDATES]], query
             assert len(matches) == len(every)

@@ -10,11 +10,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.codec.whoosh3 import STORED_COLUMN
+from whoosh.columns import VarBytesColumn as WhooshVarBytesColumn
 from whoosh.filedb.structfile import BufferFile, StructFile
 
 import clipsearch
-from clipsearch.index import open_whoosh_index
-from clipsearch.stored import StoredFields, _Column
+from clipsearch.index import INDEX_NAME, open_whoosh_index
+from clipsearch.segments import IndexFiles, VarBytesColumn
+from clipsearch.stored import StoredFields, stored_value
 
 from .conftest import write_clipping
 
@@ -43,11 +45,13 @@ def _column_bytes(values: list[dict[str, Any] | None], gaps: list[bool], offsets
 def test_column_reads_what_whoosh_reads(rows: list[tuple[dict[str, Any] | None, bool]], offsets: bool) -> None:
     data, count = _column_bytes([v for v, _ in rows], [g for _, g in rows], offsets)
     prefix = b"\x00" * 7  # the column does not start at the beginning of its file
-    dbfile = BufferFile(prefix + data)
+    ours = VarBytesColumn(memoryview(prefix + data)[len(prefix) :], count)
+    whoosh_raw = WhooshVarBytesColumn().reader(BufferFile(data), 0, len(data), count)
     whoosh_reader = STORED_COLUMN.reader(BufferFile(data), 0, len(data), count)
-    ours = _Column(dbfile, len(prefix), len(data), count)
+    assert len(ours) == count
     for docnum in range(count):
-        assert ours[docnum] == (whoosh_reader[docnum] or {})
+        assert ours[docnum] == whoosh_raw[docnum]
+        assert stored_value(ours[docnum]) == (whoosh_reader[docnum] or {})
 
 
 def test_every_document_of_every_segment(corpus_dir: Path, tmp_path: Path) -> None:
@@ -61,10 +65,13 @@ def test_every_document_of_every_segment(corpus_dir: Path, tmp_path: Path) -> No
     write_clipping(folder, "extra_1.txt", "Thêm hai", "Tin thêm hai.", ["Đoạn hai."], source=None)
     write_clipping(folder, "extra_2.txt", "Thêm ba", "Tin thêm ba.", ["Đoạn ba."], date_line="3/8/2014")
     clipsearch.build_index([folder], index_dir)
+    files = IndexFiles(index_dir, INDEX_NAME)
     with open_whoosh_index(index_dir).reader() as reader:
-        assert len(list(reader.leaf_readers())) >= 2
-        stored = StoredFields(reader)
+        assert len(files.segments) == len(list(reader.leaf_readers())) >= 2
+        stored = StoredFields(files)
         count = reader.doc_count_all()
+        assert files.doc_count_all() == count
         assert [stored(d) for d in range(count)] == [reader.stored_fields(d) for d in range(count)]
         titles = {stored(d).get("title") for d in reader.all_doc_ids()}
         assert {"Thêm hai", "Thêm ba"} <= titles and "Thêm một" not in titles
+    files.close()

@@ -7,7 +7,9 @@ from typing import Any
 
 from whoosh import query as wq
 
+from clipsearch.index import INDEX_NAME
 from clipsearch.plan import AllOf, AnyOf, Everything, Except, PlanNode, Sequence, Term, Without
+from clipsearch.segments import IndexFiles
 
 
 def to_whoosh(node: PlanNode) -> Any:
@@ -65,3 +67,10 @@ def whoosh_bonus_scores(searcher: Any, bonus: tuple[PlanNode, ...], docnums: lis
             if matcher.id() == docnum:
                 extra[docnum] = extra.get(docnum, 0.0) + matcher.score()
     return extra
+
+
+def files_of(searcher: Any) -> IndexFiles:
+    """The generation of the index a Whoosh searcher reads, read as the
+    search path reads it (without Whoosh)."""
+    ix = searcher._ix
+    return IndexFiles(ix.storage.folder, INDEX_NAME, ix.latest_generation())

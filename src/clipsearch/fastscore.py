@@ -3,7 +3,8 @@
 Whoosh evaluates a query one posting at a time in Python (a matcher tree's
 ``next()``, ``score()``, ``skip_to()``): at 80,000 clippings a query of two
 common syllables took around half a second. Here a plan's terms are decoded
-whole into arrays (:func:`clipsearch.codec.decode_postings`) and
+whole into arrays (:func:`clipsearch.blocks.decode_postings`), read from
+the index's files without Whoosh (:mod:`clipsearch.segments`), and
 combined with set operations: a term is its document numbers and BM25F
 scores, OR is a union with summed scores, AND an intersection with summed
 scores, AND NOT a difference. The scores are Whoosh's own BM25F (same idf,
@@ -16,7 +17,7 @@ words that form a pair need nothing more; otherwise the positions of the
 documents left are checked (rarest word first, as sorted keys ``document *
 2**32 + position - k``). Whoosh's own matchers evaluate nothing here: the
 tests use them as the reference. Decoded term postings are cached
-per reader (:data:`CACHE_TERMS` most recent), and so are the decoded blocks
+per generation of the index (:data:`CACHE_TERMS` most recent), and so are the decoded blocks
 of positional terms (up to :data:`CACHE_POSITION_BYTES`), so that the
 sequence bonus and phrases read the positions of terms just evaluated
 without going back to the file, as engines keep hot posting lists in memory.
@@ -32,10 +33,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .analysis import pair_term
-from .codec import (
+from .blocks import (
     BLOCK_POSTINGS,
-    CompactLeafMatcher,
+    LENGTH_OF_BYTE,
+    BlockCursor,
     Postings,
     decode_postings,
     flat_positions,
@@ -44,18 +45,22 @@ from .codec import (
 )
 from .index import PAIRS_FIELD, TEXT_FIELD
 from .plan import AllOf, AnyOf, Everything, Except, PlanNode, Sequence, Term, Without
+from .segments import IndexFiles, Inline, Segment, numeric_column
+from .zones import pair_term
 
 __all__ = ["Matches", "Evaluator"]
 
-#: Decoded posting lists kept per reader.
+#: Decoded posting lists kept per generation of the index.
 CACHE_TERMS = 4096
-#: Bytes of decoded positional postings kept per reader for phrases.
+#: Bytes of decoded positional postings kept for phrases.
 CACHE_POSITION_BYTES = 256 * 1024 * 1024
-#: Bytes of evaluated unions of terms (a syllable's ``text | title | exact``) kept per reader.
+#: Bytes of evaluated unions of terms (a syllable's ``text | title | exact``) kept.
 CACHE_UNION_BYTES = 64 * 1024 * 1024
 K1, B = 1.2, 0.75
 #: Phrase keys: ``document * _KEY + position`` (positions stay far below it).
 _KEY = 1 << 32
+#: The postings format of fields with positions (:class:`clipsearch.postings.VarintPositions`).
+POSITIONS_FORMAT = "clipsearch.postings.VarintPositions"
 
 Ids = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float64]
@@ -140,27 +145,6 @@ def _difference(a: Matches, b: Matches) -> Matches:
     return Matches(a.ids[keep], a.scores[keep])
 
 
-def numeric_column(column: Any, count: int) -> npt.NDArray[Any]:
-    """The ``count`` values of a Whoosh numeric column reader as an array: its
-    bytes read at once where the reader is Whoosh's fixed-width one (0 past
-    its end, as Whoosh's default), else value by value."""
-    from whoosh.columns import NumericColumn
-
-    if (
-        type(column) is NumericColumn.Reader
-        and column._default == 0
-        and np.dtype(column._typecode).itemsize == column._fixedlen  # "!l" is 4 bytes, numpy's "l" 8
-    ):
-        stored = min(column._count, count)
-        dtype = np.dtype(column._typecode).newbyteorder(">")
-        out = np.zeros(count, dtype=dtype.newbyteorder("="))
-        if stored:
-            raw = column._dbfile.get(column._basepos, stored * dtype.itemsize)
-            out[:stored] = np.frombuffer(raw, dtype=dtype, count=stored)
-        return out
-    return np.fromiter((column[d] for d in range(count)), dtype=np.int64, count=count)
-
-
 class _BytesCache:
     """Least recently used values, kept while their sizes sum to at most
     ``limit`` bytes; a value over a quarter of it is not kept."""
@@ -195,12 +179,12 @@ class _BytesCache:
 
 class Evaluator:
     """Evaluates query plans (:mod:`clipsearch.plan`) over the segments of
-    one open Whoosh index reader."""
+    one generation of an index (:class:`~clipsearch.segments.IndexFiles`)."""
 
-    def __init__(self, reader: Any) -> None:
-        self.reader = reader
-        self.leaves = list(reader.leaf_readers())
-        self.total = reader.doc_count_all()
+    def __init__(self, files: IndexFiles) -> None:
+        self.files = files
+        self.leaves: list[tuple[Segment, int]] = list(zip(files.segments, files.offsets, strict=True))
+        self.total = files.doc_count_all()
         self._lengths: dict[tuple[int, str], npt.NDArray[np.float64]] = {}
         self._deleted: dict[int, Ids] = {}
         self._avg: dict[str, float] = {}
@@ -208,7 +192,6 @@ class Evaluator:
         # Decoded positional postings (a list per leaf) and unions of terms.
         self._postings = _BytesCache(CACHE_POSITION_BYTES)
         self._live: Ids | None = None
-        self._common: frozenset[str] | None = None
         self._unions = _BytesCache(CACHE_UNION_BYTES)
 
     # -- statistics ---------------------------------------------------------
@@ -216,17 +199,10 @@ class Evaluator:
     def _field_lengths(self, leaf: int, field: str) -> npt.NDArray[np.float64]:
         key = (leaf, field)
         if key not in self._lengths:
-            from whoosh.util.numeric import byte_to_length
-
-            reader = self.leaves[leaf][0]
-            table = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-            from whoosh.codec.whoosh3 import LENGTHS_COLUMN
-
-            # Whoosh keeps field lengths (one byte each) in a hidden column
-            # that only its per-document reader opens.
-            column = reader._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
-            count = reader.doc_count_all()
-            raw = numeric_column(column, count).astype(np.uint8) if column is not None else np.zeros(count, np.uint8)
+            segment = self.leaves[leaf][0]
+            table = np.array(LENGTH_OF_BYTE, dtype=np.float64)
+            # Whoosh keeps field lengths (one byte each) in a hidden column.
+            raw = numeric_column(segment.column(f"_{field}_len"), "B", segment.doc_count_all)
             lengths = table[raw]
             lengths[raw == 0] = 1.0  # Whoosh's default for a missing length
             self._lengths[key] = lengths
@@ -234,24 +210,24 @@ class Evaluator:
 
     def _deleted_ids(self, leaf: int) -> Ids:
         if leaf not in self._deleted:
-            reader = self.leaves[leaf][0]
-            deleted = reader.deleted_docs_set if reader.has_deletions() else ()  # Whoosh's empty reader has no set
+            deleted = self.leaves[leaf][0].deleted
             self._deleted[leaf] = np.array(sorted(deleted), dtype=np.int64)
         return self._deleted[leaf]
 
     def _avg_length(self, field: str) -> float:
         if field not in self._avg:
             # Whoosh's Searcher.avg_field_length (None, taken as 1, for an unscored field).
-            scorable = field in self.reader.schema and self.reader.schema[field].scorable
-            self._avg[field] = float(self.reader.field_length(field) / (self.total or 1) if scorable else 0) or 1.0
+            info = self.files.fields.get(field)
+            scorable = info is not None and info.scorable
+            self._avg[field] = float(self.files.field_length(field) / (self.total or 1) if scorable else 0) or 1.0
         return self._avg[field]
 
     def live(self) -> Ids:
         """Every document number that is not deleted."""
         if self._live is None:
             parts = []
-            for leaf, (reader, offset) in enumerate(self.leaves):
-                local = np.arange(reader.doc_count_all(), dtype=np.int64)
+            for leaf, (segment, offset) in enumerate(self.leaves):
+                local = np.arange(segment.doc_count_all, dtype=np.int64)
                 deleted = self._deleted_ids(leaf)
                 if len(deleted):
                     local = local[~in_sorted(local, deleted)]
@@ -280,23 +256,23 @@ class Evaluator:
         with ``docnums`` (ascending), only the blocks that can hold them are read."""
         if not self.total:  # an index with no clippings
             return np.zeros(0, dtype=np.int64), np.zeros(0), [None] * len(self.leaves)
-        idf = math.log(self.total / (self.reader.doc_frequency(field, text) + 1)) + 1  # Whoosh's WeightingModel.idf
+        idf = math.log(self.total / (self.files.doc_frequency(field, text) + 1)) + 1  # Whoosh's WeightingModel.idf
         avg = self._avg_length(field)
         ids_parts, score_parts = [], []
         decoded: list[Postings | None] = []
         bounds = (
-            np.searchsorted(docnums, [offset for _reader, offset in self.leaves] + [self.total])
+            np.searchsorted(docnums, [offset for _segment, offset in self.leaves] + [self.total])
             if docnums is not None
             else None
         )
-        for leaf, (reader, offset) in enumerate(self.leaves):
+        for leaf, (segment, offset) in enumerate(self.leaves):
             wanted = None
             if docnums is not None and bounds is not None:
                 if bounds[leaf] == bounds[leaf + 1]:
                     decoded.append(None)
                     continue
                 wanted = (docnums[bounds[leaf] : bounds[leaf + 1]] - offset).tolist()
-            postings = self._leaf_postings(reader, field, text, wanted)
+            postings = self._leaf_postings(segment, field, text, wanted)
             decoded.append(postings)
             local, weights = postings.ids, postings.weights
             if not len(local):
@@ -318,34 +294,17 @@ class Evaluator:
         if any(p is not None and p.value_start is not None for p in decoded):
             self._postings.put(key, decoded, sum(p.nbytes for p in decoded if p is not None))
 
-    @staticmethod
-    def _leaf_postings(reader: Any, field: str, text: str, wanted: list[int] | None = None) -> Postings:
+    def _leaf_postings(self, segment: Segment, field: str, text: str, wanted: list[int] | None = None) -> Postings:
         """A term's postings in one segment (with ``wanted``, only the blocks
         that can hold those local documents); with where its positions are,
         if the field has them and the whole list is read."""
-        from whoosh.reading import TermNotFound
-
-        from .postings import VarintPositions
-
-        empty = Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
-        if field not in reader.schema:
-            return empty
-        btext = reader.schema[field].to_bytes(text)
-        if (field, btext) not in reader._terms:
-            return empty
-        fmt = reader.schema[field].format
-        try:
-            matcher = reader._terms.matcher(field, btext, fmt)
-        except TermNotFound:
-            return empty
-        if isinstance(matcher, CompactLeafMatcher):
-            return decode_postings(matcher, wanted, values=wanted is None and isinstance(fmt, VarintPositions))
-        ids, weights = [], []  # inlined or another codec's postings
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-        return Postings(np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
+        info = self.files.fields.get(field)
+        found = segment.postings(field, text) if info is not None else None
+        if found is None or info is None:
+            return Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
+        if isinstance(found, BlockCursor):
+            return decode_postings(found, wanted, values=wanted is None and info.format == POSITIONS_FORMAT)
+        return Postings(np.array(found.ids, dtype=np.int64), np.array(found.weights, dtype=np.float64))
 
     # -- scores of given documents -------------------------------------------
 
@@ -355,7 +314,7 @@ class Evaluator:
         cached) when it has no more blocks than there are ``docnums``, else
         only in the blocks that can hold them (and not cached)."""
         cached = self._cache.get((field, text))
-        if cached is None and self.reader.doc_frequency(field, text) <= BLOCK_POSTINGS * len(docnums):
+        if cached is None and self.files.doc_frequency(field, text) <= BLOCK_POSTINGS * len(docnums):
             cached = self._term(field, text)
         ids, scores = cached if cached is not None else self._scored(field, text, docnums)[:2]
         out = np.zeros(len(docnums))
@@ -391,7 +350,7 @@ class Evaluator:
         shift = len(words)
         keys: Ids | None = None
         # Rarest word first: its posting list has the fewest blocks to decode.
-        order = sorted(range(len(words)), key=lambda k: self.reader.doc_frequency(field, words[k]))
+        order = sorted(range(len(words)), key=lambda k: self.files.doc_frequency(field, words[k]))
         for k in order:
             docs, positions = self._positions(field, words[k], candidates)
             # Ascending and distinct already: documents ascend, and so do a
@@ -408,13 +367,10 @@ class Evaluator:
         """``(docnums, positions)``, one entry per position of a term in the
         given global documents (ascending)."""
         doc_parts, position_parts = [], []
-        bounds = np.searchsorted(docnums, [offset for _reader, offset in self.leaves] + [self.total])
+        bounds = np.searchsorted(docnums, [offset for _segment, offset in self.leaves] + [self.total])
         cached = self._postings.get((field, text))
-        for leaf, (reader, offset) in enumerate(self.leaves):
-            if bounds[leaf] == bounds[leaf + 1]:
-                continue
-            btext = reader.schema[field].to_bytes(text)
-            if (field, btext) not in reader._terms:
+        for leaf, (segment, offset) in enumerate(self.leaves):
+            if bounds[leaf] == bounds[leaf + 1] or segment.term_info(field, text) is None:
                 continue
             local = docnums[bounds[leaf] : bounds[leaf + 1]] - offset
             kept = cached[leaf] if cached is not None else None
@@ -422,12 +378,11 @@ class Evaluator:
             if kept is not None and kept.value_start is not None:
                 found = kept.positions(local)  # decoded with the term: no file access
             else:
-                matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
-                if isinstance(matcher, CompactLeafMatcher):
-                    found = positions_at(matcher, local)
-            if found is None:  # inlined postings, or float weights
-                matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
-                found = flat_positions(self._leaf_values(matcher, local.tolist()))
+                postings = segment.postings(field, text)
+                if isinstance(postings, BlockCursor):
+                    found = positions_at(postings, local)
+            if found is None:  # inline postings, or float weights
+                found = flat_positions(self._leaf_values(segment.postings(field, text), local.tolist()))
             doc_parts.append(found[0] + offset)
             position_parts.append(found[1])
         if not doc_parts:
@@ -435,28 +390,21 @@ class Evaluator:
         return np.concatenate(doc_parts), np.concatenate(position_parts)
 
     @staticmethod
-    def _leaf_values(matcher: Any, local: list[int]) -> dict[int, bytes]:
+    def _leaf_values(postings: BlockCursor | Inline | None, local: list[int]) -> dict[int, bytes]:
         """Posting values of the ascending local ``local`` documents."""
-        if isinstance(matcher, CompactLeafMatcher):
-            return values_at(matcher, local)
-        found = {}
-        for d in local:
-            if matcher.is_active():
-                matcher.skip_to(d)
-                if matcher.is_active() and matcher.id() == d:
-                    found[d] = matcher.value()
-        return found
+        if postings is None:
+            return {}
+        if isinstance(postings, BlockCursor):
+            return values_at(postings, local)
+        wanted = set(local)
+        return {d: v for d, v in zip(postings.ids, postings.values, strict=True) if d in wanted and v}
 
     # -- phrases ------------------------------------------------------------
 
     def _pairs(self, field: str, words: list[str]) -> list[str]:
         """The ``pairs`` terms of adjacent ``words`` of a ``text`` phrase that
         the index holds for every document: both syllables common."""
-        if self._common is None:
-            schema = self.reader.schema
-            tokenizer = schema[PAIRS_FIELD].analyzer if PAIRS_FIELD in schema else None
-            self._common = getattr(tokenizer, "common", frozenset())
-        common = self._common
+        common = self.files.common
         if field != TEXT_FIELD or not common:
             return []
         pairs = [pair_term(a, b) for a, b in pairwise(words) if a in common and b in common]
@@ -479,7 +427,7 @@ class Evaluator:
     def evaluate(self, query: PlanNode) -> Matches:
         """The matches of a plan (:mod:`clipsearch.plan`) with Whoosh's BM25F scores."""
         if isinstance(query, Term):
-            if query.fieldname not in self.reader.schema:
+            if query.fieldname not in self.files.fields:
                 return Matches.empty()
             ids, scores = self._term(query.fieldname, query.text)
             return Matches(ids, scores * query.boost if query.boost != 1.0 else scores)

@@ -230,8 +230,8 @@ def _common_syllables(files: Sequence[Path]) -> frozenset[str]:
     """:data:`COMMON_SYLLABLES` syllables common in up to
     :data:`COMMON_SAMPLE` of ``files``, spread evenly (unreadable ones are
     left out here and reported by the run)."""
-    from .analysis import common_syllables
     from .clipping import clipping_from_bytes, read_bytes
+    from .zones import common_syllables
 
     step = max(1, len(files) // COMMON_SAMPLE)
     values = []
@@ -260,9 +260,9 @@ def _create_or_open(index_dir: Path, rebuild: bool, files: Sequence[Path] = ()) 
 
 def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
     """The Whoosh document of a clipping whose file has this SHA-256."""
-    from .analysis import join_zones
     from .filters import day_number, source_key
     from .text import clean
+    from .zones import join_zones
 
     location = os.path.abspath(clipping.path)
     # Stored as shown: NFC, no invisible characters (the author's tone

@@ -26,10 +26,11 @@ import numpy.typing as npt
 from .errors import ClippingNotFoundError, QueryError
 from .fastscore import Matches, in_sorted
 from .filters import Filters, day_number
-from .index import TEXT_FIELD, WORDS_FIELD, open_whoosh_index, stored_body
+from .index import INDEX_NAME, TEXT_FIELD, WORDS_FIELD, read_meta, stored_body
 from .plan import EXACT_WEIGHT, AnyOf, Term, plan, query_syllables
 from .plan import Sequence as PlanSequence
 from .query import All, And, Node, Or, Phrase, Terms, parse_query, split_filters
+from .segments import IndexFiles, VarBytesColumn, latest_generation, numeric_column, toc_path
 from .snippets import HighlightTerms, Snippet, highlight_spans, make_snippet
 from .stored import StoredFields
 from .text import fold, has_diacritics
@@ -147,15 +148,15 @@ def highlight_terms(node: Node) -> HighlightTerms:
 
 
 class Index:
-    """An open clipsearch index. Keeps one reader open between searches and
-    refreshes it when the index has changed. Use as a context manager or call
-    :meth:`close`."""
+    """An open clipsearch index. Keeps the index's files open (memory-mapped,
+    :mod:`clipsearch.segments`) between searches and opens them again when
+    the index has changed. Use as a context manager or call :meth:`close`."""
 
     def __init__(self, index_dir: str | Path) -> None:
         self.path = Path(index_dir)
-        self._ix = open_whoosh_index(self.path)
+        read_meta(self.path)  # the versions, or a clear error
         self._version = self._index_version()
-        self._reader = self._ix.reader()
+        self._files = IndexFiles(self.path, INDEX_NAME, self._version[0])
         self._lock = threading.Lock()
         self._cols: _Columns | None = None
         self._vocab: tuple[tuple[int, int], dict[str, dict[str, int]]] | None = None
@@ -167,7 +168,7 @@ class Index:
         """The number of clippings in the index."""
         with self._lock:
             self._refresh()
-            return int(self._reader.doc_count())
+            return self._files.doc_count()
 
     def __enter__(self) -> Index:
         return self
@@ -176,40 +177,39 @@ class Index:
         self.close()
 
     def close(self) -> None:
-        """Release the reader and its files."""
-        self._reader.close()
+        """Release the index's files."""
+        self._files.close()
         self._eval = self._cols = self._stored_fields = None
 
     def _index_version(self) -> tuple[int, int]:
         """The index's generation and when its table of contents was written:
         a rebuild starts the generations again, so the generation alone does
         not tell that the index changed."""
-        from whoosh.index import TOC
-
-        generation = self._ix.latest_generation()
+        generation = latest_generation(self.path, INDEX_NAME)
         try:
-            written = os.stat(self.path / TOC._filename(self._ix.indexname, generation)).st_mtime_ns
+            written = os.stat(toc_path(self.path, INDEX_NAME, generation)).st_mtime_ns
         except OSError:  # replaced while being looked at: read again next time
             written = -1
         return generation, written
 
     def _refresh(self) -> None:
-        # A new reader when the index has changed, opened before the old one
-        # is closed: if opening fails (during a rebuild), the old one still works.
+        # The new generation's files when the index has changed, opened before
+        # the old ones are closed: if opening fails (during a rebuild), the old
+        # ones still work.
         version = self._index_version()
         if version != self._version:
-            reader = self._ix.reader()
-            self._reader.close()
-            self._reader, self._version = reader, version
+            files = IndexFiles(self.path, INDEX_NAME, version[0])
+            self._files.close()
+            self._files, self._version = files, version
 
     def _stored(self) -> StoredFields:
-        if self._stored_fields is None or self._stored_fields.reader is not self._reader:
-            self._stored_fields = StoredFields(self._reader)
+        if self._stored_fields is None or self._stored_fields.files is not self._files:
+            self._stored_fields = StoredFields(self._files)
         return self._stored_fields
 
     def _columns(self) -> _Columns:
-        if self._cols is None or self._cols.reader is not self._reader:
-            self._cols = _Columns(self._reader)
+        if self._cols is None or self._cols.files is not self._files:
+            self._cols = _Columns(self._files)
         return self._cols
 
     def query(
@@ -263,7 +263,7 @@ class Index:
             else:
                 ranked = _by_date(matches, columns.days, newest=sort == "newest")
             fields_of = _FieldsOf(self._stored())
-            stored = _collapse(fields_of, self._reader, ranked, matches, groups, limit)
+            stored = _collapse(fields_of, self._files, ranked, matches, groups, limit)
             counts = _facets(self._stored(), columns, matches) if facets else None
             days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
             suggestion = self._suggest(query, matches, fields_of) if terms else None
@@ -276,8 +276,8 @@ class Index:
     def _evaluator(self) -> Evaluator:
         from .fastscore import Evaluator
 
-        if self._eval is None or self._eval.reader is not self._reader:
-            self._eval = Evaluator(self._reader)
+        if self._eval is None or self._eval.files is not self._files:
+            self._eval = Evaluator(self._files)
         return self._eval
 
     def _groups(self) -> _Groups:
@@ -319,7 +319,7 @@ class Index:
         terms = highlight_terms(parse_query(query)) if query else HighlightTerms(frozenset(), frozenset())
         with self._lock:
             self._refresh()
-            docnum = _document_number(self._reader, clipping_id)
+            docnum = _document_number(self._files, clipping_id)
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
             fields = self._stored()(docnum)
@@ -346,11 +346,11 @@ class Index:
             raise QueryError("the limit must be at least 1")
         with self._lock:
             self._refresh()
-            docnum = _document_number(self._reader, clipping_id)
+            docnum = _document_number(self._files, clipping_id)
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
             fields = self._stored()(docnum)
-            terms = _key_terms(self._reader, fields)
+            terms = _key_terms(self._files, fields)
             if not terms:
                 return SearchResult(f"similar to {clipping_id}", 0, [])
             query = AnyOf([Term(f, t, boost=w) for f, t, w in terms])
@@ -370,7 +370,7 @@ class Index:
         """Document numbers of the near-duplicate reprints of ``docnum``."""
         clipping_id = self._stored()(docnum)["id"]
         members = self._groups().members_of(clipping_id)
-        found = (_document_number(self._reader, m) for m in members if m != clipping_id)
+        found = (_document_number(self._files, m) for m in members if m != clipping_id)
         return {d for d in found if d is not None}
 
     def stats(self) -> IndexStats:
@@ -381,7 +381,7 @@ class Index:
         with self._lock:
             self._refresh()
             columns = self._columns()
-            live = list(self._reader.all_doc_ids())
+            live = self._evaluator().live().tolist()
             by_key: Counter[str] = Counter(columns.key_names[int(columns.key_codes[d])] for d in live)
             first: dict[str, int] = {}
             for d in live:
@@ -465,14 +465,14 @@ class IndexStats:
 SIMILAR_WORDS, SIMILAR_SYLLABLES = 12, 8
 
 
-def _key_terms(reader: Any, fields: dict[str, Any]) -> list[tuple[str, str, float]]:
+def _key_terms(files: IndexFiles, fields: dict[str, Any]) -> list[tuple[str, str, float]]:
     """``(field, term, weight)``: the clipping's pyvi words and syllables with
     the highest zone-weighted frequency x idf, among those in other clippings
     too but not in all."""
-    from .analysis import ZONE_BOOSTS, analyse_syllables, analyse_words, join_zones
+    from .zones import ZONE_BOOSTS, analyse_syllables, analyse_words, join_zones
 
     value = join_zones(fields.get("title", ""), fields.get("lead", ""), stored_body(fields))
-    total = max(1, reader.doc_count_all())
+    total = max(1, files.doc_count_all())
     chosen: list[tuple[str, str, float]] = []
     counts: dict[str, defaultdict[str, float]] = {WORDS_FIELD: defaultdict(float), TEXT_FIELD: defaultdict(float)}
     for zone, word, _start, _end in analyse_words(value):
@@ -483,7 +483,7 @@ def _key_terms(reader: Any, fields: dict[str, Any]) -> list[tuple[str, str, floa
     for field_name, keep in ((WORDS_FIELD, SIMILAR_WORDS), (TEXT_FIELD, SIMILAR_SYLLABLES)):
         scored = []
         for term, tf in counts[field_name].items():
-            df = reader.doc_frequency(field_name, term)
+            df = files.doc_frequency(field_name, term)
             if 2 <= df < total:
                 scored.append((tf * math.log(total / df), term))
         scored.sort(key=lambda st: (-st[0], st[1]))
@@ -534,7 +534,7 @@ class _FieldsOf:
 
 def _collapse(
     fields_of: _FieldsOf,
-    reader: Any,
+    files: IndexFiles,
     ranked: Iterable[tuple[float, int]],
     matches: Matches,
     groups: _Groups | None,
@@ -561,7 +561,7 @@ def _collapse(
         others = []
         for member in groups.groups[rep]:
             if member != fields["id"]:
-                other = _document_number(reader, member)
+                other = _document_number(files, member)
                 if other is not None and _has(matches.ids, other):
                     others.append(member)
         shown.append((fields, score, docnum, tuple(others)))
@@ -575,20 +575,19 @@ def _has(ascending: Any, value: int) -> bool:
 
 
 class _Columns:
-    """Per-document values of the open reader as arrays by document number:
-    ``days`` (``yyyymmdd``, 0 for none), read at once from each segment's
-    column; and, on first use, a code per source key (``key_codes``, names in
-    ``key_names``; code 0 is no source)."""
+    """Per-document values of one generation of the index as arrays by
+    document number: ``days`` (``yyyymmdd``, 0 for none), read at once from
+    each segment's column; and, on first use, a code per source key
+    (``key_codes``, names in ``key_names``; code 0 is no source)."""
 
-    def __init__(self, reader: Any) -> None:
-        from .fastscore import numeric_column
-
-        self.reader = reader
-        self.count = reader.doc_count_all()
+    def __init__(self, files: IndexFiles) -> None:
+        self.files = files
+        self.count = files.doc_count_all()
         self.days = np.zeros(self.count, dtype=np.int64)
-        for leaf, offset in reader.leaf_readers():
-            if "day" in leaf.schema and leaf.has_column("day"):
-                days = numeric_column(leaf.column_reader("day", translate=False), leaf.doc_count_all())
+        day = files.fields.get("day")
+        if day is not None and day.typecode:
+            for segment, offset in zip(files.segments, files.offsets, strict=True):
+                days = numeric_column(segment.column("day"), day.typecode, segment.doc_count_all)
                 self.days[offset : offset + len(days)] = days
         self._codes: npt.NDArray[np.int64] | None = None
         self._names: list[str] = [""]
@@ -611,31 +610,34 @@ class _Columns:
     def _source_keys(self) -> npt.NDArray[np.int64]:
         if self._codes is None:
             codes = np.zeros(self.count, dtype=np.int64)
-            reader = self.reader
-            if "source_key" in reader.schema and reader.has_column("source_key"):
-                for docnum, raw in enumerate(reader.column_reader("source_key")):
-                    key = raw.decode("utf-8")
+            for segment, offset in zip(self.files.segments, self.files.offsets, strict=True):
+                buf = segment.column("source_key")
+                if buf is None:
+                    continue
+                column = VarBytesColumn(buf, segment.doc_count_all)
+                for local in range(len(column)):
+                    key = column[local].decode("utf-8")
                     code = self._code_of.get(key)
                     if code is None:
                         code = self._code_of[key] = len(self._names)
                         self._names.append(key)
-                    codes[docnum] = code
+                    codes[offset + local] = code
             self._codes = codes
         return self._codes
 
 
-def _document_number(reader: Any, clipping_id: str) -> int | None:
+def _document_number(files: IndexFiles, clipping_id: str) -> int | None:
     """The document number of the clipping ``clipping_id`` (not deleted), or None."""
-    from whoosh.reading import TermNotFound
+    from .blocks import BlockCursor, decode_postings
 
-    for leaf, offset in reader.leaf_readers():
-        try:
-            matcher = leaf.postings("id", clipping_id)  # deleted documents left out
-        except TermNotFound:
+    for segment, offset in zip(files.segments, files.offsets, strict=True):
+        postings = segment.postings("id", clipping_id)
+        if postings is None:
             continue
-        if matcher.is_active():
-            docnum: int = matcher.id() + offset
-            return docnum
+        ids = decode_postings(postings).ids.tolist() if isinstance(postings, BlockCursor) else postings.ids
+        for local in ids:
+            if local not in segment.deleted:
+                return int(local) + offset
     return None
 
 

@@ -1,0 +1,468 @@
+"""The files of an index read directly, without importing Whoosh.
+
+Whoosh (whoosh-reloaded 2.7) writes an index as:
+
+* a table of contents per generation, ``_<name>_<generation>.toc``: a few
+  numbers, the pickled schema, then the pickled list of segments (each with
+  its id, document count, deleted documents and total field lengths);
+* per segment, a compound file ``<name>_<segment id>.seg``: a directory
+  (pickled) of its sub-files, which are
+
+  - ``.trm``, the terms: a hash file after D. J. Bernstein's CDB (256 hash
+    tables; keys are a field number and the term's bytes; values a term info:
+    statistics, then the postings inline or where they are in ``.pst``);
+  - ``.pst``, the posting lists, in :mod:`clipsearch.codec` blocks;
+  - ``.<column>.col``, per-document columns: each field's lengths
+    (``_<field>_len``, one byte per document), the stored fields
+    (``_stored``), ``day``, ``source_key`` and others.
+
+Whoosh writes all of it (:mod:`clipsearch.index`). Reading it, though, needs
+little of Whoosh's reader, and importing Whoosh costs a cold ``clipsearch
+query`` about a third of its imports (``whoosh.compat`` imports
+``urllib.request`` and with it http, email and ssl; the ``cached_property``
+package imports asyncio). So the search path reads the files here, with the
+standard library and numpy, from memory maps. The pickles of the table of
+contents hold Whoosh's and clipsearch's classes; they are loaded with
+stand-ins (:class:`_StandIn`) that keep the objects' state without importing
+their modules. The tests compare every reading here with Whoosh's reader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import pickle
+import re
+import struct
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from .blocks import BlockCursor
+from .errors import IndexNotFoundError, IndexVersionError
+
+try:  # the interpreter's own MD5 (the hash of Whoosh's terms files), without OpenSSL's start-up
+    from _md5 import md5  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import md5
+
+__all__ = [
+    "Field",
+    "IndexFiles",
+    "Inline",
+    "Segment",
+    "latest_generation",
+    "numeric_column",
+    "VarBytesColumn",
+]
+
+_TOC_SIZES = (4, 8, 4)  # int, long and float sizes Whoosh checks
+_TERM_INFO = struct.Struct("!BfIBBfII")  # flags, weight, doc freq, min/max length, max weight, min/max id
+_LONG_INT = struct.Struct("!qi")
+_USHORT = struct.Struct("!H")
+_POINTER = struct.Struct("!Iq")  # a hash slot: key hash, position of the item
+_LENGTHS = struct.Struct("!ii")  # an item: key length, value length
+_HASH_TABLES = 256
+#: The field number Whoosh's terms reader uses for a field it does not know.
+_NO_FIELD = 65535
+
+
+class _StandIn:
+    """An object of a class from Whoosh or clipsearch loaded from a pickle:
+    its state, without its class's module (``qualified`` names the class)."""
+
+    qualified = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args = args
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple) and len(state) == 2:  # (dict, slots)
+            state = {**(state[0] or {}), **(state[1] or {})}
+        if isinstance(state, dict):
+            self.__dict__.update(state)
+        else:
+            self.__dict__["state"] = state
+
+
+_stand_ins: dict[str, type[_StandIn]] = {}
+
+
+class _StandInUnpickler(pickle.Unpickler):
+    """Loads the classes of Whoosh and clipsearch as :class:`_StandIn`
+    subclasses, anything else as usual."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.partition(".")[0] not in ("whoosh", "clipsearch"):
+            return super().find_class(module, name)
+        qualified = f"{module}.{name}"
+        found = _stand_ins.get(qualified)
+        if found is None:
+            found = _stand_ins[qualified] = type(name, (_StandIn,), {"qualified": qualified})
+        return found
+
+
+def _load(data: Any) -> Any:
+    import io
+
+    return _StandInUnpickler(io.BytesIO(data)).load()
+
+
+def _read_varint(buf: Any, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+class Field(NamedTuple):
+    """What the search needs of a field of the schema."""
+
+    kind: str  # the field type's class, e.g. "whoosh.fields.TEXT"
+    format: str  # its postings format's class ("" for none)
+    scorable: bool
+    column: str  # its column type's class ("" for none)
+    typecode: str  # a numeric column's struct code ("" for none)
+
+
+def _field(obj: Any) -> Field:
+    fmt = getattr(obj, "format", None)
+    column = getattr(obj, "column_type", None)
+    return Field(
+        kind=type(obj).qualified if isinstance(obj, _StandIn) else "",
+        format=type(fmt).qualified if isinstance(fmt, _StandIn) else "",
+        scorable=bool(getattr(obj, "scorable", False)),
+        column=type(column).qualified if isinstance(column, _StandIn) else "",
+        typecode=str(getattr(column, "_typecode", "")),
+    )
+
+
+def latest_generation(folder: Path, name: str) -> int:
+    """The newest generation of the index ``name`` in ``folder`` (-1: none)."""
+    pattern = re.compile(rf"^_{re.escape(name)}_([0-9]+)\.toc$")
+    found = -1
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return -1
+    for entry in entries:
+        m = pattern.match(entry)
+        if m:
+            found = max(found, int(m.group(1)))
+    return found
+
+
+def toc_path(folder: Path, name: str, generation: int) -> Path:
+    """The table of contents of one generation."""
+    return folder / f"_{name}_{generation}.toc"
+
+
+class _Toc(NamedTuple):
+    fields: dict[str, Field]
+    common: frozenset[str]
+    segments: list[Any]
+
+
+def _read_toc(path: Path, generation: int) -> _Toc:
+    """The schema's fields, the ``pairs`` tokenizer's common syllables and the
+    segments (stand-ins) of a table of contents (``whoosh.index.TOC.read``)."""
+    data = path.read_bytes()
+    pos = 0
+    sizes = []
+    for _ in range(3):
+        size, pos = _read_varint(data, pos)
+        sizes.append(size)
+    check, version = struct.unpack_from("!ii", data, pos)
+    if tuple(sizes) != _TOC_SIZES or check != -12345 or version != -111:
+        raise IndexVersionError(f"{path} is not a table of contents this version reads: rebuild the index")
+    pos += 8
+    for _ in range(3):  # Whoosh's release
+        _release, pos = _read_varint(data, pos)
+    length, pos = _read_varint(data, pos)
+    schema = _load(data[pos : pos + length])
+    pos += length
+    written_generation, _unused = struct.unpack_from("!ii", data, pos)
+    segments = _load(data[pos + 8 :])
+    if written_generation != generation:
+        raise IndexVersionError(f"{path} holds generation {written_generation}")
+    fields = {name: _field(obj) for name, obj in getattr(schema, "_fields", {}).items()}
+    pairs = getattr(schema, "_fields", {}).get("pairs")
+    common = frozenset(getattr(getattr(pairs, "analyzer", None), "common", ()))
+    return _Toc(fields, common, list(segments))
+
+
+def _map(path: Path) -> Any:
+    """A read-only memory map of a file (an empty file: empty bytes)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+class _Files:
+    """A segment's sub-files by extension: views of its compound file, or
+    of files of their own."""
+
+    def __init__(self, folder: Path, segment_name: str, compound: bool) -> None:
+        self._maps: list[Any] = []
+        self._ranges: dict[str, tuple[Any, int, int]] = {}
+        if compound:
+            data = _map(folder / f"{segment_name}.seg")
+            self._maps.append(data)
+            directory_at, _length = _LONG_INT.unpack_from(data, 0)
+            directory = _load(data[directory_at:])
+            for sub, info in directory.items():
+                self._ranges[sub] = (data, info["offset"], info["length"])
+        else:
+            for entry in os.listdir(folder):
+                if entry.startswith(segment_name + "."):
+                    data = _map(folder / entry)
+                    self._maps.append(data)
+                    self._ranges[entry] = (data, 0, len(data))
+        self._name = segment_name
+
+    def get(self, ext: str) -> memoryview | None:
+        """The sub-file ``<segment><ext>``, or None."""
+        found = self._ranges.get(self._name + ext)
+        if found is None:
+            return None
+        data, offset, length = found
+        return memoryview(data)[offset : offset + length]
+
+    def close(self) -> None:
+        for data in self._maps:
+            if isinstance(data, mmap.mmap):
+                with contextlib.suppress(BufferError):  # a view still held: the map goes with it
+                    data.close()
+        self._maps = []
+
+
+class Inline(NamedTuple):
+    """The postings Whoosh keeps in the term info itself (a term of one document)."""
+
+    ids: tuple[int, ...]
+    weights: tuple[float, ...]
+    values: tuple[Any, ...]
+
+
+class _Terms:
+    """A segment's terms file (Whoosh's ``OrderedHashReader``): term -> term info."""
+
+    def __init__(self, buf: memoryview) -> None:
+        if bytes(buf[:4]) != b"HSH3":
+            raise IndexVersionError("a terms file of an unknown format: rebuild the index")
+        if buf[4] != 0:  # Whoosh's hash type: 0 is MD5, the one its terms writer uses
+            raise IndexVersionError(f"a terms file hashed with method {buf[4]}: rebuild the index")
+        self._buf = buf
+        extras_end = len(buf) - 4
+        extras_at = extras_end - struct.unpack_from("!i", buf, extras_end)[0]
+        extras = _load(buf[extras_at:extras_end])
+        self.fieldmap: dict[str, int] = dict(extras.get("fieldmap", {}))
+        directory_at = extras_at - _HASH_TABLES * 12
+        entries = struct.unpack_from("!" + "qi" * _HASH_TABLES, buf, directory_at)
+        self._tables = list(zip(entries[0::2], entries[1::2], strict=True))
+
+    def get(self, field: str, term: bytes) -> memoryview | None:
+        """The term info's bytes, or None."""
+        key = _USHORT.pack(self.fieldmap.get(field, _NO_FIELD)) + term
+        keyhash = int.from_bytes(md5(key).digest()[-4:], "big")  # Whoosh's md5_hash
+        start, slots = self._tables[keyhash & 255]
+        if not slots:
+            return None
+        buf = self._buf
+        end = start + slots * _POINTER.size
+        slot = start + ((keyhash >> 8) % slots) * _POINTER.size
+        for _ in range(slots):
+            slot_hash, item = _POINTER.unpack_from(buf, slot)
+            if not item:
+                return None
+            if slot_hash == keyhash:
+                key_length, value_length = _LENGTHS.unpack_from(buf, item)
+                if key_length == len(key) and buf[item + 8 : item + 8 + key_length] == key:
+                    value_at = item + 8 + key_length
+                    return buf[value_at : value_at + value_length]
+            slot += _POINTER.size
+            if slot == end:
+                slot = start
+        return None
+
+
+class _TermInfo(NamedTuple):
+    doc_frequency: int
+    postings: Inline | tuple[int, int]  # inline postings, or (offset, length) in the postings file
+
+
+def _term_info(raw: memoryview) -> _TermInfo:
+    flags, _weight, df, _minl, _maxl, _maxw, _minid, _maxid = _TERM_INFO.unpack_from(raw, 0)
+    if flags:
+        ids, weights, values = _load(raw[_TERM_INFO.size :])
+        return _TermInfo(df, Inline(tuple(ids), tuple(weights), tuple(values)))
+    offset, length = _LONG_INT.unpack_from(raw, _TERM_INFO.size)
+    return _TermInfo(df, (offset, length))
+
+
+class Segment:
+    """One segment of the index: its documents, terms, postings and columns."""
+
+    def __init__(self, folder: Path, info: Any) -> None:
+        try:
+            name = f"{info.indexname}_{info.segid}"
+            self.doc_count_all: int = int(info._doccount)
+            self.deleted: frozenset[int] = frozenset(info._deleted or ())
+            self.field_lengths: dict[str, int] = dict(info._fieldlengths or {})
+            compound = bool(getattr(info, "compound", False))
+        except AttributeError as exc:
+            raise IndexVersionError(f"a segment this version cannot read ({exc}): rebuild the index") from None
+        self._files = _Files(folder, name, compound)
+        terms = self._files.get(".trm")
+        self._terms = _Terms(terms) if terms is not None else None
+        self._postings = self._files.get(".pst")
+        self._infos: dict[tuple[str, str], _TermInfo | None] = {}
+
+    def term_info(self, field: str, text: str) -> _TermInfo | None:
+        """A term's document frequency and where its postings are (None: not in this segment)."""
+        key = (field, text)
+        if key in self._infos:
+            return self._infos[key]
+        raw = self._terms.get(field, text.encode("utf-8")) if self._terms is not None else None
+        info = _term_info(raw) if raw is not None else None
+        if len(self._infos) >= 65536:
+            self._infos.clear()
+        self._infos[key] = info
+        return info
+
+    def postings(self, field: str, text: str) -> BlockCursor | Inline | None:
+        """A term's postings here: a cursor over its blocks, its inline
+        postings, or None."""
+        info = self.term_info(field, text)
+        if info is None:
+            return None
+        if isinstance(info.postings, Inline):
+            return info.postings
+        offset, _length = info.postings
+        return BlockCursor(self._postings, offset)
+
+    def column(self, name: str) -> memoryview | None:
+        """The bytes of the column ``name`` (None: the segment has none)."""
+        return self._files.get(f".{name}.col")
+
+    def close(self) -> None:
+        self._terms = None
+        self._postings = None
+        self._files.close()
+
+
+def numeric_column(buf: memoryview | None, typecode: str, count: int) -> npt.NDArray[Any]:
+    """A Whoosh ``NumericColumn`` of ``count`` documents as an array (0 past
+    the values written, Whoosh's default)."""
+    dtype = np.dtype(typecode).newbyteorder(">")
+    if dtype.itemsize != struct.calcsize("!" + typecode):
+        raise IndexVersionError(f"a numeric column of type {typecode!r}: rebuild the index")
+    out = np.zeros(count, dtype=dtype.newbyteorder("="))
+    if buf is not None:
+        stored = min(len(buf) // dtype.itemsize, count)
+        out[:stored] = np.frombuffer(buf, dtype=dtype, count=stored)
+    return out
+
+
+class VarBytesColumn:
+    """A Whoosh ``VarBytesColumn`` of ``count`` documents: the values, then
+    their lengths, then (above 32,768 documents) their offsets; the last
+    bytes name the arrays' types. The offsets are derived from the lengths
+    in one cumulative sum when they are not written."""
+
+    __slots__ = ("_buf", "lengths", "offsets")
+
+    def __init__(self, buf: memoryview, count: int) -> None:
+        self._buf = buf
+        last = len(buf) - 1
+        code = chr(buf[last])
+        offsets: npt.NDArray[Any] | None = None
+        if code == "X":
+            code, offsets_code = chr(buf[last - 2]), chr(buf[last - 1])
+            offsets_type = np.dtype(offsets_code).newbyteorder(">")
+            last = last - 2 - count * offsets_type.itemsize
+            offsets = np.frombuffer(buf, dtype=offsets_type, count=count, offset=last)
+        lengths_type = np.dtype(code).newbyteorder(">")
+        start = last - count * lengths_type.itemsize
+        self.lengths = np.frombuffer(buf, dtype=lengths_type, count=count, offset=start).astype(np.int64)
+        if offsets is None:
+            offsets = np.zeros(count, dtype=np.int64)
+            np.cumsum(self.lengths[:-1], out=offsets[1:])
+        self.offsets = offsets.astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, docnum: int) -> bytes:
+        length = int(self.lengths[docnum])
+        if not length:
+            return b""
+        start = int(self.offsets[docnum])
+        return bytes(self._buf[start : start + length])
+
+
+class IndexFiles:
+    """One generation of the index ``name`` in ``folder``, its segments
+    memory-mapped: document counts, term statistics, postings and columns,
+    as Whoosh's multi-segment reader gives them (document numbers run on
+    from one segment to the next)."""
+
+    def __init__(self, folder: str | Path, name: str, generation: int | None = None) -> None:
+        self.folder = Path(folder)
+        self.name = name
+        if generation is None:
+            generation = latest_generation(self.folder, name)
+        if generation < 0:
+            raise IndexNotFoundError(f"no clipsearch index in {str(self.folder)!r}: run `clipsearch index` first")
+        self.generation = generation
+        toc = _read_toc(toc_path(self.folder, name, generation), generation)
+        self.fields = toc.fields
+        self.common = toc.common
+        self.segments: list[Segment] = []
+        try:
+            for info in toc.segments:
+                self.segments.append(Segment(self.folder, info))
+        except BaseException:
+            self.close()
+            raise
+        self.offsets: list[int] = []
+        total = 0
+        for segment in self.segments:
+            self.offsets.append(total)
+            total += segment.doc_count_all
+        self._total = total
+
+    def doc_count_all(self) -> int:
+        """Documents, deleted ones included (document numbers run below it)."""
+        return self._total
+
+    def doc_count(self) -> int:
+        """Documents not deleted."""
+        return self._total - sum(len(s.deleted) for s in self.segments)
+
+    def doc_frequency(self, field: str, text: str) -> int:
+        """How many documents hold a term (deleted ones included, as Whoosh counts)."""
+        total = 0
+        for segment in self.segments:
+            info = segment.term_info(field, text)
+            if info is not None:
+                total += info.doc_frequency
+        return total
+
+    def field_length(self, field: str) -> int:
+        """The total length of a field over all documents."""
+        return sum(s.field_lengths.get(field, 0) for s in self.segments)
+
+    def close(self) -> None:
+        """Release the memory maps."""
+        for segment in self.segments:
+            segment.close()
+        self.segments = []

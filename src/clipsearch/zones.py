@@ -1,0 +1,122 @@
+"""A clipping's searchable text as zones (title, lead, body), and its
+analysis into syllables and pyvi words, without Whoosh: the index's
+tokenizers (:mod:`clipsearch.analysis`) and the search side (a clipping's
+key terms for "similar", the ``pairs`` terms of a phrase) share it.
+
+A field value is one string of zones joined by :data:`ZONE_MARK`. It is
+normalised and split into syllables once (shared by several fields), and
+segmented into words by pyvi's model once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+from .text import fold, fold_syllable, normalize, syllable_form, syllables
+
+__all__ = [
+    "ZONE_MARK",
+    "ZONE_BOOSTS",
+    "PARAGRAPH_GAP",
+    "SyllableRow",
+    "WordRow",
+    "analyse_syllables",
+    "analyse_words",
+    "common_syllables",
+    "join_zones",
+    "pair_term",
+    "paragraphs",
+]
+
+#: Separates the zones of a field value; a private-use character that no
+#: clipping contains (normalisation would drop it anyway).
+ZONE_MARK = "\ue000"
+#: Boosts of the zones title, lead, body (whole numbers keep postings small).
+ZONE_BOOSTS = (3.0, 2.0, 1.0)
+#: Position gap between paragraphs and zones, so phrases do not cross them.
+PARAGRAPH_GAP = 5
+
+
+def join_zones(*zones: str) -> str:
+    """One field value made of zones (title, lead, body); a zone mark inside
+    a zone's text becomes a space."""
+    return ZONE_MARK.join(zone.replace(ZONE_MARK, " ") for zone in zones)
+
+
+def paragraphs(text: str) -> list[tuple[int, str]]:
+    """The non-blank lines of ``text`` with their offsets. Each is analysed
+    on its own: pyvi's output depends on context only within a sentence, and
+    long inputs cost memory."""
+    result = []
+    offset = 0
+    for line in text.split("\n"):
+        if line.strip():
+            result.append((offset, line))
+        offset += len(line) + 1
+    return result
+
+
+#: Per syllable: (zone, position, folded form, exact form, start, end).
+SyllableRow = tuple[int, int, str, str, int, int]
+#: Per multi-syllable word: (zone, folded word, start, end).
+WordRow = tuple[int, str, int, int]
+
+
+def _zones(value: str) -> list[tuple[int, int, str]]:
+    """(zone, offset, text) of each zone of a field value."""
+    result = []
+    offset = 0
+    for zone, text in enumerate(value.split(ZONE_MARK)):
+        result.append((zone, offset, text))
+        offset += len(text) + len(ZONE_MARK)
+    return result
+
+
+@lru_cache(maxsize=8)
+def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
+    """The syllables of a field value, offsets into the value (cached: the
+    ``text`` and ``exact`` fields share one analysis)."""
+    rows: list[SyllableRow] = []
+    pos = 0
+    for zone, zone_offset, zone_text in _zones(value):
+        for offset, paragraph in paragraphs(zone_text):
+            base = zone_offset + offset
+            for syl in syllables(normalize(paragraph)):
+                rows.append((zone, pos, fold_syllable(syl.text), syl.text, base + syl.start, base + syl.end))
+                pos += 1
+            pos += PARAGRAPH_GAP
+    return tuple(rows)
+
+
+def analyse_words(value: str) -> tuple[WordRow, ...]:
+    """The multi-syllable words pyvi's model finds in a field value."""
+    from .segmenter import get_segmenter
+
+    segmenter = get_segmenter()
+    rows: list[WordRow] = []
+    for zone, zone_offset, zone_text in _zones(value):
+        for offset, paragraph in paragraphs(zone_text):
+            base = zone_offset + offset
+            norm = normalize(paragraph)
+            for seg in segmenter.words(norm.text):
+                start, end = norm.span(seg.start, seg.end)
+                word = fold("_".join(syllable_form(s) for s in seg.syllables))
+                rows.append((zone, word, base + start, base + end))
+    return tuple(rows)
+
+
+def pair_term(first: str, second: str) -> str:
+    """The ``pairs`` term of two adjacent folded syllables."""
+    return f"{first} {second}"
+
+
+def common_syllables(values: Iterable[str], count: int) -> frozenset[str]:
+    """The ``count`` folded syllables found in the most of ``values`` (field
+    values as :func:`join_zones` makes them); ties go to the alphabetically first."""
+    frequency: Counter[str] = Counter()
+    for value in values:
+        frequency.update({row[2] for row in analyse_syllables(value)})
+    ranked = sorted(frequency.items(), key=lambda item: (-item[1], item[0]))
+    return frozenset(syllable for syllable, _n in ranked[:count])
