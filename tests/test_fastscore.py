@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import scoring
 
@@ -192,3 +193,31 @@ def test_bytes_cache_drops_least_recently_used() -> None:
     assert cache.get("b") is None and cache.get("a") == 1 and len(cache) == 5
     cache.put("a", 9, 20)  # replaced, not counted twice
     assert cache.get("a") == 9 and len(cache) == 5
+
+
+PARTS = st.lists(
+    st.dictionaries(st.integers(0, 300), st.integers(1, 50).map(float), max_size=120), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(PARTS)
+def test_set_operations_dense_and_sparse_agree_with_a_reference(parts: list[dict[int, float]]) -> None:
+    from clipsearch.fastscore import Matches, _intersection, _union
+
+    matches = [
+        Matches(np.array(sorted(p), dtype=np.int64), np.array([p[d] for d in sorted(p)], dtype=np.float64))
+        for p in parts
+    ]
+    every = set().union(*parts)
+    common = set(parts[0]).intersection(*parts[1:])
+    want_union = {d: sum(p.get(d, 0.0) for p in parts) for d in every}
+    want_common = {d: sum(p[d] for p in parts) for d in common}
+    from clipsearch import fastscore
+
+    for dense in (10**9, 0):  # always arrays by document number; never (binary searches)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fastscore, "DENSE", dense)
+            for found, want in ((_union(matches, 301), want_union), (_intersection(matches, 301), want_common)):
+                assert found.ids.tolist() == sorted(want)
+                assert found.scores.tolist() == pytest.approx([want[d] for d in sorted(want)])

@@ -12,6 +12,7 @@ from clipsearch.text import (
     Normalized,
     fold,
     has_diacritics,
+    lower_and_folded,
     normalize,
     normalize_tone_placement,
     syllables,
@@ -95,6 +96,12 @@ def test_fold_leaves_ascii_alone() -> None:
     assert fold(text) == text
     assert not has_diacritics(text)
     assert not has_diacritics("")
+
+
+@given(st.text())
+def test_lower_and_folded_is_lower_then_fold(text: str) -> None:
+    for _ in range(2):  # computed, then kept
+        assert lower_and_folded(text) == (text.lower(), fold(text.lower()))
 
 
 @given(st.text())

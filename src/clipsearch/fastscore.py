@@ -83,17 +83,32 @@ class Matches:
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
-def _union(parts: list[Matches]) -> Matches:
+#: Set operations on lists holding at least 1/DENSE of the documents in all
+#: use arrays indexed by document number (linear) instead of binary searches.
+DENSE = 16
+
+
+def _union(parts: list[Matches], size: int) -> Matches:
+    """Documents in any part, their scores summed (the largest part's first,
+    then the others' in order); ``size`` bounds the document numbers."""
     parts = [p for p in parts if len(p)]
     if not parts:
         return Matches.empty()
     if len(parts) == 1:
         return parts[0]
-    # A syllable's clause is text OR title OR exact: the largest part holds
-    # the others' documents, so their scores are added in place, unsorted.
     largest = max(range(len(parts)), key=lambda i: len(parts[i]))
     base = parts[largest]
     others = [p for i, p in enumerate(parts) if i != largest]
+    if sum(len(p) for p in parts) * DENSE >= size:
+        scores = np.zeros(size)
+        present = np.zeros(size, dtype=bool)
+        for part in (base, *others):
+            scores[part.ids] += part.scores  # ids are distinct within a part
+            present[part.ids] = True
+        ids = np.flatnonzero(present)
+        return Matches(ids, scores[ids])
+    # A syllable's clause is text OR title OR exact: the largest part holds
+    # the others' documents, so their scores are added in place, unsorted.
     places = [np.minimum(np.searchsorted(base.ids, p.ids), len(base) - 1) for p in others]
     if all(bool((base.ids[at] == p.ids).all()) for at, p in zip(places, others, strict=True)):
         scores = base.scores.copy()
@@ -106,8 +121,18 @@ def _union(parts: list[Matches]) -> Matches:
     return Matches(unique, np.bincount(inverse, weights=scores, minlength=len(unique)).astype(np.float64))
 
 
-def _intersection(parts: list[Matches]) -> Matches:
+def _intersection(parts: list[Matches], size: int) -> Matches:
+    """Documents in every part, their scores summed (smallest part first);
+    ``size`` bounds the document numbers."""
     parts = sorted(parts, key=len)
+    if len(parts) > 1 and len(parts[0]) * DENSE >= size:
+        scores = np.zeros(size)
+        count = np.zeros(size, dtype=np.int32)
+        for part in parts:
+            scores[part.ids] += part.scores
+            count[part.ids] += 1
+        ids = np.flatnonzero(count == len(parts))
+        return Matches(ids, scores[ids])
     result = parts[0]
     for part in parts[1:]:
         if not len(result):
@@ -417,7 +442,7 @@ class Evaluator:
         for pair in self._pairs(field, words):  # whole lists: cached for the next phrase
             ids = self._term(PAIRS_FIELD, pair)[0]
             parts.append(Matches(ids, np.zeros(len(ids))))
-        both = _intersection(parts)
+        both = _intersection(parts, self.total)
         scores = self.phrase_scores_at(field, words, both.ids) * boost
         keep = scores > 0
         return Matches(both.ids[keep], scores[keep])
@@ -442,12 +467,12 @@ class Evaluator:
             live = self.live()
             return _difference(Matches(live, np.zeros(len(live))), self.evaluate(query.query))
         if isinstance(query, AllOf):
-            return _intersection([self.evaluate(c) for c in query.subqueries])
+            return _intersection([self.evaluate(c) for c in query.subqueries], self.total)
         if isinstance(query, AnyOf):
             terms = [c for c in query.subqueries if isinstance(c, Term)]
             if len(terms) == len(query.subqueries):
                 return self._union_of_terms(terms)
-            return _union([self.evaluate(c) for c in query.subqueries])
+            return _union([self.evaluate(c) for c in query.subqueries], self.total)
         raise TypeError(f"not a query plan: {query!r}")
 
     def _union_of_terms(self, terms: list[Term]) -> Matches:
@@ -456,6 +481,6 @@ class Evaluator:
         key = tuple((t.fieldname, t.text, float(t.boost)) for t in terms)
         found: Matches | None = self._unions.get(key)
         if found is None:
-            found = _union([self.evaluate(t) for t in terms])
+            found = _union([self.evaluate(t) for t in terms], self.total)
             self._unions.put(key, found, found.ids.nbytes + found.scores.nbytes)
         return found

@@ -23,6 +23,7 @@ from .text import (
     fold,
     is_clean,
     linked,
+    lower_and_folded,
     normalize,
     normalize_tone_placement,
     sequence_starts,
@@ -81,8 +82,7 @@ def find_matches(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
         return []
     # Clean text (all stored text is): folding and lowercasing keep offsets,
     # and only the matched syllables need one tone placement, not the text.
-    lower = text.lower() if is_clean(text) else ""
-    folded = fold(lower)
+    lower, folded = lower_and_folded(text) if is_clean(text) else ("", "")
     if not lower or len(lower) != len(text) or len(folded) != len(text):
         found = _matches_slow(text, terms)
     else:

@@ -23,7 +23,17 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
-from .text import fold, has_diacritics, linked, normalize, sequence_starts, syllable_pattern, syllables, whole_syllables
+from .text import (
+    fold,
+    has_diacritics,
+    linked,
+    lower_and_folded,
+    normalize,
+    sequence_starts,
+    syllable_pattern,
+    syllables,
+    whole_syllables,
+)
 
 __all__ = ["suggest"]
 
@@ -36,8 +46,7 @@ def _prepared(texts: Iterable[str]) -> list[tuple[str, str]]:
     changes the length and the text must be read syllable by syllable)."""
     out = []
     for text in texts:
-        lower = text.lower()
-        flat = fold(lower)
+        lower, flat = lower_and_folded(text)
         out.append((lower, flat if len(flat) == len(lower) else ""))
     return out
 

@@ -214,6 +214,14 @@ def fold(text: str) -> str:
     return text.translate(FOLD_TABLE)
 
 
+@lru_cache(maxsize=256)
+def lower_and_folded(text: str) -> tuple[str, str]:
+    """``text`` lowercased, and that folded. Kept for the most recent texts:
+    a query's "did you mean" and its hits' snippets read the same clippings."""
+    lower = text.lower()
+    return lower, fold(lower)
+
+
 def has_diacritics(text: str) -> bool:
     """True when folding changes ``text`` (it was typed with diacritics)."""
     return fold(text) != text
