@@ -127,3 +127,19 @@ def index_dir(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def index(index_dir: Path) -> Iterator[clipsearch.Index]:
     with clipsearch.open_index(index_dir) as ix:
         yield ix
+
+
+@pytest.fixture(scope="session")
+def three_run_index(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index built by three runs: at least two segments, the last run
+    replacing a clipping (a deletion) and adding one without a source."""
+    folder = tmp_path_factory.mktemp("three-runs") / "clippings"
+    shutil.copytree(corpus_dir, folder)
+    index_dir = folder.parent / "index"
+    clipsearch.build_index([folder], index_dir)
+    write_clipping(folder, "extra_1.txt", "Thêm một", "Tin thêm một.", ["Đoạn một, hòa bình."], source="Theo Báo A")
+    clipsearch.build_index([folder], index_dir)
+    write_clipping(folder, "extra_1.txt", "Thêm hai", "Tin thêm hai.", ["Đoạn hai."], source=None)
+    write_clipping(folder, "extra_2.txt", "Thêm ba", "Tin thêm ba.", ["Đoạn ba."], date_line="3/8/2014")
+    clipsearch.build_index([folder], index_dir)
+    return index_dir

@@ -4,14 +4,12 @@ statistics and postings, field lengths and columns."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from whoosh.filedb.filestore import FileStorage
 
-import clipsearch
 from clipsearch.blocks import LENGTH_OF_BYTE, BlockCursor, decode_postings, values_at
 from clipsearch.codec import CompactCodec
 from clipsearch.errors import IndexNotFoundError, IndexVersionError
@@ -19,8 +17,6 @@ from clipsearch.fastscore import POSITIONS_FORMAT
 from clipsearch.index import INDEX_NAME, build_schema, clipping_document, open_whoosh_index
 from clipsearch.postings import VarintPositions
 from clipsearch.segments import IndexFiles, VarBytesColumn, latest_generation, numeric_column
-
-from .conftest import write_clipping
 
 
 def _postings(segment: Any, field: str, text: str, positions: bool) -> list[tuple[int, float, Any]]:
@@ -93,16 +89,8 @@ def assert_reads_as_whoosh(index_dir: Path) -> None:
         files.close()
 
 
-def test_segments_with_deletions_read_as_whoosh(corpus_dir: Path, tmp_path: Path) -> None:
-    # Three runs: three segments, a clipping replaced (a deletion), one without a source.
-    folder = tmp_path / "clippings"
-    shutil.copytree(corpus_dir, folder)
-    index_dir = tmp_path / "index"
-    clipsearch.build_index([folder], index_dir)
-    write_clipping(folder, "extra_1.txt", "Thêm một", "Tin thêm một.", ["Đoạn một, hòa bình."], source="Theo Báo A")
-    clipsearch.build_index([folder], index_dir)
-    write_clipping(folder, "extra_1.txt", "Thêm hai", "Tin thêm hai.", ["Đoạn hai."], source=None)
-    clipsearch.build_index([folder], index_dir)
+def test_segments_with_deletions_read_as_whoosh(three_run_index: Path) -> None:
+    index_dir = three_run_index
     with open_whoosh_index(index_dir).reader() as reader:
         assert len(list(reader.leaf_readers())) >= 2 and reader.has_deletions()
     assert_reads_as_whoosh(index_dir)

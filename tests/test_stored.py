@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +12,9 @@ from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.columns import VarBytesColumn as WhooshVarBytesColumn
 from whoosh.filedb.structfile import BufferFile, StructFile
 
-import clipsearch
 from clipsearch.index import INDEX_NAME, open_whoosh_index
 from clipsearch.segments import IndexFiles, VarBytesColumn
 from clipsearch.stored import StoredFields, stored_value
-
-from .conftest import write_clipping
 
 FIELDS = st.one_of(
     st.none(),
@@ -54,17 +50,8 @@ def test_column_reads_what_whoosh_reads(rows: list[tuple[dict[str, Any] | None, 
         assert stored_value(ours[docnum]) == (whoosh_reader[docnum] or {})
 
 
-def test_every_document_of_every_segment(corpus_dir: Path, tmp_path: Path) -> None:
-    # Three runs: three segments, the last with a deleted (replaced) clipping.
-    folder = tmp_path / "clippings"
-    shutil.copytree(corpus_dir, folder)
-    index_dir = tmp_path / "index"
-    clipsearch.build_index([folder], index_dir)
-    write_clipping(folder, "extra_1.txt", "Thêm một", "Tin thêm một.", ["Đoạn một."], source="Theo Báo A")
-    clipsearch.build_index([folder], index_dir)
-    write_clipping(folder, "extra_1.txt", "Thêm hai", "Tin thêm hai.", ["Đoạn hai."], source=None)
-    write_clipping(folder, "extra_2.txt", "Thêm ba", "Tin thêm ba.", ["Đoạn ba."], date_line="3/8/2014")
-    clipsearch.build_index([folder], index_dir)
+def test_every_document_of_every_segment(three_run_index: Path) -> None:
+    index_dir = three_run_index
     files = IndexFiles(index_dir, INDEX_NAME)
     with open_whoosh_index(index_dir).reader() as reader:
         assert len(files.segments) == len(list(reader.leaf_readers())) >= 2

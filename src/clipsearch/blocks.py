@@ -28,6 +28,7 @@ __all__ = [
     "flat_positions",
     "positions_at",
     "read_block_header",
+    "read_varint",
     "values_at",
 ]
 
@@ -304,7 +305,8 @@ LENGTH_OF_BYTE: tuple[int, ...] = (
 )
 
 
-def _read_varint(buf: Any, pos: int) -> tuple[int, int]:
+def read_varint(buf: Any, pos: int) -> tuple[int, int]:
+    """The varint at ``pos`` of ``buf``, and the position after it."""
     value = shift = 0
     while True:
         byte = buf[pos]
@@ -321,12 +323,12 @@ def read_block_header(buf: Any, position: int) -> tuple[int, int, int, int, int,
     size, where the block ends)``; the end is negative on a list's last block."""
     length = _INT.unpack_from(buf, position)[0]
     start = position + 4
-    count, pos = _read_varint(buf, start)
-    max_id, pos = _read_varint(buf, pos)
+    count, pos = read_varint(buf, start)
+    max_id, pos = read_varint(buf, pos)
     flags = buf[pos]
     min_length, max_length = LENGTH_OF_BYTE[buf[pos + 1]], LENGTH_OF_BYTE[buf[pos + 2]]
     max_weight = _FLOAT.unpack_from(buf, pos + 3)[0]
-    head_size, pos = _read_varint(buf, pos + 7)
+    head_size, pos = read_varint(buf, pos + 7)
     end = start + length if length >= 0 else -(start - length)
     return count, max_id, flags, min_length, max_length, max_weight, pos, head_size, end
 
@@ -598,7 +600,7 @@ def _skip_varints(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
             values.append(byte)
             pos += 1
         else:
-            value, pos = _read_varint(raw, pos)
+            value, pos = read_varint(raw, pos)
             values.append(value)
     return values, pos
 

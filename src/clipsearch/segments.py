@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from .blocks import BlockCursor
+from .blocks import BlockCursor, read_varint
 from .errors import IndexNotFoundError, IndexVersionError
 
 try:  # the interpreter's own MD5 (the hash of Whoosh's terms files), without OpenSSL's start-up
@@ -111,17 +111,6 @@ def _load(data: Any) -> Any:
     return _StandInUnpickler(io.BytesIO(data)).load()
 
 
-def _read_varint(buf: Any, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
 class Field(NamedTuple):
     """What the search needs of a field of the schema."""
 
@@ -177,15 +166,15 @@ def _read_toc(path: Path, generation: int) -> _Toc:
     pos = 0
     sizes = []
     for _ in range(3):
-        size, pos = _read_varint(data, pos)
+        size, pos = read_varint(data, pos)
         sizes.append(size)
     check, version = struct.unpack_from("!ii", data, pos)
     if tuple(sizes) != _TOC_SIZES or check != -12345 or version != -111:
         raise IndexVersionError(f"{path} is not a table of contents this version reads: rebuild the index")
     pos += 8
     for _ in range(3):  # Whoosh's release
-        _release, pos = _read_varint(data, pos)
-    length, pos = _read_varint(data, pos)
+        _release, pos = read_varint(data, pos)
+    length, pos = read_varint(data, pos)
     schema = _load(data[pos : pos + length])
     pos += length
     written_generation, _unused = struct.unpack_from("!ii", data, pos)
