@@ -208,7 +208,7 @@ class Evaluator:
 
     def __init__(self, files: IndexFiles) -> None:
         self.files = files
-        self.leaves: list[tuple[Segment, int]] = list(zip(files.segments, files.offsets, strict=True))
+        self.leaves = files.leaves
         self.total = files.doc_count_all()
         self._lengths: dict[tuple[int, str], npt.NDArray[np.float64]] = {}
         self._deleted: dict[int, Ids] = {}

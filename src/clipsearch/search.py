@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .blocks import BlockCursor, decode_postings
 from .errors import ClippingNotFoundError, QueryError
 from .fastscore import Matches, in_sorted
 from .filters import Filters, day_number
@@ -586,7 +587,7 @@ class _Columns:
         self.days = np.zeros(self.count, dtype=np.int64)
         day = files.fields.get("day")
         if day is not None and day.typecode:
-            for segment, offset in zip(files.segments, files.offsets, strict=True):
+            for segment, offset in files.leaves:
                 days = numeric_column(segment.column("day"), day.typecode, segment.doc_count_all)
                 self.days[offset : offset + len(days)] = days
         self._codes: npt.NDArray[np.int64] | None = None
@@ -610,7 +611,7 @@ class _Columns:
     def _source_keys(self) -> npt.NDArray[np.int64]:
         if self._codes is None:
             codes = np.zeros(self.count, dtype=np.int64)
-            for segment, offset in zip(self.files.segments, self.files.offsets, strict=True):
+            for segment, offset in self.files.leaves:
                 buf = segment.column("source_key")
                 if buf is None:
                     continue
@@ -628,9 +629,7 @@ class _Columns:
 
 def _document_number(files: IndexFiles, clipping_id: str) -> int | None:
     """The document number of the clipping ``clipping_id`` (not deleted), or None."""
-    from .blocks import BlockCursor, decode_postings
-
-    for segment, offset in zip(files.segments, files.offsets, strict=True):
+    for segment, offset in files.leaves:
         postings = segment.postings("id", clipping_id)
         if postings is None:
             continue

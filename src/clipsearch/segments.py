@@ -114,10 +114,8 @@ def _load(data: Any) -> Any:
 class Field(NamedTuple):
     """What the search needs of a field of the schema."""
 
-    kind: str  # the field type's class, e.g. "whoosh.fields.TEXT"
     format: str  # its postings format's class ("" for none)
     scorable: bool
-    column: str  # its column type's class ("" for none)
     typecode: str  # a numeric column's struct code ("" for none)
 
 
@@ -125,10 +123,8 @@ def _field(obj: Any) -> Field:
     fmt = getattr(obj, "format", None)
     column = getattr(obj, "column_type", None)
     return Field(
-        kind=type(obj).qualified if isinstance(obj, _StandIn) else "",
         format=type(fmt).qualified if isinstance(fmt, _StandIn) else "",
         scorable=bool(getattr(obj, "scorable", False)),
-        column=type(column).qualified if isinstance(column, _StandIn) else "",
         typecode=str(getattr(column, "_typecode", "")),
     )
 
@@ -406,7 +402,6 @@ class IndexFiles:
 
     def __init__(self, folder: str | Path, name: str, generation: int | None = None) -> None:
         self.folder = Path(folder)
-        self.name = name
         if generation is None:
             generation = latest_generation(self.folder, name)
         if generation < 0:
@@ -422,10 +417,11 @@ class IndexFiles:
         except BaseException:
             self.close()
             raise
-        self.offsets: list[int] = []
+        #: Each segment with the number of its first document.
+        self.leaves: list[tuple[Segment, int]] = []
         total = 0
         for segment in self.segments:
-            self.offsets.append(total)
+            self.leaves.append((segment, total))
             total += segment.doc_count_all
         self._total = total
 

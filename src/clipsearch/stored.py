@@ -30,7 +30,7 @@ class StoredFields:
 
     def __init__(self, files: IndexFiles) -> None:
         self.files = files
-        self._starts = list(files.offsets)
+        self._starts = [offset for _segment, offset in files.leaves]
         self._columns: dict[int, VarBytesColumn | None] = {}
 
     def _column(self, leaf: int) -> VarBytesColumn | None:
