@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.codec.whoosh3 import STORED_COLUMN
@@ -47,7 +49,16 @@ def test_column_reads_what_whoosh_reads(rows: list[tuple[dict[str, Any] | None, 
     assert len(ours) == count
     for docnum in range(count):
         assert ours[docnum] == whoosh_raw[docnum]
-        assert stored_value(ours[docnum]) == (whoosh_reader[docnum] or {})
+        try:
+            want = whoosh_reader[docnum] or {}
+        except zlib.error:
+            # Whoosh's writer, made to write its offsets for a few documents
+            # (``cutoff = 0``), can misplace a value (hypothesis found one
+            # with a document left out): its own reader fails on the same bytes.
+            with pytest.raises(zlib.error):
+                stored_value(ours[docnum])
+            continue
+        assert stored_value(ours[docnum]) == want
 
 
 def test_every_document_of_every_segment(three_run_index: Path) -> None:
