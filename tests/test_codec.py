@@ -305,3 +305,26 @@ def _postings_by_clipping(index_dir: Path) -> list[tuple[str, bytes, str, float,
                     matcher.next()
     assert len(out) > 1000
     return sorted(out)
+
+
+def test_values_stay_compressed_only_where_zlib_saves_a_third() -> None:
+    """Positions that zlib barely shrinks are written as they are (reading
+    them skips a decompression); repetitive ones stay compressed. Both read
+    back the same."""
+    import random
+
+    from clipsearch.blocks import _VALUES_ZLIB
+    from clipsearch.codec import VALUES_MIN_SAVING
+
+    rng = random.Random(5)
+    scattered = [(0, 1.0, sorted(rng.sample(range(100_000), 6)), 900) for _ in range(300)]
+    repeated = [(0, 1.0, [1, 2, 3, 4, 5, 6], 900) for _ in range(300)]
+    fmt = VarintPositions()
+    for postings, compressed in ((scattered, False), (repeated, True)):
+        expected, dbfile, terminfo = _write_and_read(postings, fmt)
+        cursor = CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor()
+        assert bool(cursor._flags & _VALUES_ZLIB) is compressed
+        raw = b"".join(e[2] for e in expected)
+        stored = abs(cursor._next) - cursor._head_start - cursor._head_size
+        assert (stored <= len(raw) * (1 - VALUES_MIN_SAVING)) is compressed
+        assert values_at(cursor, [e[0] for e in expected]) == {e[0]: e[2] for e in expected}
