@@ -21,6 +21,7 @@ from functools import cached_property
 
 from .text import (
     fold,
+    fold_syllable,
     is_clean,
     linked,
     lower_and_folded,
@@ -161,7 +162,7 @@ def make_snippet(text: str, terms: HighlightTerms, *, size: int = SNIPPET_CHARS)
     matches = find_matches(text, terms)
     best_start = 0
     if matches:
-        folded_at = {s: fold(text[s:e].lower()) for s, e in matches}
+        folded_at = {s: fold_syllable(text[s:e].lower()) for s, e in matches}
         best_key: tuple[int, int] = (-1, 0)
         j = 0
         for i, (start, _end) in enumerate(matches):
