@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from whoosh import scoring
 
 import clipsearch
-from clipsearch.blocks import _from_ends, flat_positions
+from clipsearch.blocks import _varints, flat_positions
 from clipsearch.fastscore import Evaluator
 from clipsearch.index import open_whoosh_index
 from clipsearch.plan import Everything, Sequence, plan
@@ -146,8 +147,16 @@ def test_vectorised_varints(values: list[int]) -> None:
 
     buf = np.frombuffer(encode_varints(values), dtype=np.uint8)
     ends = np.flatnonzero(buf < 0x80)
-    decoded = _from_ends(buf, ends, np.diff(ends, prepend=-1))
-    assert decoded.astype(np.int64).tolist() == values
+    assert _varints(buf, ends).tolist() == values
+
+
+@given(st.lists(st.integers(0, 2**49), max_size=300))
+def test_vectorised_varints_of_any_sizes(values: list[int]) -> None:
+    import numpy as np
+
+    buf = np.frombuffer(encode_varints(values), dtype=np.uint8)
+    ends = np.flatnonzero(buf < 0x80)
+    assert _varints(buf, ends).tolist() == values
 
 
 @pytest.mark.parametrize("text", ["hà nội", "mùa lúa văn phòng", "người dân đường phố", "cấp ủy cấp ủy", "hạ long"])
@@ -221,3 +230,78 @@ def test_set_operations_dense_and_sparse_agree_with_a_reference(parts: list[dict
             for found, want in ((_union(matches, 301), want_union), (_intersection(matches, 301), want_common)):
                 assert found.ids.tolist() == sorted(want)
                 assert found.scores.tolist() == pytest.approx([want[d] for d in sorted(want)])
+
+
+@pytest.mark.parametrize("small", [0, 10**9])
+def test_terms_read_across_segments_as_whoosh_reads_them(
+    three_run_index: Path, small: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every term of an index of several segments (read together in one
+    pass, by numpy or in Python) with a deleted clipping: the documents and
+    scores Whoosh's matchers give, and every position of every document."""
+    import clipsearch.blocks
+    from clipsearch.plan import Term
+
+    monkeypatch.setattr(clipsearch.blocks, "SMALL_LIST", small)
+    ix = open_whoosh_index(three_run_index)
+    with ix.searcher() as searcher:
+        files = files_of(searcher)
+        evaluator = Evaluator(files)
+        assert len(files.leaves) >= 2 and len(evaluator._all_deleted()) >= 1
+        spread = 0
+        for field in ("text", "title", "exact", "words", "source"):
+            for raw in searcher.reader().lexicon(field):
+                text = raw.decode("utf-8")
+                spread += sum(s.term_info(field, text) is not None for s, _offset in files.leaves) > 1
+                fast = evaluator.evaluate(Term(field, text))
+                slow = whoosh_matches(searcher, Term(field, text))
+                assert fast.ids.tolist() == sorted(slow), (field, text)
+                assert fast.scores.tolist() == pytest.approx([slow[d] for d in fast.ids.tolist()], rel=1e-9)
+                if field in ("text", "title"):
+                    expected = []
+                    for sub, offset in searcher.leaf_searchers():
+                        if (field, raw) in sub.reader():
+                            postings = sub.reader().postings(field, raw)
+                            for d, positions in postings.items_as("positions"):
+                                if not sub.reader().is_deleted(d):
+                                    expected += [(d + offset, p) for p in positions]
+                    everyone = evaluator.live()
+                    docs, positions = evaluator._positions(field, text, everyone)
+                    assert list(zip(docs.tolist(), positions.tolist(), strict=True)) == expected, (field, text)
+        assert spread >= 10, "few terms in more than one segment: the test would prove little"
+
+
+def test_joined_postings_give_the_positions_of_their_parts(three_run_index: Path) -> None:
+    """:meth:`Postings.join` of each segment's postings (read alone, or as
+    Whoosh keeps a term of few documents, inline) is the list read in one pass."""
+    from clipsearch.blocks import Postings, decode_lists, values_at
+    from clipsearch.fastscore import _inline_postings
+    from clipsearch.segments import Inline
+
+    ix = open_whoosh_index(three_run_index)
+    with ix.searcher() as searcher:
+        files = files_of(searcher)
+        checked = 0
+        for raw in searcher.reader().lexicon("text"):
+            text = raw.decode("utf-8")
+            leaves = [(s, offset) for s, offset in files.leaves if s.term_info("text", text) is not None]
+            if len(leaves) < 2:
+                continue
+            whole = decode_lists([(s.postings("text", text), offset, None) for s, offset in leaves], values=True)
+            parts = [decode_lists([(s.postings("text", text), offset, None)], values=True) for s, offset in leaves]
+            inline = []
+            for s, offset in leaves:
+                local = decode_lists([(s.postings("text", text), 0, None)]).ids.tolist()
+                found = values_at(s.postings("text", text), local)
+                weights = decode_lists([(s.postings("text", text), 0, None)]).weights.tolist()
+                inline.append(
+                    _inline_postings(Inline(tuple(local), tuple(weights), tuple(found[d] for d in local)), offset, True)
+                )
+            everyone = whole.ids
+            for joined in (Postings.join(parts), Postings.join(inline)):
+                assert joined.ids.tolist() == whole.ids.tolist() and joined.weights.tolist() == whole.weights.tolist()
+                assert [a.tolist() for a in joined.positions(everyone)] == [
+                    a.tolist() for a in whole.positions(everyone)
+                ]
+            checked += 1
+        assert checked >= 5

@@ -16,6 +16,7 @@ import struct
 import zlib
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "LENGTH_OF_BYTE",
     "BlockCursor",
     "Postings",
+    "decode_lists",
     "decode_postings",
     "flat_positions",
     "positions_at",
@@ -370,34 +372,6 @@ class BlockCursor:
         return zlib.decompress(raw) if self._flags & _VALUES_ZLIB else bytes(raw)
 
 
-def _from_ends(buf: Any, last: Any, lengths: Any) -> Any:
-    """The varints of ``buf`` ending at the bytes ``last``, ``lengths`` bytes
-    long (float64). Most are one byte: only the longer ones are assembled."""
-    import numpy as np
-
-    values = buf[last].astype(np.float64)
-    longer = np.flatnonzero(lengths > 1)
-    if len(longer):
-        extra = lengths[longer] - 1  # bytes before the last one
-        values[longer] *= np.exp2(7 * extra)  # the last byte holds the highest bits
-        within = _index_within(extra)
-        low = buf[np.repeat(last[longer] - extra, extra) + within] & 0x7F
-        values[longer] += np.bincount(
-            np.repeat(np.arange(len(longer)), extra), weights=low * np.exp2(7 * within), minlength=len(longer)
-        )
-    return values
-
-
-def _tokens(buf: Any, ends: Any, tokens: Any) -> Any:
-    """The varints numbered ``tokens`` of ``buf``, where ``ends`` holds the
-    index of the last byte of every varint of ``buf`` (float64 values)."""
-    import numpy as np
-
-    last = ends[tokens]
-    first = np.where(tokens > 0, ends[tokens - 1] + 1, 0)
-    return _from_ends(buf, last, last - first + 1)
-
-
 class Postings:
     """A posting list (or the blocks of it that were read) decoded at once:
     ``ids`` (int64) and ``weights`` (float64) per posting; for positional
@@ -418,6 +392,19 @@ class Postings:
         """Memory held, roughly."""
         extra = sum(a.nbytes for a in (self.buf, self.value_start, self.value_size) if a is not None)
         return int(self.ids.nbytes + self.weights.nbytes + extra)
+
+    @classmethod
+    def join(cls, parts: Sequence[Postings]) -> Postings:
+        """The postings of ``parts`` one after the other (their ids ascending
+        across them); with values only if every part has them."""
+        import numpy as np
+
+        ids = np.concatenate([p.ids for p in parts])
+        weights = np.concatenate([p.weights for p in parts])
+        if any(p.value_start is None or p.value_size is None or p.buf is None for p in parts):
+            return cls(ids, weights)
+        sizes = np.concatenate([p.value_size for p in parts])
+        return cls(ids, weights, np.concatenate([p.buf for p in parts]), np.cumsum(sizes) - sizes, sizes)
 
     def positions(self, wanted: Any) -> tuple[Any, Any]:
         """``(docnums, positions)``, one entry per position of the ascending
@@ -450,15 +437,6 @@ def _index_within(counts: Any) -> Any:
     return np.arange(int(counts.sum())) - np.repeat(_segment_starts(counts), counts)
 
 
-def _running_sums(values: Any, counts: Any) -> Any:
-    """Cumulative sums of ``values`` restarting at each segment of ``counts`` items."""
-    import numpy as np
-
-    running = np.cumsum(values)
-    starts = _segment_starts(counts)
-    return running - np.repeat(running[starts] - values[starts], counts)
-
-
 #: Lists of at most this many postings (as read) are decoded in plain
 #: Python: for a few blocks' worth, numpy's per-call set-up (some thirty
 #: calls) costs more than the loop.
@@ -466,83 +444,126 @@ SMALL_LIST = 600
 
 
 def decode_postings(
-    cursor: BlockCursor, wanted: list[int] | None = None, values: bool = False, small: int = SMALL_LIST
+    cursor: BlockCursor, wanted: list[int] | None = None, values: bool = False, small: int | None = None
 ) -> Postings:
     """A :class:`CompactLeafMatcher`'s postings as :class:`Postings`: every
     block, or with ``wanted`` (ascending local document numbers) only the
     blocks that can hold them; with ``values``, also where each value starts
     (positional formats; left out when a block has 4-byte float weights).
+    See :func:`decode_lists`."""
+    return decode_lists([(cursor, 0, wanted)], values, small)
+
+
+def decode_lists(
+    lists: Sequence[tuple[BlockCursor, int, list[int] | None]], values: bool = False, small: int | None = None
+) -> Postings:
+    """Posting lists (one term's, in the segments of an index) decoded
+    together as one :class:`Postings`: each ``(cursor, offset, wanted)``
+    gives its ids plus ``offset``, every block or with ``wanted`` (ascending
+    document numbers of that list) only the blocks that can hold them. The
+    lists come in ascending order of their ids plus offsets.
 
     The blocks' heads are gathered in Python (header, slice, zlib) and
-    decoded together in one numpy pass: per block, numpy's set-up costs more
-    than the decoding. Their values (positions) are read only with
-    ``values``. Up to ``small`` postings are decoded in Python
-    (:func:`_decode_small`). The cursor is left at its end."""
+    decoded together in one numpy pass: per block or per segment, numpy's
+    set-up costs more than the decoding. Values (positions) are read only
+    with ``values``. Up to ``small`` (:data:`SMALL_LIST`) postings are
+    decoded in Python (:func:`_decode_small`). The cursors are left at their ends."""
     import numpy as np
 
     chunks: list[bytes] = []
     value_chunks: list[bytes] = []
     counts: list[int] = []
-    i = 0
-    while not cursor.at_end:
-        if wanted is not None:
-            if i >= len(wanted):
-                break
-            if wanted[i] > cursor.max_id:
-                cursor.next_block()
-                continue
-            i = bisect_right(wanted, cursor.max_id, i)
-        chunks.append(cursor.head())
-        if values:
-            value_chunks.append(cursor.values())
-        counts.append(cursor.count)
-        cursor.next_block()
+    offsets: list[int] = []
+    for cursor, offset, wanted in lists:
+        i = 0
+        while not cursor.at_end:
+            if wanted is not None:
+                if i >= len(wanted):
+                    break
+                if wanted[i] > cursor.max_id:
+                    cursor.next_block()
+                    continue
+                i = bisect_right(wanted, cursor.max_id, i)
+            chunks.append(cursor.head())
+            if values:
+                value_chunks.append(cursor.values())
+            counts.append(cursor.count)
+            offsets.append(offset)
+            cursor.next_block()
     if not counts:
         return Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
-    if sum(counts) <= small:
-        return _decode_small(chunks, counts, value_chunks if values else None)
+    if sum(counts) <= (SMALL_LIST if small is None else small):
+        return _decode_small(chunks, counts, offsets, value_chunks if values else None)
     # A zero byte after each block ends any varint there: no token spans two blocks.
     joined = b"\0".join(chunks) + b"\0"
     buf = np.frombuffer(joined, dtype=np.uint8)
-    sizes = np.fromiter((len(c) + 1 for c in chunks), dtype=np.int64, count=len(chunks))
     ends = np.flatnonzero(buf < 0x80)
-    first = np.searchsorted(ends, _segment_starts(sizes))  # each block's first id
+    tokens = _varints(buf, ends)  # float weights' bytes make meaningless tokens, never read
+    sizes = np.fromiter((len(c) + 1 for c in chunks), dtype=np.int64, count=len(chunks))
+    first = np.searchsorted(ends, np.cumsum(sizes) - sizes)  # each block's first token (an id)
     per_block = np.array(counts, dtype=np.int64)
-    starts = _segment_starts(per_block)  # each block's first posting
-    within = _index_within(per_block)
-    deltas = _tokens(buf, ends, np.repeat(first, per_block) + within)
-    ids = _running_sums(deltas, per_block).astype(np.int64)
+    starts = np.cumsum(per_block) - per_block  # each block's first posting
+    at = np.arange(int(starts[-1] + per_block[-1])) + np.repeat(first - starts, per_block)  # ids' tokens
+    deltas = tokens[at]
+    running = np.cumsum(deltas)
+    ids = running - np.repeat(running[starts] - deltas[starts] - np.array(offsets, dtype=np.int64), per_block)
     kind_at = first + per_block
-    kinds = buf[ends[kind_at]]
-    weights = np.ones(len(ids))
-    whole = np.repeat(kinds == _WEIGHTS_INT, per_block)
-    if whole.any():
-        weights[whole] = _tokens(buf, ends, np.repeat(kind_at + 1, per_block)[whole] + within[whole])
+    kinds = tokens[kind_at]
+    whole = kinds == _WEIGHTS_INT
+    weights_at = at + np.repeat(per_block + 1, per_block)  # where whole-number weights are
+    if whole.all():
+        weights = tokens[weights_at].astype(np.float64)
+    else:
+        weights = np.ones(len(ids))
+        if whole.any():
+            chosen = np.repeat(whole, per_block)
+            weights[chosen] = tokens[weights_at[chosen]]
     floats = np.flatnonzero(kinds == _WEIGHTS_FLOAT).tolist()
     for block in floats:
-        at, count = int(starts[block]), counts[block]
+        posting, count = int(starts[block]), counts[block]
         offset = int(ends[kind_at[block]]) + 1
-        weights[at : at + count] = np.frombuffer(joined, dtype=np.float32, count=count, offset=offset)
+        weights[posting : posting + count] = np.frombuffer(joined, dtype=np.float32, count=count, offset=offset)
     if not values or floats:
         return Postings(ids, weights)
-    sizes_at = kind_at + 1 + np.where(kinds == _WEIGHTS_INT, per_block, 0)
-    value_sizes = _tokens(buf, ends, np.repeat(sizes_at, per_block) + within).astype(np.int64)
+    value_sizes = tokens[weights_at + np.repeat(np.where(whole, per_block, 0), per_block)]
     value_buf = np.frombuffer(b"".join(value_chunks), dtype=np.uint8)
     value_start = np.cumsum(value_sizes) - value_sizes  # the blocks' values are joined with nothing between
     return Postings(ids, weights, value_buf, value_start, value_sizes)
 
 
-def _decode_small(chunks: list[bytes], counts: list[int], value_chunks: list[bytes] | None) -> Postings:
-    """:func:`decode_postings` of a few blocks' heads (and values, unless
-    None), block by block in Python."""
+def _varints(buf: Any, ends: Any) -> Any:
+    """Every varint of ``buf`` (int64), where ``ends`` holds the index of
+    each one's last byte. Most are one byte: only the longer ones are assembled."""
+    import numpy as np
+
+    values = buf[ends].astype(np.int64)
+    if len(ends) == len(buf):
+        return values
+    lengths = np.diff(ends, prepend=-1)
+    longer = np.flatnonzero(lengths > 1)
+    extra = lengths[longer] - 1  # bytes before the last one
+    values[longer] <<= 7 * extra  # the last byte holds the highest bits
+    within = _index_within(extra)
+    low = (buf[np.repeat(ends[longer] - extra, extra) + within] & 0x7F).astype(np.int64) << (7 * within)
+    values[longer] += np.bincount(np.repeat(np.arange(len(longer)), extra), weights=low, minlength=len(longer)).astype(
+        np.int64
+    )
+    return values
+
+
+def _decode_small(
+    chunks: list[bytes], counts: list[int], offsets: list[int], value_chunks: list[bytes] | None
+) -> Postings:
+    """:func:`decode_lists` of a few blocks' heads (and values, unless
+    None), block by block in Python; each block's ids plus its offset."""
     import numpy as np
 
     ids: list[int] = []
     weights: list[float] = []
     value_size: list[int] | None = [] if value_chunks is not None else None
-    for raw, count in zip(chunks, counts, strict=True):
+    for raw, count, offset in zip(chunks, counts, offsets, strict=True):
         block_ids, block_weights, pos = _block_head(raw, count)
-        ids += block_ids
+        ids += [i + offset for i in block_ids] if offset else block_ids
         weights += block_weights
         if isinstance(block_weights, array):
             value_size = None  # as the numpy pass: no values with float weights
@@ -648,7 +669,7 @@ def _decode_values(buf: Any, sizes: Any, docnums: Any) -> tuple[Any, Any]:
     ends = np.flatnonzero(buf < 0x80)
     if not len(ends):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    codes = _from_ends(buf, ends, np.diff(ends, prepend=-1))
+    codes = _varints(buf, ends)
     firsts = np.searchsorted(ends, _segment_starts(sizes))  # each value's count code
     per_value = np.diff(firsts, append=len(ends))
     owner = np.repeat(np.arange(len(sizes)), per_value)

@@ -3,7 +3,7 @@
 Whoosh evaluates a query one posting at a time in Python (a matcher tree's
 ``next()``, ``score()``, ``skip_to()``): at 80,000 clippings a query of two
 common syllables took around half a second. Here a plan's terms are decoded
-whole into arrays (:func:`clipsearch.blocks.decode_postings`), read from
+whole into arrays (:func:`clipsearch.blocks.decode_lists`), read from
 the index's files without Whoosh (:mod:`clipsearch.segments`), and
 combined with set operations: a term is its document numbers and BM25F
 scores, OR is a union with summed scores, AND an intersection with summed
@@ -38,14 +38,13 @@ from .blocks import (
     LENGTH_OF_BYTE,
     BlockCursor,
     Postings,
-    decode_postings,
+    decode_lists,
     flat_positions,
-    positions_at,
     values_at,
 )
 from .index import PAIRS_FIELD, TEXT_FIELD
 from .plan import AllOf, AnyOf, Everything, Except, PlanNode, Sequence, Term, Without
-from .segments import IndexFiles, Inline, Segment, numeric_column
+from .segments import IndexFiles, Inline, numeric_column
 from .zones import pair_term
 
 __all__ = ["Matches", "Evaluator"]
@@ -170,6 +169,18 @@ def _difference(a: Matches, b: Matches) -> Matches:
     return Matches(a.ids[keep], a.scores[keep])
 
 
+def _inline_postings(inline: Inline, offset: int, values: bool) -> Postings:
+    """The postings Whoosh keeps in a term info, as :class:`Postings`
+    (global document numbers; with their values if ``values``)."""
+    ids = np.array(inline.ids, dtype=np.int64) + offset
+    weights = np.array(inline.weights, dtype=np.float64)
+    if not values:
+        return Postings(ids, weights)
+    raw = [v or b"" for v in inline.values]
+    sizes = np.array([len(v) for v in raw], dtype=np.int64)
+    return Postings(ids, weights, np.frombuffer(b"".join(raw), dtype=np.uint8), np.cumsum(sizes) - sizes, sizes)
+
+
 class _BytesCache:
     """Least recently used values, kept while their sizes sum to at most
     ``limit`` bytes; a value over a quarter of it is not kept."""
@@ -210,8 +221,8 @@ class Evaluator:
         self.files = files
         self.leaves = files.leaves
         self.total = files.doc_count_all()
-        self._lengths: dict[tuple[int, str], npt.NDArray[np.float64]] = {}
-        self._deleted: dict[int, Ids] = {}
+        self._lengths: dict[str, npt.NDArray[np.float64]] = {}
+        self._deleted: Ids | None = None
         self._avg: dict[str, float] = {}
         self._cache: OrderedDict[tuple[str, str], tuple[Ids, Scores]] = OrderedDict()
         # Decoded positional postings (a list per leaf) and unions of terms.
@@ -221,23 +232,26 @@ class Evaluator:
 
     # -- statistics ---------------------------------------------------------
 
-    def _field_lengths(self, leaf: int, field: str) -> npt.NDArray[np.float64]:
-        key = (leaf, field)
-        if key not in self._lengths:
-            segment = self.leaves[leaf][0]
+    def _all_lengths(self, field: str) -> npt.NDArray[np.float64]:
+        """Every document's length in ``field``, by global document number."""
+        if field not in self._lengths:
             table = np.array(LENGTH_OF_BYTE, dtype=np.float64)
-            # Whoosh keeps field lengths (one byte each) in a hidden column.
-            raw = numeric_column(segment.column(f"_{field}_len"), "B", segment.doc_count_all)
+            parts = []
+            for segment, _offset in self.leaves:
+                # Whoosh keeps field lengths (one byte each) in a hidden column.
+                parts.append(numeric_column(segment.column(f"_{field}_len"), "B", segment.doc_count_all))
+            raw = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
             lengths = table[raw]
             lengths[raw == 0] = 1.0  # Whoosh's default for a missing length
-            self._lengths[key] = lengths
-        return self._lengths[key]
+            self._lengths[field] = lengths
+        return self._lengths[field]
 
-    def _deleted_ids(self, leaf: int) -> Ids:
-        if leaf not in self._deleted:
-            deleted = self.leaves[leaf][0].deleted
-            self._deleted[leaf] = np.array(sorted(deleted), dtype=np.int64)
-        return self._deleted[leaf]
+    def _all_deleted(self) -> Ids:
+        """The global numbers of the deleted documents, ascending."""
+        if self._deleted is None:
+            found = [d + offset for segment, offset in self.leaves for d in sorted(segment.deleted)]
+            self._deleted = np.array(found, dtype=np.int64)
+        return self._deleted
 
     def _avg_length(self, field: str) -> float:
         if field not in self._avg:
@@ -250,14 +264,8 @@ class Evaluator:
     def live(self) -> Ids:
         """Every document number that is not deleted."""
         if self._live is None:
-            parts = []
-            for leaf, (segment, offset) in enumerate(self.leaves):
-                local = np.arange(segment.doc_count_all, dtype=np.int64)
-                deleted = self._deleted_ids(leaf)
-                if len(deleted):
-                    local = local[~in_sorted(local, deleted)]
-                parts.append(local + offset)
-            self._live = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            every = np.arange(self.total, dtype=np.int64)
+            self._live = every[~in_sorted(every, self._all_deleted())]
         return self._live
 
     # -- terms --------------------------------------------------------------
@@ -269,67 +277,68 @@ class Evaluator:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        ids, scores, decoded = self._scored(field, text)
+        ids, scores, postings = self._scored(field, text)
         self._cache[key] = (ids, scores)
         if len(self._cache) > CACHE_TERMS:
             self._cache.popitem(last=False)
-        self._keep_postings(key, decoded)
+        self._keep_postings(key, postings)
         return ids, scores
 
-    def _scored(self, field: str, text: str, docnums: Ids | None = None) -> tuple[Ids, Scores, list[Postings | None]]:
-        """A term's documents and BM25F scores, and its postings per leaf;
-        with ``docnums`` (ascending), only the blocks that can hold them are read."""
-        if not self.total:  # an index with no clippings
-            return np.zeros(0, dtype=np.int64), np.zeros(0), [None] * len(self.leaves)
+    def _scored(self, field: str, text: str, docnums: Ids | None = None) -> tuple[Ids, Scores, Postings]:
+        """A term's documents and BM25F scores, and its postings (deleted
+        documents included); with ``docnums`` (ascending), only the blocks
+        that can hold them are read."""
+        postings = self._read(field, text, docnums)
+        if not self.total or not len(postings.ids):
+            return np.zeros(0, dtype=np.int64), np.zeros(0), postings
         idf = math.log(self.total / (self.files.doc_frequency(field, text) + 1)) + 1  # Whoosh's WeightingModel.idf
-        avg = self._avg_length(field)
-        ids_parts, score_parts = [], []
-        decoded: list[Postings | None] = []
+        ids, weights = postings.ids, postings.weights
+        deleted = self._all_deleted()
+        if len(deleted):
+            keep = ~in_sorted(ids, deleted)
+            ids, weights = ids[keep], weights[keep]
+        lengths = self._all_lengths(field)[ids]
+        scores = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / self._avg_length(field))))
+        return ids, scores, postings
+
+    def _read(self, field: str, text: str, docnums: Ids | None = None, positions: bool = False) -> Postings:
+        """A term's postings in every segment, global document numbers, read
+        in one pass (:func:`~clipsearch.blocks.decode_lists`); with ``docnums``,
+        only the blocks that can hold them. With where its positions are if
+        the field has them and the whole list is read, or ``positions``."""
+        info = self.files.fields.get(field)
+        if info is None or not self.total:
+            return Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
+        values = (docnums is None or positions) and info.format == POSITIONS_FORMAT
         bounds = (
-            np.searchsorted(docnums, [offset for _segment, offset in self.leaves] + [self.total])
+            np.searchsorted(docnums, [offset for _segment, offset in self.leaves] + [self.total]).tolist()
             if docnums is not None
             else None
         )
+        parts: list[Postings] = []
+        lists: list[tuple[BlockCursor, int, list[int] | None]] = []
         for leaf, (segment, offset) in enumerate(self.leaves):
             wanted = None
             if docnums is not None and bounds is not None:
                 if bounds[leaf] == bounds[leaf + 1]:
-                    decoded.append(None)
                     continue
                 wanted = (docnums[bounds[leaf] : bounds[leaf + 1]] - offset).tolist()
-            postings = self._leaf_postings(segment, field, text, wanted)
-            decoded.append(postings)
-            local, weights = postings.ids, postings.weights
-            if not len(local):
-                continue
-            deleted = self._deleted_ids(leaf)
-            if len(deleted):
-                keep = ~in_sorted(local, deleted)
-                local, weights = local[keep], weights[keep]
-            lengths = self._field_lengths(leaf, field)[local]
-            scores = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avg)))
-            ids_parts.append(local + offset)
-            score_parts.append(scores)
-        if not ids_parts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0), decoded
-        return np.concatenate(ids_parts), np.concatenate(score_parts), decoded
+            found = segment.postings(field, text)
+            if isinstance(found, BlockCursor):
+                lists.append((found, offset, wanted))
+            elif found is not None:  # inline: the segments before it first, to keep the order
+                if lists:
+                    parts.append(decode_lists(lists, values))
+                    lists = []
+                parts.append(_inline_postings(found, offset, values))
+        if lists or not parts:
+            parts.append(decode_lists(lists, values))
+        return parts[0] if len(parts) == 1 else Postings.join(parts)
 
-    def _keep_postings(self, key: tuple[str, str], decoded: list[Postings | None]) -> None:
+    def _keep_postings(self, key: tuple[str, str], postings: Postings) -> None:
         """Keep a term's decoded positions (if it has them) for its phrases."""
-        if any(p is not None and p.value_start is not None for p in decoded):
-            self._postings.put(key, decoded, sum(p.nbytes for p in decoded if p is not None))
-
-    def _leaf_postings(self, segment: Segment, field: str, text: str, wanted: list[int] | None = None) -> Postings:
-        """A term's postings in one segment (with ``wanted``, only the blocks
-        that can hold those local documents); with where its positions are,
-        if the field has them and the whole list is read."""
-        info = self.files.fields.get(field)
-        found = segment.postings(field, text) if info is not None else None
-        if found is None or info is None:
-            return Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
-        if isinstance(found, BlockCursor):
-            return decode_postings(found, wanted, values=wanted is None and info.format == POSITIONS_FORMAT)
-        return Postings(np.array(found.ids, dtype=np.int64), np.array(found.weights, dtype=np.float64))
+        if postings.value_start is not None:
+            self._postings.put(key, postings, postings.nbytes)
 
     # -- scores of given documents -------------------------------------------
 
@@ -391,25 +400,22 @@ class Evaluator:
     def _positions(self, field: str, text: str, docnums: Ids) -> tuple[Ids, Ids]:
         """``(docnums, positions)``, one entry per position of a term in the
         given global documents (ascending)."""
+        postings = self._postings.get((field, text))  # decoded with the term: no file access
+        if postings is None:
+            postings = self._read(field, text, docnums, positions=True)
+        if postings.value_start is not None or not len(postings.ids):
+            found: tuple[Ids, Ids] = postings.positions(docnums)
+            return found
+        # Blocks with float weights keep no value sizes: their values are sliced one by one.
         doc_parts, position_parts = [], []
         bounds = np.searchsorted(docnums, [offset for _segment, offset in self.leaves] + [self.total])
-        cached = self._postings.get((field, text))
         for leaf, (segment, offset) in enumerate(self.leaves):
-            if bounds[leaf] == bounds[leaf + 1] or segment.term_info(field, text) is None:
+            if bounds[leaf] == bounds[leaf + 1]:
                 continue
             local = docnums[bounds[leaf] : bounds[leaf + 1]] - offset
-            kept = cached[leaf] if cached is not None else None
-            found: tuple[Ids, Ids] | None = None
-            if kept is not None and kept.value_start is not None:
-                found = kept.positions(local)  # decoded with the term: no file access
-            else:
-                postings = segment.postings(field, text)
-                if isinstance(postings, BlockCursor):
-                    found = positions_at(postings, local)
-            if found is None:  # inline postings, or float weights
-                found = flat_positions(self._leaf_values(segment.postings(field, text), local.tolist()))
-            doc_parts.append(found[0] + offset)
-            position_parts.append(found[1])
+            docs, positions = flat_positions(self._leaf_values(segment.postings(field, text), local.tolist()))
+            doc_parts.append(docs + offset)
+            position_parts.append(positions)
         if not doc_parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(doc_parts), np.concatenate(position_parts)
