@@ -94,7 +94,8 @@ def test_clean_text_shortcut_finds_what_syllable_by_syllable_finds(words: list[s
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["văn", "phòng", "a", "Đảng", "2014"]), st.sampled_from([" ", "  ", "\n\n", "\t \n", ", "])
+            st.sampled_from(["văn", "phòng", "a", "Đảng", "2014"]),
+            st.sampled_from([" ", "  ", "\n\n", "\t \n", ", ", "\n", "\xa0", " \xa0"]),
         ),
         min_size=1,
         max_size=40,

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from clipsearch.text import (
     Normalized,
     fold,
+    fold_long,
     has_diacritics,
     lower_and_folded,
     normalize,
@@ -102,6 +103,20 @@ def test_fold_leaves_ascii_alone() -> None:
 def test_lower_and_folded_is_lower_then_fold(text: str) -> None:
     for _ in range(2):  # computed, then kept
         assert lower_and_folded(text) == (text.lower(), fold(text.lower()))
+
+
+@given(
+    st.text()
+    | st.text(alphabet=TONED_LOWER + TONED_LOWER.upper() + "abcdeđĐghiklmnopqrstuvxy ,.“”–…", min_size=64)
+    | st.text(alphabet=TONED_LOWER + "ßæœŋ ", min_size=64)
+    | st.text(min_size=64)
+)
+def test_fold_long_is_fold(text: str) -> None:
+    """The numpy path (long text, every character folding to one), and the
+    fall-backs (short text, combining marks, characters past U+FFFF)."""
+    assert fold_long(text) == fold(text)
+    assert fold_long(nfd(text)) == fold(nfd(text))
+    assert fold_long(text + "😀") == fold(text) + "😀"
 
 
 @given(st.text())

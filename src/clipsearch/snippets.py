@@ -37,7 +37,9 @@ __all__ = ["HighlightTerms", "Snippet", "find_matches", "highlight_spans", "make
 
 SNIPPET_CHARS = 220
 _CONTEXT_BEFORE = 50
-_SPACE_RE = re.compile(r"\s+")
+#: White space that :func:`_collapse` changes: runs, and single characters
+#: other than a space (a lone space is left as it is: most runs are one).
+_SPACE_RE = re.compile(r"\s{2,}|[^\S ]")
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ def _collapse(text: str, spans: list[tuple[int, int]]) -> Snippet:
     """Collapse runs of white space (paragraph breaks too) to one space,
     moving the spans along."""
     runs = [(m.start(), m.end()) for m in _SPACE_RE.finditer(text)]
+    if not runs:
+        return Snippet(text, tuple(spans))
     starts = [start for start, _end in runs]
     removed = [0]  # characters removed before each run
     for start, end in runs:

