@@ -251,7 +251,8 @@ def fold_long(text: str) -> str:
     if int(codes.max()) < 0x10000:
         folded = _fold_codes()[codes]
         if not (folded == _UNEVEN).any():
-            return folded.tobytes().decode("utf-32-le", "surrogatepass")
+            raw: bytes = folded.tobytes()
+            return raw.decode("utf-32-le", "surrogatepass")
     return fold(text)
 
 
