@@ -227,3 +227,16 @@ def test_commit_every_default_is_the_library_default() -> None:
 
     option = next(p for p in cli.commands["index"].params if p.name == "commit_every")
     assert option.default == COMMIT_EVERY
+
+
+@pytest.mark.parametrize("columns", [None, "60", "0", "-3", "wide", "250"])
+def test_terminal_width_is_what_shutil_gives(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from clipsearch.cli import _terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns(100) == shutil.get_terminal_size((100, 24)).columns

@@ -14,7 +14,6 @@ and ``manifest`` are columns.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -230,6 +229,7 @@ def _common_syllables(files: Sequence[Path]) -> frozenset[str]:
     """:data:`COMMON_SYLLABLES` syllables common in up to
     :data:`COMMON_SAMPLE` of ``files``, spread evenly (unreadable ones are
     left out here and reported by the run)."""
+
     from .clipping import clipping_from_bytes, read_bytes
     from .zones import common_syllables
 
@@ -444,6 +444,8 @@ def _build(
     procs: int | None,
     commit_every: int,
 ) -> IndexReport:
+    from hashlib import sha256  # building only: OpenSSL is about 4 ms of a one-off query
+
     from .clipping import clipping_from_bytes, read_bytes
 
     ix = _create_or_open(index_path, rebuild, files)
@@ -454,7 +456,7 @@ def _build(
         for done, path in enumerate(files, start=1):
             try:
                 data = read_bytes(path)
-                sha = hashlib.sha256(data).hexdigest()
+                sha = sha256(data).hexdigest()
                 doc_id, shown, location = path.stem, str(path), os.path.abspath(path)
                 if doc_id in seen:
                     raise ClippingError(f"duplicate id {doc_id!r}: also in {seen[doc_id]}")

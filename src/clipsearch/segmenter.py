@@ -15,7 +15,6 @@ word keeps its character span and long input stays linear.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import marshal
 import os
@@ -29,6 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .crfmodel import CrfModel, viterbi2
+
+try:  # the interpreter's own MD5 (a cache file's name), without OpenSSL's start-up (about 4 ms)
+    from _md5 import md5  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import md5
 
 if TYPE_CHECKING:
     from collections.abc import Container
@@ -216,7 +220,7 @@ def _cache_path(models: Path) -> Path | None:
         return None
     key = repr((_CACHE_VERSION, str(models), [(st.st_size, st.st_mtime_ns) for st in stats]))
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "clipsearch" / f"pyvi-{hashlib.sha256(key.encode()).hexdigest()[:16]}.marshal"
+    return Path(base) / "clipsearch" / f"pyvi-{md5(key.encode()).hexdigest()[:16]}.marshal"
 
 
 def _load_tables() -> tuple[str, str, CrfModel]:
