@@ -408,7 +408,7 @@ class Postings:
 
     def positions(self, wanted: Any) -> tuple[Any, Any]:
         """``(docnums, positions)``, one entry per position of the ascending
-        local document numbers ``wanted`` that are in these postings."""
+        document numbers ``wanted`` (numbered as ``ids``) that are in these postings."""
         import numpy as np
 
         if self.value_start is None or not len(self.ids) or not len(wanted):
@@ -500,9 +500,9 @@ def decode_lists(
     ends = np.flatnonzero(buf < 0x80)
     tokens = _varints(buf, ends)  # float weights' bytes make meaningless tokens, never read
     sizes = np.fromiter((len(c) + 1 for c in chunks), dtype=np.int64, count=len(chunks))
-    first = np.searchsorted(ends, np.cumsum(sizes) - sizes)  # each block's first token (an id)
+    first = np.searchsorted(ends, _segment_starts(sizes))  # each block's first token (an id)
     per_block = np.array(counts, dtype=np.int64)
-    starts = np.cumsum(per_block) - per_block  # each block's first posting
+    starts = _segment_starts(per_block)  # each block's first posting
     at = np.arange(int(starts[-1] + per_block[-1])) + np.repeat(first - starts, per_block)  # ids' tokens
     deltas = tokens[at]
     running = np.cumsum(deltas)

@@ -225,7 +225,7 @@ class Evaluator:
         self._deleted: Ids | None = None
         self._avg: dict[str, float] = {}
         self._cache: OrderedDict[tuple[str, str], tuple[Ids, Scores]] = OrderedDict()
-        # Decoded positional postings (a list per leaf) and unions of terms.
+        # Decoded positional postings (one Postings per term) and unions of terms.
         self._postings = _BytesCache(CACHE_POSITION_BYTES)
         self._live: Ids | None = None
         self._unions = _BytesCache(CACHE_UNION_BYTES)
@@ -310,11 +310,7 @@ class Evaluator:
         if info is None or not self.total:
             return Postings(np.zeros(0, dtype=np.int64), np.zeros(0))
         values = (docnums is None or positions) and info.format == POSITIONS_FORMAT
-        bounds = (
-            np.searchsorted(docnums, [offset for _segment, offset in self.leaves] + [self.total]).tolist()
-            if docnums is not None
-            else None
-        )
+        bounds = self._leaf_bounds(docnums) if docnums is not None else None
         parts: list[Postings] = []
         lists: list[tuple[BlockCursor, int, list[int] | None]] = []
         for leaf, (segment, offset) in enumerate(self.leaves):
@@ -334,6 +330,12 @@ class Evaluator:
         if lists or not parts:
             parts.append(decode_lists(lists, values))
         return parts[0] if len(parts) == 1 else Postings.join(parts)
+
+    def _leaf_bounds(self, docnums: Ids) -> list[int]:
+        """Where each segment's documents begin in the ascending ``docnums``, and their end."""
+        starts = [offset for _segment, offset in self.leaves] + [self.total]
+        bounds: list[int] = np.searchsorted(docnums, starts).tolist()
+        return bounds
 
     def _keep_postings(self, key: tuple[str, str], postings: Postings) -> None:
         """Keep a term's decoded positions (if it has them) for its phrases."""
@@ -408,7 +410,7 @@ class Evaluator:
             return found
         # Blocks with float weights keep no value sizes: their values are sliced one by one.
         doc_parts, position_parts = [], []
-        bounds = np.searchsorted(docnums, [offset for _segment, offset in self.leaves] + [self.total])
+        bounds = self._leaf_bounds(docnums)
         for leaf, (segment, offset) in enumerate(self.leaves):
             if bounds[leaf] == bounds[leaf + 1]:
                 continue
