@@ -146,7 +146,7 @@ def main() -> int:
             "a word query sorted newest", word_dates == sorted(word_dates, reverse=True), f"{len(word_hits):,} hits"
         )
 
-        from clipsearch.index import read_groups
+        from clipsearch.schema import read_groups
 
         groups = read_groups(index_dir)
         stories = index.query("*", limit=len(facts) + 10)

@@ -1,4 +1,4 @@
-"""Near-duplicate detection (``clipsearch.duplicates``) on a real corpus: signature cost, grouping
+"""Near-duplicate detection (``clipsearch.reprints.minhash``) on a real corpus: signature cost, grouping
 time and counts per threshold, grouped pairs to judge by hand, and recall against near-duplicate titles.
 
 Run by hand, never by CI (it needs the corpora in ../shared)::
@@ -55,7 +55,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from clipsearch.clipping import clipping_from_bytes
-from clipsearch.duplicates import (
+from clipsearch.errors import ClippingError
+from clipsearch.reprints.minhash import (
     DEFAULT_THRESHOLD,
     NUM_HASHES,
     SHINGLE_SYLLABLES,
@@ -66,8 +67,9 @@ from clipsearch.duplicates import (
     signature,
     similarity,
 )
-from clipsearch.errors import ClippingError
-from clipsearch.text import fold_syllable, normalize, syllables
+from clipsearch.text.fold import fold_syllable
+from clipsearch.text.normalize import normalize
+from clipsearch.text.syllables import syllables
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
@@ -366,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     # --- figures
-    print(f"# clipsearch.duplicates on {len(items):,} clippings of {source}")
+    print(f"# clipsearch.reprints.minhash on {len(items):,} clippings of {source}")
     print(
         f"python {sys.version.split()[0]}, numpy {np.__version__}, load average at start "
         f"{load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}, now {os.getloadavg()[0]:.2f}"

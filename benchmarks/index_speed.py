@@ -33,9 +33,9 @@ What it does, deterministically for a given --n, --corpus, --queries and --seed:
    stored) plus a stored unique ``id``, one ``ix.writer()`` with default
    settings; the baseline of "full build in at most 1.5 x plain Whoosh".
 6. (--segmenters, default) Segments every paragraph the index segments (each
-   zone of each clipping split by ``clipsearch.analysis.paragraphs``, after
+   zone of each clipping split by ``clipsearch.text.zones.paragraphs``, after
    ``clipsearch.text.normalize``) with ``pyvi.ViTokenizer.tokenize`` and with
-   ``clipsearch.segmenter.tokenize_like_pyvi``, in the same order: CPU seconds,
+   ``clipsearch.text.segmenter.tokenize_like_pyvi``, in the same order: CPU seconds,
    syllables per CPU-second, paragraphs whose outputs differ (ids only);
    start-up of each in fresh processes and the temporary files they leave; and
    ours on one 10,000- vs one 100,000-syllable paragraph (pyvi, quadratic, on
@@ -70,8 +70,9 @@ from pathlib import Path, PurePosixPath
 
 import clipsearch
 from clipsearch.errors import ClippingError
-from clipsearch.index import IndexReport, find_clipping_files
-from clipsearch.text import clean, fold, normalize
+from clipsearch.text.fold import fold
+from clipsearch.text.normalize import clean, normalize
+from clipsearch.writing.build import IndexReport, find_clipping_files
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
@@ -93,7 +94,7 @@ LINEAR_BASE_SYLLABLES = 40  # the repeated paragraph: the first one with this ma
 
 # Targets of the issue.
 TARGET_SPEED = 1.5  # ours >= 1.5 x pyvi's syllables per CPU-second
-TARGET_STARTUP = 0.1  # seconds: import clipsearch.segmenter + get_segmenter()
+TARGET_STARTUP = 0.1  # seconds: import clipsearch.text.segmenter + get_segmenter()
 TARGET_LINEAR = 2.0  # per-syllable time 100k / 10k: ~1 is linear, ~10 quadratic
 TARGET_BUILD_RATIO = 1.5  # full build <= 1.5 x plain Whoosh's wall time
 TARGET_SIZE_RATIO = 2.0  # index <= 2 x raw text
@@ -533,7 +534,7 @@ class _Progress:
 
 
 # ---------------------------------------------------------------------------
-# Segmenters: pyvi against clipsearch.segmenter
+# Segmenters: pyvi against clipsearch.text.segmenter
 
 
 def indexed_paragraphs(clipping: clipsearch.Clipping) -> Iterator[tuple[str, str]]:
@@ -541,7 +542,7 @@ def indexed_paragraphs(clipping: clipsearch.Clipping) -> Iterator[tuple[str, str
     ``clipping_document`` and ``analysis.analyse_words`` make them: the zones
     title, lead and body cleaned and joined, each split by ``paragraphs`` and
     normalised. The id is ``<clipping id>:<zone>:<paragraph number in the zone>``."""
-    from clipsearch.analysis import ZONE_MARK, join_zones, paragraphs
+    from clipsearch.text.zones import ZONE_MARK, join_zones, paragraphs
 
     value = join_zones(clean(clipping.title), clean(clipping.lead), clean(clipping.body_text))
     for zone, text in zip(("title", "lead", "body"), value.split(ZONE_MARK), strict=True):
@@ -562,7 +563,9 @@ sys.stdout.write(json.dumps({{"wall": wall, "cpu": cpu, "tempdir": tempfile.gett
 sys.stdout.flush()
 os._exit(0)
 """
-_STARTUP_OURS = _STARTUP_TEMPLATE.format(work="import clipsearch.segmenter\nclipsearch.segmenter.get_segmenter()")
+_STARTUP_OURS = _STARTUP_TEMPLATE.format(
+    work="import clipsearch.text.segmenter\nclipsearch.text.segmenter.get_segmenter()"
+)
 _STARTUP_PYVI = _STARTUP_TEMPLATE.format(work="import pyvi.ViTokenizer")
 
 # pyvi on long paragraphs: arguments are pairs of a file (one paragraph) and
@@ -618,7 +621,7 @@ def time_startup(code: str, scratch: Path, runs: int = STARTUP_RUNS) -> StartupF
 def synthetic_paragraph(paragraph: str, syllables: int) -> str:
     """``paragraph`` repeated, joined with spaces, cut after ``syllables``
     syllables as pyvi splits them."""
-    from clipsearch.segmenter import _PYVI_PATTERN
+    from clipsearch.text.segmenter import _PYVI_PATTERN
 
     ends = [m.end() for m in _PYVI_PATTERN.finditer(paragraph)]
     whole, rest = divmod(syllables, len(ends))
@@ -695,7 +698,7 @@ def time_segmenters(clippings_dir: Path, scratch: Path, pyvi_timeout: float) -> 
         from pyvi import ViTokenizer  # type: ignore[import-untyped]
     finally:
         tempfile.tempdir = saved_tempdir
-    from clipsearch.segmenter import get_segmenter, tokenize_like_pyvi
+    from clipsearch.text.segmenter import get_segmenter, tokenize_like_pyvi
 
     pyvi_tokenize: Callable[[str], str] = ViTokenizer.tokenize
     sylabelize: Callable[[str], tuple[str, list[str]]] = ViTokenizer.ViTokenizer.sylabelize
@@ -959,7 +962,7 @@ def _segmenter_lines(seg: SegmenterFigures) -> list[str]:
     ours_startup = seg.ours_startup or StartupFigures([], [], [], [])
     pyvi_startup = seg.pyvi_startup or StartupFigures([], [], [], [])
     lines = [
-        "SEGMENTER  pyvi.ViTokenizer.tokenize vs clipsearch.segmenter.tokenize_like_pyvi on every paragraph "
+        "SEGMENTER  pyvi.ViTokenizer.tokenize vs clipsearch.text.segmenter.tokenize_like_pyvi on every paragraph "
         "the index segments",
         f"  input                   {seg.paragraphs:,} paragraphs of {seg.clippings:,} clippings "
         f"(unreadable {seg.unreadable:,}), {seg.syllables:,} syllables (pyvi's sylabelize)",
@@ -972,7 +975,7 @@ def _segmenter_lines(seg: SegmenterFigures) -> list[str]:
     if seg.errors:
         lines.append(f"  exceptions              {len(seg.errors):,} (first: {', '.join(seg.errors[:3])})")
     lines += [
-        f"  start-up, ours          {_seconds(ours_startup.wall)}: import clipsearch.segmenter, get_segmenter()",
+        f"  start-up, ours          {_seconds(ours_startup.wall)}: import clipsearch.text.segmenter, get_segmenter()",
         f"  start-up, pyvi          {_seconds(pyvi_startup.wall)}: import pyvi.ViTokenizer",
         f"                          (wall time inside {STARTUP_RUNS} fresh processes each, median)",
         f"  temp files left         ours {len(ours_startup.temp_left)}, pyvi {len(pyvi_startup.temp_left)} "
@@ -1145,7 +1148,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--segmenters",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="pyvi vs clipsearch.segmenter on every paragraph: speed, same output, start-up, temp files, linearity",
+        help="pyvi vs clipsearch.text.segmenter on every paragraph: speed, same output, start-up, temp files, "
+        "linearity",
     )
     parser.add_argument(
         "--plain-whoosh",

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import clipsearch
-from clipsearch.text import fold
+from clipsearch.text.fold import fold
 from index_speed import TOP_K, VARIANTS, Query, percentile, source_version, title_words
 
 CLI_SCRIPT = Path(sys.executable).with_name("clipsearch")
@@ -83,7 +83,7 @@ def make_seeds(titles: Sequence[tuple[str, str]], count: int, rng: random.Random
 
 def stored_titles(index_dir: Path, rng: random.Random) -> list[tuple[str, str]]:
     """Every ``(id, title)`` of the index, in a shuffled order."""
-    from clipsearch.index import open_whoosh_index
+    from clipsearch.writing.build import open_whoosh_index
 
     ix = open_whoosh_index(index_dir)
     with ix.searcher() as searcher:

@@ -82,8 +82,10 @@ from pathlib import Path
 
 import clipsearch
 from clipsearch.errors import ClippingError
-from clipsearch.index import IndexReport, find_clipping_files
-from clipsearch.text import clean, fold, has_diacritics, normalize, normalize_tone_placement, syllables
+from clipsearch.text.fold import fold, has_diacritics
+from clipsearch.text.normalize import clean, normalize, normalize_tone_placement
+from clipsearch.text.syllables import syllables
+from clipsearch.writing.build import IndexReport, find_clipping_files
 from index_speed import (
     DEFAULT_CORPUS_DIR,
     Extracted,

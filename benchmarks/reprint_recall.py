@@ -8,8 +8,8 @@ For N articles drawn with a fixed seed, a "reprint" is made the way newsrooms
 re-publish wire copy: another title, the lead dropped, a sentence added at the
 end, and a share of the body's words replaced (scattered, the hardest case for
 shingles). Prints, for each share, how many article/reprint pairs
-:func:`clipsearch.duplicates.group` joins at the index's threshold
-(:data:`clipsearch.index.REPRINT_THRESHOLD`), and how many pairs of different
+:func:`clipsearch.reprints.minhash.group` joins at the index's threshold
+(:data:`clipsearch.reprints.grouping.REPRINT_THRESHOLD`), and how many pairs of different
 articles it joins. No corpus text is written anywhere.
 """
 
@@ -20,8 +20,8 @@ import random
 from pathlib import Path
 
 import clipsearch
-from clipsearch.duplicates import group, signature
-from clipsearch.index import REPRINT_THRESHOLD
+from clipsearch.reprints.grouping import REPRINT_THRESHOLD
+from clipsearch.reprints.minhash import group, signature
 
 FILLERS = ["và", "của", "Nguyễn", "được", "theo"]
 

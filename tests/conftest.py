@@ -119,7 +119,7 @@ def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def index_dir(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("index") / "index"
     report = clipsearch.build_index([corpus_dir], folder)
-    assert report.ok, report.skipped
+    assert not report.skipped, report.skipped
     return folder
 
 

@@ -10,19 +10,10 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipsearch.analysis import (
-    ZONE_BOOSTS,
-    ExactTokenizer,
-    PairTokenizer,
-    SyllableTokenizer,
-    WordTokenizer,
-    analyse_syllables,
-    common_syllables,
-    join_zones,
-    paragraphs,
-)
-from clipsearch.index import build_schema
-from clipsearch.text import fold, normalize
+from clipsearch.text.fold import fold
+from clipsearch.text.normalize import normalize
+from clipsearch.text.zones import ZONE_BOOSTS, analyse_syllables, common_syllables, join_zones, paragraphs
+from clipsearch.writing.fields import ExactTokenizer, PairTokenizer, SyllableTokenizer, WordTokenizer, build_schema
 
 
 def tokens(tokenizer, text: str, **kwargs) -> list[tuple]:
@@ -232,7 +223,7 @@ def test_formats_read_the_same_postings_from_rows_as_from_tokens(
 ) -> None:
     """The posting formats read a tokenizer's ``weighted`` rows; through
     Whoosh's Token stream (an analyzer without them) they give the same postings."""
-    from clipsearch.postings import IntFrequency, Presence, VarintPositions
+    from clipsearch.codec.formats import IntFrequency, Presence, VarintPositions
 
     value = join_zones(" ".join(o for o, _ in title), "", " ".join(n for _, n in body))
     every = {fold(o.lower()) for o, _ in title + body}

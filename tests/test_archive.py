@@ -78,7 +78,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, cl
         )
     index_dir = tmp_path_factory.mktemp("ix") / "index"
     report = clipsearch.build_index([folder], index_dir)
-    assert report.ok, report.skipped
+    assert not report.skipped, report.skipped
     with clipsearch.open_index(index_dir) as index:
         yield index_dir, index
 

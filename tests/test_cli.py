@@ -223,7 +223,7 @@ def test_hit_format_on_a_terminal_and_off() -> None:
 
 def test_commit_every_default_is_the_library_default() -> None:
     from clipsearch.cli import cli
-    from clipsearch.index import COMMIT_EVERY
+    from clipsearch.writing.build import COMMIT_EVERY
 
     option = next(p for p in cli.commands["index"].params if p.name == "commit_every")
     assert option.default == COMMIT_EVERY

@@ -15,9 +15,9 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.formats import Existence, Frequency
 from whoosh.system import pack_uint
 
-from clipsearch.blocks import decode_postings, positions_at, values_at
-from clipsearch.codec import CompactCodec
-from clipsearch.postings import IntFrequency, VarintPositions
+from clipsearch.codec.blocks import decode_postings, positions_at, values_at
+from clipsearch.codec.compact import CompactCodec
+from clipsearch.codec.formats import IntFrequency, VarintPositions
 
 POSTINGS = st.lists(
     st.tuples(
@@ -225,7 +225,7 @@ def test_positions_at_gives_every_position_asked_for(
 
 def _dump_postings(index_dir: Path) -> list[tuple[str, bytes, bytes, bytes]]:
     """Every term of every segment: its term info and its posting bytes."""
-    from clipsearch.index import open_whoosh_index
+    from clipsearch.writing.build import open_whoosh_index
 
     out = []
     with open_whoosh_index(index_dir).reader() as reader:
@@ -254,7 +254,7 @@ def test_field_writer_writes_what_whoosh_loop_writes(tmp_path: Path, procs: int)
     from whoosh.codec.base import FieldWriter
 
     import clipsearch
-    from clipsearch.codec import CompactFieldWriter
+    from clipsearch.codec.compact import CompactFieldWriter
 
     from .conftest import write_clipping
 
@@ -281,7 +281,7 @@ def test_field_writer_writes_what_whoosh_loop_writes(tmp_path: Path, procs: int)
 
 def _segments(index_dir: Path) -> list[frozenset[str]]:
     """The clipping ids of each segment."""
-    from clipsearch.index import open_whoosh_index
+    from clipsearch.writing.build import open_whoosh_index
 
     with open_whoosh_index(index_dir).reader() as reader:
         return [
@@ -292,7 +292,7 @@ def _segments(index_dir: Path) -> list[frozenset[str]]:
 
 def _postings_by_clipping(index_dir: Path) -> list[tuple[str, bytes, str, float, bytes]]:
     """Every posting as (field, term, clipping id, weight, value), sorted."""
-    from clipsearch.index import open_whoosh_index
+    from clipsearch.writing.build import open_whoosh_index
 
     out = []
     with open_whoosh_index(index_dir).reader() as reader:
@@ -313,8 +313,8 @@ def test_values_stay_compressed_only_where_zlib_saves_a_third() -> None:
     back the same."""
     import random
 
-    from clipsearch.blocks import _VALUES_ZLIB
-    from clipsearch.codec import VALUES_MIN_SAVING
+    from clipsearch.codec.blocks import _VALUES_ZLIB
+    from clipsearch.codec.compact import VALUES_MIN_SAVING
 
     rng = random.Random(5)
     scattered = [(0, 1.0, sorted(rng.sample(range(100_000), 6)), 900) for _ in range(300)]

@@ -16,18 +16,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clipsearch.clipping import Clipping, read_clipping
-from clipsearch.duplicates import (
+from clipsearch.reprints.minhash import (
     DEFAULT_THRESHOLD,
     MIN_ROWS,
     NUM_HASHES,
     SIGNATURE_BYTES,
-    SIGNATURE_VERSION,
     bands_for,
     candidate_probability,
     group,
     signature,
     similarity,
 )
+from clipsearch.schema import ANALYSIS_VERSION
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_3c8457e68fc84bd7.txt"
 SEED_ID = "000_3c8457e68fc84bd7"
@@ -120,7 +120,7 @@ def test_signature_is_the_same_in_other_processes(seed: Clipping) -> None:
     code = (
         "import sys\n"
         "from clipsearch.clipping import read_clipping\n"
-        "from clipsearch.duplicates import signature\n"
+        "from clipsearch.reprints.minhash import signature\n"
         "c = read_clipping(sys.argv[1])\n"
         "print(signature(c.title, c.lead, c.body_text).hex())\n"
     )
@@ -135,9 +135,9 @@ def test_signature_is_the_same_in_other_processes(seed: Clipping) -> None:
 
 def test_signature_is_pinned() -> None:
     # Signatures are stored in indexes: a change of hashing must be deliberate, with a new
-    # SIGNATURE_VERSION (so stored signatures are recomputed). Update both together.
+    # ANALYSIS_VERSION (so indexes holding the old ones are rebuilt). Update both together.
     sig = signature("Hà Nội mùa thu", "Lá vàng rơi trên phố cổ", "")
-    assert (SIGNATURE_VERSION, sig.hex()[:32]) == (1, PINNED_PREFIX)
+    assert (ANALYSIS_VERSION, sig.hex()[:32]) == (1, PINNED_PREFIX)
 
 
 PINNED_PREFIX = "279b7799dddd59b96e07be07eb6e78bc"

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from whoosh import scoring
 
 import clipsearch
-from clipsearch.blocks import _varints, flat_positions
-from clipsearch.fastscore import Evaluator
-from clipsearch.index import open_whoosh_index
-from clipsearch.plan import Everything, Sequence, plan
-from clipsearch.postings import VarintPositions, encode_varints
-from clipsearch.query import parse_query
+from clipsearch.codec.blocks import _varints, flat_positions
+from clipsearch.codec.formats import VarintPositions, encode_varints
+from clipsearch.searching.plan import Every, Phrase, plan
+from clipsearch.searching.scoring import Evaluator
+from clipsearch.searching.syntax import parse_query
+from clipsearch.writing.build import open_whoosh_index
 
 from .conftest import write_clipping
 from .whoosh_reference import files_of, whoosh_bonus_scores, whoosh_matches
@@ -35,7 +35,7 @@ COMMON = {"all": 300, "some": 6, "none": 0}
 
 @pytest.fixture(scope="module", params=list(COMMON))
 def searcher(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Any]:
-    from clipsearch import index as index_module
+    from clipsearch.writing import build as index_module
 
     rng = random.Random(11)
     folder = tmp_path_factory.mktemp("fast")
@@ -80,14 +80,14 @@ QUERIES = [
 
 @pytest.mark.parametrize("text", QUERIES)
 def test_same_matches_and_scores_as_whoosh(searcher: Any, text: str) -> None:
-    from clipsearch.query import split_filters
+    from clipsearch.searching.syntax import split_filters
 
     words, _, _ = split_filters(parse_query(text))
     required = plan(words if words is not None else parse_query("*")).required
     fast = Evaluator(files_of(searcher)).evaluate(required)
     slow = whoosh_matches(searcher, required)
     assert fast.ids.tolist() == sorted(slow)
-    if not isinstance(required, Everything) and "*" not in text:
+    if not isinstance(required, Every) and "*" not in text:
         for docnum, score in zip(fast.ids.tolist(), fast.scores.tolist(), strict=True):
             assert score == pytest.approx(slow[docnum], rel=1e-9, abs=1e-12)
 
@@ -103,13 +103,13 @@ def test_pairs_answer_phrases_of_common_syllables(searcher: Any) -> None:
     assert evaluator._pairs("title", words) == []
     for pair in expected:  # each is indexed, in a document that has it as a phrase
         ids = evaluator._term("pairs", pair)[0]
-        assert len(ids) and set(ids.tolist()) == set(whoosh_matches(searcher, Sequence("text", pair.split())))
+        assert len(ids) and set(ids.tolist()) == set(whoosh_matches(searcher, Phrase("text", pair.split())))
 
 
 def test_one_evaluator_for_every_query_gives_whooshs_results(searcher: Any) -> None:
     """Terms, unions and positions kept from earlier queries give later ones
     Whoosh's matches and scores."""
-    from clipsearch.query import split_filters
+    from clipsearch.searching.syntax import split_filters
 
     evaluator = Evaluator(files_of(searcher))
     for text in QUERIES + QUERIES[::-1]:
@@ -161,7 +161,7 @@ def test_vectorised_varints_of_any_sizes(values: list[int]) -> None:
 
 @pytest.mark.parametrize("text", ["hà nội", "mùa lúa văn phòng", "người dân đường phố", "cấp ủy cấp ủy", "hạ long"])
 def test_bonuses_same_as_whoosh(searcher: Any, text: str) -> None:
-    from clipsearch.search import _bonus_scores
+    from clipsearch.searching.ranking import bonus_scores as _bonus_scores
 
     p = plan(parse_query(text))
     evaluator = Evaluator(files_of(searcher))
@@ -177,7 +177,7 @@ def test_bonuses_same_as_whoosh(searcher: Any, text: str) -> None:
 @pytest.mark.parametrize("text", ['"hà nội"', '"cấp ủy cấp ủy" -bão', '"lúa văn phòng cấp ủy bão"'])
 def test_phrases_without_the_positions_cache(searcher: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Positions read from the file (the cache full) give the same matches."""
-    import clipsearch.fastscore as fastscore
+    import clipsearch.searching.scoring as fastscore
 
     required = plan(parse_query(text)).required
     cached = Evaluator(files_of(searcher)).evaluate(required)
@@ -189,7 +189,7 @@ def test_phrases_without_the_positions_cache(searcher: Any, text: str, monkeypat
 
 
 def test_bytes_cache_drops_least_recently_used() -> None:
-    from clipsearch.fastscore import _BytesCache
+    from clipsearch.searching.scoring import _BytesCache
 
     cache = _BytesCache(100)
     cache.put("a", 1, 20)
@@ -212,7 +212,7 @@ PARTS = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(PARTS)
 def test_set_operations_dense_and_sparse_agree_with_a_reference(parts: list[dict[int, float]]) -> None:
-    from clipsearch.fastscore import Matches, _intersection, _union
+    from clipsearch.searching.scoring import Matches, _intersection, _union
 
     matches = [
         Matches(np.array(sorted(p), dtype=np.int64), np.array([p[d] for d in sorted(p)], dtype=np.float64))
@@ -222,7 +222,7 @@ def test_set_operations_dense_and_sparse_agree_with_a_reference(parts: list[dict
     common = set(parts[0]).intersection(*parts[1:])
     want_union = {d: sum(p.get(d, 0.0) for p in parts) for d in every}
     want_common = {d: sum(p[d] for p in parts) for d in common}
-    from clipsearch import fastscore
+    from clipsearch.searching import scoring as fastscore
 
     for dense in (10**9, 0):  # always arrays by document number; never (binary searches)
         with pytest.MonkeyPatch.context() as patch:
@@ -239,10 +239,10 @@ def test_terms_read_across_segments_as_whoosh_reads_them(
     """Every term of an index of several segments (read together in one
     pass, by numpy or in Python) with a deleted clipping: the documents and
     scores Whoosh's matchers give, and every position of every document."""
-    import clipsearch.blocks
-    from clipsearch.plan import Term
+    import clipsearch.codec.blocks
+    from clipsearch.searching.plan import Term
 
-    monkeypatch.setattr(clipsearch.blocks, "SMALL_LIST", small)
+    monkeypatch.setattr(clipsearch.codec.blocks, "SMALL_LIST", small)
     ix = open_whoosh_index(three_run_index)
     with ix.searcher() as searcher:
         files = files_of(searcher)
@@ -274,9 +274,9 @@ def test_terms_read_across_segments_as_whoosh_reads_them(
 def test_joined_postings_give_the_positions_of_their_parts(three_run_index: Path) -> None:
     """:meth:`Postings.join` of each segment's postings (read alone, or as
     Whoosh keeps a term of few documents, inline) is the list read in one pass."""
-    from clipsearch.blocks import Postings, decode_lists, values_at
-    from clipsearch.fastscore import _inline_postings
-    from clipsearch.segments import Inline
+    from clipsearch.codec.blocks import Postings, decode_lists, values_at
+    from clipsearch.reading.segments import Inline
+    from clipsearch.searching.scoring import _inline_postings
 
     ix = open_whoosh_index(three_run_index)
     with ix.searcher() as searcher:

@@ -229,10 +229,10 @@ def test_add_change_delete_rename(tmp_path: Path) -> None:
 def test_common_syllables_are_counted_when_the_index_is_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import clipsearch.index
-    from clipsearch.index import open_whoosh_index
+    import clipsearch.writing.build
+    from clipsearch.writing.build import open_whoosh_index
 
-    monkeypatch.setattr(clipsearch.index, "COMMON_SYLLABLES", 2)
+    monkeypatch.setattr(clipsearch.writing.build, "COMMON_SYLLABLES", 2)
     docs = tmp_path / "docs"
     docs.mkdir()
     for n in range(4):

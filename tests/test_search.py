@@ -266,7 +266,7 @@ def test_an_index_of_no_clippings_finds_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("query", ["Phó chủ tịch", "Cấp ủy các cấp", "VĂN PHÒNG CẤP ỦY"])
 def test_query_words_do_not_depend_on_case(query: str) -> None:
-    from clipsearch.plan import query_words as _query_words
+    from clipsearch.searching.plan import query_words as _query_words
 
     assert _query_words(query.upper()) == _query_words(query.lower()) == _query_words(query.title())
 
@@ -281,11 +281,12 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
 
     from whoosh import scoring
 
-    from clipsearch.fastscore import Evaluator
-    from clipsearch.index import build_index, open_whoosh_index
-    from clipsearch.plan import plan
-    from clipsearch.query import parse_query
-    from clipsearch.search import CANDIDATES, _top
+    from clipsearch.searching.plan import plan
+    from clipsearch.searching.ranking import CANDIDATES
+    from clipsearch.searching.ranking import top as _top
+    from clipsearch.searching.scoring import Evaluator
+    from clipsearch.searching.syntax import parse_query
+    from clipsearch.writing.build import build_index, open_whoosh_index
 
     from .whoosh_reference import files_of, to_whoosh
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyvi import ViTokenizer
 
-from clipsearch.segmenter import Segment, Segmenter, get_segmenter, segment, tokenize_like_pyvi
+from clipsearch.text.segmenter import Segmenter, Word, get_segmenter, segment, tokenize_like_pyvi
 
 # Sentences written for these tests, plus the examples of docs/architecture.md.
 SENTENCES = [
@@ -119,7 +119,7 @@ def test_tokenize_like_pyvi_random_words(text: str) -> None:
 # Spans
 
 
-def check_spans(text: str, segments: list[Segment]) -> None:
+def check_spans(text: str, segments: list[Word]) -> None:
     """Each segment's span holds exactly its syllables, separated by nothing
     but whitespace (a newline can itself be a syllable); segments are in order; every non-space character of the
     text is in some segment."""
@@ -290,7 +290,7 @@ def test_writing_a_cache_removes_only_stale_ones(tmp_path: Path, monkeypatch: py
     import os
     import time
 
-    from clipsearch.segmenter import STALE_CACHE_DAYS
+    from clipsearch.text.segmenter import STALE_CACHE_DAYS
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     folder = tmp_path / "clipsearch"
@@ -326,7 +326,7 @@ def test_an_unwritable_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_dictionary_searched_then_a_set_answers_the_same() -> None:
-    from clipsearch.segmenter import DICTIONARY_SEARCHES, _Dictionary, _load_ngrams
+    from clipsearch.text.segmenter import DICTIONARY_SEARCHES, _Dictionary, _load_ngrams
 
     bigrams, _ = _load_ngrams()
     words = bigrams.strip("\n").split("\n")
@@ -352,7 +352,7 @@ def test_a_short_query_segments_as_pyvi_before_the_dictionary_is_a_set(query: st
 def test_reading_a_cache_keeps_it_from_being_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from clipsearch.segmenter import STALE_CACHE_DAYS
+    from clipsearch.text.segmenter import STALE_CACHE_DAYS
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     Segmenter()  # writes the cache

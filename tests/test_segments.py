@@ -1,4 +1,4 @@
-"""The index's files read without Whoosh (clipsearch.segments) give what
+"""The index's files read without Whoosh (clipsearch.reading.segments) give what
 Whoosh's own reader gives: segments, deletions, fields, every term's
 statistics and postings, field lengths and columns."""
 
@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 from whoosh.filedb.filestore import FileStorage
 
-from clipsearch.blocks import LENGTH_OF_BYTE, BlockCursor, decode_postings, values_at
-from clipsearch.codec import CompactCodec
+from clipsearch.codec.blocks import LENGTH_OF_BYTE, BlockCursor, decode_postings, values_at
+from clipsearch.codec.compact import CompactCodec
+from clipsearch.codec.formats import VarintPositions
 from clipsearch.errors import IndexNotFoundError, IndexVersionError
-from clipsearch.fastscore import POSITIONS_FORMAT
-from clipsearch.index import INDEX_NAME, build_schema, clipping_document, open_whoosh_index
-from clipsearch.postings import VarintPositions
-from clipsearch.segments import IndexFiles, VarBytesColumn, latest_generation, numeric_column
+from clipsearch.reading.columns import VarBytesColumn, numeric_column
+from clipsearch.reading.segments import IndexFiles, latest_generation
+from clipsearch.schema import INDEX_NAME
+from clipsearch.searching.scoring import POSITIONS_FORMAT
+from clipsearch.writing.build import clipping_document, open_whoosh_index
+from clipsearch.writing.fields import build_schema
 
 
 def _postings(segment: Any, field: str, text: str, positions: bool) -> list[tuple[int, float, Any]]:

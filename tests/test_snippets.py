@@ -7,8 +7,10 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipsearch.snippets import HighlightTerms, highlight_spans, make_snippet
-from clipsearch.text import fold, normalize, syllables
+from clipsearch.searching.highlight import HighlightTerms, highlight_spans, make_snippet
+from clipsearch.text.fold import fold
+from clipsearch.text.normalize import normalize
+from clipsearch.text.syllables import syllables
 
 
 def terms(*typed: str) -> HighlightTerms:
@@ -81,7 +83,7 @@ MIXED = ["văn", "Phòng", "ủy", "uỷ", "hòa", "hoà", "HOÀ", "bình", "Đ�
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(MIXED), min_size=1, max_size=80), st.sets(st.sampled_from(MIXED[:13]), min_size=1))
 def test_clean_text_shortcut_finds_what_syllable_by_syllable_finds(words: list[str], typed: set[str]) -> None:
-    from clipsearch.snippets import _matches_slow, find_matches
+    from clipsearch.searching.highlight import _matches_slow, find_matches
 
     text = " ".join(words)
     wanted = terms(*typed)
@@ -105,7 +107,7 @@ def test_clean_text_shortcut_finds_what_syllable_by_syllable_finds(words: list[s
 def test_collapsed_spans_cover_the_same_words(pieces: list[tuple[str, str]], data: st.DataObject) -> None:
     import re
 
-    from clipsearch.snippets import _collapse
+    from clipsearch.searching.highlight import _collapse
 
     text = "".join(word + gap for word, gap in pieces)
     words = [m.span() for m in re.finditer(r"[^\W_]+", text)]
@@ -122,8 +124,8 @@ def test_collapsed_spans_cover_the_same_words(pieces: list[tuple[str, str]], dat
 
 def phrase_terms(*phrases: str, loose: str = "") -> HighlightTerms:
     """Terms of a query with these quoted phrases and unquoted ``loose`` words."""
-    from clipsearch.query import parse_query
-    from clipsearch.search import highlight_terms
+    from clipsearch.searching.highlight import highlight_terms
+    from clipsearch.searching.syntax import parse_query
 
     return highlight_terms(parse_query(" ".join(f'"{p}"' for p in phrases) + " " + loose))
 

@@ -7,7 +7,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipsearch.storage import _MemoryReader, _ViewFile
+from clipsearch.writing.storage import _MemoryReader, _ViewFile
 
 OPS = st.lists(
     st.one_of(

@@ -1,4 +1,4 @@
-"""Stored fields read by clipsearch.stored are the ones Whoosh reads."""
+"""Stored fields read by clipsearch.reading.stored are the ones Whoosh reads."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.columns import VarBytesColumn as WhooshVarBytesColumn
 from whoosh.filedb.structfile import BufferFile, StructFile
 
-from clipsearch.index import INDEX_NAME, open_whoosh_index
-from clipsearch.segments import IndexFiles, VarBytesColumn
-from clipsearch.stored import StoredFields, stored_value
+from clipsearch.reading.columns import VarBytesColumn
+from clipsearch.reading.segments import IndexFiles
+from clipsearch.reading.stored import StoredFields, stored_value
+from clipsearch.schema import INDEX_NAME
+from clipsearch.writing.build import open_whoosh_index
 
 FIELDS = st.one_of(
     st.none(),

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import clipsearch
 from clipsearch.cli import cli
-from clipsearch.index import VOCABULARY_FILE
-from clipsearch.suggest import suggest
+from clipsearch.schema import VOCABULARY_FILE
+from clipsearch.searching.spelling import suggest
 
 from .conftest import write_clipping
 
@@ -102,7 +102,7 @@ SYLLABLES = ["mùa", "múa", "mua", "lúa", "lua", "văn", "vẫn", "phòng", "c
     st.sampled_from([" ", ", ", " - ", "_", "  "]),
 )
 def test_one_scan_counts_like_syllable_by_syllable(texts: list[list[str]], folded: list[str], separator: str) -> None:
-    from clipsearch.suggest import _count, _count_slowly, _prepared
+    from clipsearch.searching.spelling import _count, _count_slowly, _prepared
 
     written = [separator.join(words) for words in texts]
     fast = _count(folded, _prepared(written))

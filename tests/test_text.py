@@ -8,16 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipsearch.text import (
-    Normalized,
-    fold,
-    fold_long,
-    has_diacritics,
-    lower_and_folded,
-    normalize,
-    normalize_tone_placement,
-    syllables,
-)
+from clipsearch.text.fold import fold, fold_long, has_diacritics, lower_and_folded
+from clipsearch.text.normalize import Normalized, normalize, normalize_tone_placement
+from clipsearch.text.syllables import syllables
 
 NFC = "NFC"
 NFD = "NFD"
@@ -418,7 +411,7 @@ def test_has_diacritics(term: str, expected: bool) -> None:
 
 
 def test_whole_syllables_linked_and_sequences() -> None:
-    from clipsearch.text import linked, sequence_starts, syllable_pattern, whole_syllables
+    from clipsearch.text.syllables import linked, sequence_starts, syllable_pattern, whole_syllables
 
     text = "co the, cothe co; the x the co the"
     matches = whole_syllables(syllable_pattern(["co", "the"]), text)
@@ -433,8 +426,8 @@ def test_whole_syllables_linked_and_sequences() -> None:
 def test_the_written_fold_table_is_the_computed_one() -> None:
     from pathlib import Path
 
-    import clipsearch._foldtable as written
-    from clipsearch.text import FOLD_TABLE, build_fold_table, fold_table_source
+    import clipsearch.text._foldtable as written
+    from clipsearch.text.fold import FOLD_TABLE, build_fold_table, fold_table_source
 
     assert Path(written.__file__).read_text(encoding="utf-8") == fold_table_source()
     assert build_fold_table() == FOLD_TABLE and fold("Đảng ủy ǅ ß") == "Dang uy Dz ss"

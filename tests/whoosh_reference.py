@@ -7,31 +7,31 @@ from typing import Any
 
 from whoosh import query as wq
 
-from clipsearch.index import INDEX_NAME
-from clipsearch.plan import AllOf, AnyOf, Everything, Except, PlanNode, Sequence, Term, Without
-from clipsearch.segments import IndexFiles
+from clipsearch.reading.segments import IndexFiles
+from clipsearch.schema import INDEX_NAME
+from clipsearch.searching.plan import And, AndNot, Every, Not, Or, Phrase, PlanNode, Term
 
 
 def to_whoosh(node: PlanNode) -> Any:
     """The same query as a Whoosh query."""
     if isinstance(node, Term):
         return wq.Term(node.fieldname, node.text, boost=node.boost)
-    if isinstance(node, Sequence):
+    if isinstance(node, Phrase):
         return wq.Phrase(node.fieldname, list(node.words), boost=node.boost)
-    if isinstance(node, AllOf):
+    if isinstance(node, And):
         return wq.And([to_whoosh(c) for c in node.subqueries])
-    if isinstance(node, AnyOf):
+    if isinstance(node, Or):
         # Whoosh's binary union matchers: for OR groups of three or more on
         # small indexes, whoosh-reloaded 2.7.5 picks an array matcher whose
         # max_quality() is the largest part's score, not the sum.
         union = wq.Or([to_whoosh(c) for c in node.subqueries])
         union.matcher_type = wq.Or.DEFAULT_MATCHER
         return union
-    if isinstance(node, Without):
+    if isinstance(node, AndNot):
         return wq.AndNot(to_whoosh(node.query), to_whoosh(node.excluded))
-    if isinstance(node, Except):
+    if isinstance(node, Not):
         return wq.Not(to_whoosh(node.query))
-    if isinstance(node, Everything):
+    if isinstance(node, Every):
         return wq.Every()
     raise TypeError(node)
 

@@ -10,7 +10,15 @@ The public API::
             print(hit.id, hit.title, hit.snippet, hit.highlights)
 
 Importing this package loads nothing else: each name is imported on first
-use (so ``import clipsearch.segmenter`` or ``clipsearch --help`` stay fast).
+use (so ``import clipsearch.text.segmenter`` or ``clipsearch --help`` stay fast).
+
+The package's subpackages follow the engine: :mod:`clipsearch.text`
+(normalisation, folding, syllables, words), :mod:`clipsearch.codec` (the
+bytes of posting lists), :mod:`clipsearch.writing` (indexing runs, with
+Whoosh), :mod:`clipsearch.reading` (the index's files, without Whoosh),
+:mod:`clipsearch.searching` (query syntax, plans, scoring, ranking, filters,
+highlights, spelling) and :mod:`clipsearch.reprints`; see
+``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -19,17 +27,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .clipping import Clipping, read_clipping
-    from .errors import (
+    from clipsearch.clipping import Clipping, read_clipping
+    from clipsearch.errors import (
         ClippingError,
+        ClippingNotFoundError,
         ClipsearchError,
         IndexLockedError,
         IndexNotFoundError,
         IndexVersionError,
         QueryError,
     )
-    from .index import IndexReport, Skipped, build_index
-    from .search import Hit, Index, SearchResult, open_index
+    from clipsearch.search import ClippingView, Hit, Index, IndexStats, SearchResult, open_index
+    from clipsearch.writing.build import IndexReport, Skipped, build_index
 
 __version__ = "0.1.0"
 
@@ -37,16 +46,19 @@ _EXPORTS = {
     "Clipping": "clipping",
     "read_clipping": "clipping",
     "ClippingError": "errors",
+    "ClippingNotFoundError": "errors",
     "ClipsearchError": "errors",
     "IndexLockedError": "errors",
     "IndexNotFoundError": "errors",
     "IndexVersionError": "errors",
     "QueryError": "errors",
-    "IndexReport": "index",
-    "Skipped": "index",
-    "build_index": "index",
+    "IndexReport": "writing.build",
+    "Skipped": "writing.build",
+    "build_index": "writing.build",
+    "ClippingView": "search",
     "Hit": "search",
     "Index": "search",
+    "IndexStats": "search",
     "SearchResult": "search",
     "open_index": "search",
 }
@@ -54,12 +66,15 @@ _EXPORTS = {
 __all__ = [
     "Clipping",
     "ClippingError",
+    "ClippingNotFoundError",
+    "ClippingView",
     "ClipsearchError",
     "Hit",
     "Index",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexReport",
+    "IndexStats",
     "IndexVersionError",
     "QueryError",
     "SearchResult",
@@ -75,7 +90,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'clipsearch' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f"clipsearch.{module}"), name)
     globals()[name] = value
     return value
 

@@ -1,6 +1,6 @@
 """``python -m clipsearch`` runs the command line."""
 
-from .cli import main
+from clipsearch.cli import main
 
 if __name__ == "__main__":
     main()

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from .index import IndexReport
-    from .search import Hit, SearchResult
+    from clipsearch.search import Hit, SearchResult
+    from clipsearch.writing.build import IndexReport
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -53,7 +53,7 @@ class _Group(click.Group):
         return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
-        from .errors import ClipsearchError
+        from clipsearch.errors import ClipsearchError
 
         try:
             return super().invoke(ctx)
@@ -121,7 +121,7 @@ def index_command(
     the reason and skipped: the exit code is then 3 (1 when no file at all
     could be indexed).
     """
-    from .index import build_index
+    from clipsearch.writing.build import build_index
 
     with _ProgressBar(enabled=not quiet and sys.stderr.isatty()) as bar:
         report = build_index(
@@ -286,7 +286,7 @@ def query_command(
     A query of * (or none) lists every clipping, newest first:
         clipsearch query --source "tuoi tre" --since 01/03/2026 --until 31/03/2026 --facets
     """
-    from .search import open_index
+    from clipsearch.search import open_index
 
     with open_index(index_dir) as index:
         result = index.query(
@@ -312,7 +312,7 @@ def query_command(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def show_command(clipping_id: str, index_dir: str, query: str | None, as_json: bool) -> None:
     """Print the whole clipping ID (as shown by query), its words of QUERY marked."""
-    from .search import open_index
+    from clipsearch.search import open_index
 
     with open_index(index_dir) as index:
         view = index.show(clipping_id, query)
@@ -338,7 +338,7 @@ def show_command(clipping_id: str, index_dir: str, query: str | None, as_json: b
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def similar_command(clipping_id: str, index_dir: str, limit: int, include_reprints: bool, as_json: bool) -> None:
     """List the clippings most like ID (its reprints left out)."""
-    from .search import open_index
+    from clipsearch.search import open_index
 
     with open_index(index_dir) as index:
         result = index.similar(clipping_id, limit=limit, include_reprints=include_reprints)
@@ -353,7 +353,7 @@ def similar_command(clipping_id: str, index_dir: str, limit: int, include_reprin
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def stats_command(index_dir: str, as_json: bool) -> None:
     """What the index holds: clippings, sources, dates, size, last update."""
-    from .search import open_index
+    from clipsearch.search import open_index
 
     with open_index(index_dir) as index:
         stats = index.stats()

@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ClippingError
+from clipsearch.errors import ClippingError
 
 __all__ = [
     "MAX_FILE_BYTES",

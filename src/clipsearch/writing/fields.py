@@ -1,10 +1,10 @@
-"""Whoosh analysis for Vietnamese, built on :mod:`clipsearch.text` and
-:mod:`clipsearch.segmenter`.
+"""The fields of a clipsearch index and the Whoosh analysis that fills them,
+built on :mod:`clipsearch.text`.
 
 A clipping's searchable text is one string of zones (title, lead, body)
-joined by :data:`ZONE_MARK`. It is normalised and split into syllables once
-(shared by two fields), segmented into words by pyvi's model once, and three
-tokenizers read that analysis for three fields:
+joined by :data:`~clipsearch.text.zones.ZONE_MARK`. It is normalised and
+split into syllables once (shared by several fields), segmented into words by
+pyvi's model once, and four tokenizers read that analysis:
 
 * :class:`SyllableTokenizer` -> ``text``: every syllable in its folded form
   (``van``), with positions (for phrases, across any segmentation) and a
@@ -19,8 +19,9 @@ tokenizers read that analysis for three fields:
   of common syllables is answered by one short posting list instead of their
   positions in tens of thousands of clippings (Lucene's "common grams").
 
-Tokenizers are picklable and carry no model (Whoosh pickles the schema into
-the index); the segmenter is loaded once per process on first use.
+Whoosh pickles the schema, with these classes, into the index's table of
+contents: they carry no model, and the segmenter is loaded once per process
+on first use.
 """
 
 from __future__ import annotations
@@ -29,33 +30,27 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
-from whoosh.fields import COLUMN
+from whoosh.columns import NumericColumn, VarBytesColumn
+from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
-from .zones import (
+from clipsearch.codec.formats import IntFrequency, Presence, VarintPositions
+from clipsearch.reprints.minhash import signature
+from clipsearch.text.zones import (
     ZONE_BOOSTS,
     ZONE_MARK,
     SyllableRow,
     analyse_syllables,
     analyse_words,
-    common_syllables,
-    join_zones,
     pair_term,
-    paragraphs,
 )
 
 __all__ = [
-    "ZONE_MARK",
-    "ZONE_BOOSTS",
-    "analyse_syllables",
-    "analyse_words",
-    "join_zones",
-    "paragraphs",
-    "SyllableTokenizer",
     "ExactTokenizer",
-    "WordTokenizer",
     "PairTokenizer",
-    "pair_term",
-    "common_syllables",
+    "SignatureColumn",
+    "SyllableTokenizer",
+    "WordTokenizer",
+    "build_schema",
 ]
 
 #: What a tokenizer yields before it becomes a Whoosh token:
@@ -64,7 +59,7 @@ TokenRow = tuple[str, int, int, int, int]
 
 
 class _ZonedTokenizer(Tokenizer):
-    """Base of the three tokenizers: turns :meth:`rows` into Whoosh tokens,
+    """Base of the tokenizers: turns :meth:`rows` into Whoosh tokens,
     ``boosts[zone]`` weighing each."""
 
     def __init__(self, boosts: Sequence[float] = ZONE_BOOSTS) -> None:
@@ -81,7 +76,7 @@ class _ZonedTokenizer(Tokenizer):
 
     def weighted(self, value: str) -> Iterator[tuple[str, int, float]]:
         """``(text, position, boost)`` of each token, what the posting formats
-        of :mod:`clipsearch.postings` read instead of Whoosh ``Token`` objects."""
+        of :mod:`clipsearch.codec.formats` read instead of Whoosh ``Token`` objects."""
         boosts = self.boosts + (self.boosts[-1],) * 4
         return ((text, pos, boosts[zone]) for text, zone, pos, _start, _end in self.rows(value))
 
@@ -141,7 +136,7 @@ class WordTokenizer(_ZonedTokenizer):
 class PairTokenizer(_ZonedTokenizer):
     """Adjacent folded syllables (consecutive positions: never across a
     paragraph or zone) when both are in ``common``. The set is chosen when the
-    index is created (:func:`common_syllables`) and pickled with the schema,
+    index is created (:func:`~clipsearch.text.zones.common_syllables`) and pickled with the schema,
     so every clipping of an index has the same pairs."""
 
     def __init__(self, common: Iterable[str] = (), boosts: Sequence[float] = ZONE_BOOSTS) -> None:
@@ -165,14 +160,57 @@ class PairTokenizer(_ZonedTokenizer):
 
 class SignatureColumn(COLUMN):
     """A column holding the MinHash signature of a clipping's zones (see
-    :mod:`clipsearch.duplicates`), computed from the zones text where the
+    :mod:`clipsearch.reprints.minhash`), computed from the zones text where the
     document is analysed: in the worker processes of a parallel build, not
     in the process that reads the files."""
 
     def to_column_value(self, value: Any) -> bytes:
-        from .duplicates import signature
-
         if isinstance(value, bytes):  # already a signature
             return value
         title, lead, body = [*value.split(ZONE_MARK), "", "", ""][:3]
         return signature(title, lead, body)
+
+
+def build_schema(common: Iterable[str] = ()) -> Any:
+    """The Whoosh schema of a clipsearch index.
+
+    ``text``, ``exact`` and ``words`` hold title, lead and body as zones
+    weighted 3 : 2 : 1 (see :data:`clipsearch.text.zones.ZONE_BOOSTS`), ``pairs`` the
+    adjacent syllables of ``text`` that are both in ``common``; ``title`` and
+    ``source`` are searchable on their own (``title:``, ``source:``). The
+    original text is stored for snippets, the body compressed."""
+
+    def positional(boosts: tuple[float, ...], stored: bool = False) -> Any:
+        field = TEXT(analyzer=SyllableTokenizer(boosts), stored=stored, phrase=True)
+        field.format = VarintPositions()
+        return field
+
+    def frequency(tokenizer: Any) -> Any:
+        field = TEXT(analyzer=tokenizer, phrase=False)
+        field.format = IntFrequency()
+        return field
+
+    pairs = TEXT(analyzer=PairTokenizer(common, ZONE_BOOSTS), phrase=False)
+    pairs.format, pairs.scorable = Presence(), False  # only which clippings have a pair
+
+    return Schema(
+        id=ID(stored=True, unique=True),
+        path=STORED(),
+        # "id<TAB>sha256<TAB>absolute path" of the file, for incremental runs
+        manifest=COLUMN(),
+        # yyyymmdd (0: no date) and the folded source name, for filters,
+        # sorting and facets (see clipsearch.searching.filters)
+        day=COLUMN(NumericColumn("I", default=0)),
+        source_key=COLUMN(VarBytesColumn()),
+        # MinHash signature of the text, for grouping reprints (clipsearch.reprints.minhash),
+        # computed by the process that analyses the document
+        dup=SignatureColumn(),
+        title=positional((1.0,), stored=True),
+        source=positional((1.0,), stored=True),
+        lead=STORED(),
+        body_z=STORED(),
+        text=positional(ZONE_BOOSTS),
+        exact=frequency(ExactTokenizer(ZONE_BOOSTS)),
+        words=frequency(WordTokenizer(ZONE_BOOSTS)),
+        pairs=pairs,
+    )

@@ -3,8 +3,8 @@
 Whoosh evaluates a query one posting at a time in Python (a matcher tree's
 ``next()``, ``score()``, ``skip_to()``): at 80,000 clippings a query of two
 common syllables took around half a second. Here a plan's terms are decoded
-whole into arrays (:func:`clipsearch.blocks.decode_lists`), read from
-the index's files without Whoosh (:mod:`clipsearch.segments`), and
+whole into arrays (:func:`clipsearch.codec.blocks.decode_lists`), read from
+the index's files without Whoosh (:mod:`clipsearch.reading.segments`), and
 combined with set operations: a term is its document numbers and BM25F
 scores, OR is a union with summed scores, AND an intersection with summed
 scores, AND NOT a difference. The scores are Whoosh's own BM25F (same idf,
@@ -12,7 +12,7 @@ average and byte-coded field lengths, boosts), so rankings are the same as
 Whoosh's; ``tests/test_fastscore.py`` compares them.
 
 Phrases are the intersection of their terms and of the index's ``pairs``
-of common syllables (:class:`clipsearch.analysis.PairTokenizer`): two
+of common syllables (:class:`clipsearch.writing.fields.PairTokenizer`): two
 words that form a pair need nothing more; otherwise the positions of the
 documents left are checked (rarest word first, as sorted keys ``document *
 2**32 + position - k``). Whoosh's own matchers evaluate nothing here: the
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .blocks import (
+from clipsearch.codec.blocks import (
     BLOCK_POSTINGS,
     LENGTH_OF_BYTE,
     BlockCursor,
@@ -42,10 +42,11 @@ from .blocks import (
     flat_positions,
     values_at,
 )
-from .index import PAIRS_FIELD, TEXT_FIELD
-from .plan import AllOf, AnyOf, Everything, Except, PlanNode, Sequence, Term, Without
-from .segments import IndexFiles, Inline, numeric_column
-from .zones import pair_term
+from clipsearch.reading.columns import numeric_column
+from clipsearch.reading.segments import IndexFiles, Inline
+from clipsearch.schema import PAIRS_FIELD, TEXT_FIELD
+from clipsearch.searching.plan import And, AndNot, Every, Not, Or, Phrase, PlanNode, Term
+from clipsearch.text.zones import pair_term
 
 __all__ = ["Matches", "Evaluator"]
 
@@ -58,8 +59,8 @@ CACHE_UNION_BYTES = 64 * 1024 * 1024
 K1, B = 1.2, 0.75
 #: Phrase keys: ``document * _KEY + position`` (positions stay far below it).
 _KEY = 1 << 32
-#: The postings format of fields with positions (:class:`clipsearch.postings.VarintPositions`).
-POSITIONS_FORMAT = "clipsearch.postings.VarintPositions"
+#: The postings format of fields with positions (:class:`clipsearch.codec.formats.VarintPositions`).
+POSITIONS_FORMAT = "clipsearch.codec.formats.VarintPositions"
 
 Ids = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float64]
@@ -214,8 +215,8 @@ class _BytesCache:
 
 
 class Evaluator:
-    """Evaluates query plans (:mod:`clipsearch.plan`) over the segments of
-    one generation of an index (:class:`~clipsearch.segments.IndexFiles`)."""
+    """Evaluates query plans (:mod:`clipsearch.searching.plan`) over the segments of
+    one generation of an index (:class:`~clipsearch.reading.segments.IndexFiles`)."""
 
     def __init__(self, files: IndexFiles) -> None:
         self.files = files
@@ -303,7 +304,7 @@ class Evaluator:
 
     def _read(self, field: str, text: str, docnums: Ids | None = None, positions: bool = False) -> Postings:
         """A term's postings in every segment, global document numbers, read
-        in one pass (:func:`~clipsearch.blocks.decode_lists`); with ``docnums``,
+        in one pass (:func:`~clipsearch.codec.blocks.decode_lists`); with ``docnums``,
         only the blocks that can hold them. With where its positions are if
         the field has them and the whole list is read, or ``positions``."""
         info = self.files.fields.get(field)
@@ -458,25 +459,25 @@ class Evaluator:
     # -- queries ------------------------------------------------------------
 
     def evaluate(self, query: PlanNode) -> Matches:
-        """The matches of a plan (:mod:`clipsearch.plan`) with Whoosh's BM25F scores."""
+        """The matches of a plan (:mod:`clipsearch.searching.plan`) with Whoosh's BM25F scores."""
         if isinstance(query, Term):
             if query.fieldname not in self.files.fields:
                 return Matches.empty()
             ids, scores = self._term(query.fieldname, query.text)
             return Matches(ids, scores * query.boost if query.boost != 1.0 else scores)
-        if isinstance(query, Sequence):
+        if isinstance(query, Phrase):
             return self._phrase(query.fieldname, list(query.words), float(query.boost))
-        if isinstance(query, Everything):
+        if isinstance(query, Every):
             live = self.live()
             return Matches(live, np.ones(len(live)))
-        if isinstance(query, Without):
+        if isinstance(query, AndNot):
             return _difference(self.evaluate(query.query), self.evaluate(query.excluded))
-        if isinstance(query, Except):
+        if isinstance(query, Not):
             live = self.live()
             return _difference(Matches(live, np.zeros(len(live))), self.evaluate(query.query))
-        if isinstance(query, AllOf):
+        if isinstance(query, And):
             return _intersection([self.evaluate(c) for c in query.subqueries], self.total)
-        if isinstance(query, AnyOf):
+        if isinstance(query, Or):
             terms = [c for c in query.subqueries if isinstance(c, Term)]
             if len(terms) == len(query.subqueries):
                 return self._union_of_terms(terms)

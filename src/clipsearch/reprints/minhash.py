@@ -11,8 +11,8 @@ group by its smallest id.
 Signatures are the same in every process, on every platform and numpy version: syllables
 are hashed with CRC-32 and the hash constants come from SHAKE-128 of a fixed string (never
 Python's salted ``hash``). Changing :data:`NUM_HASHES`, :data:`SHINGLE_SYLLABLES`, the
-syllables or the constants changes every signature: bump :data:`SIGNATURE_VERSION` then, so
-that stored signatures are recomputed.
+syllables or the constants changes every signature: bump
+:data:`clipsearch.schema.ANALYSIS_VERSION` then, so that indexes holding the old ones are rebuilt.
 
 Needs numpy; no Whoosh and no pyvi.
 """
@@ -28,7 +28,9 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from .text import fold_syllable, normalize, syllables
+from clipsearch.text.fold import fold_syllable
+from clipsearch.text.normalize import normalize
+from clipsearch.text.syllables import syllables
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -36,7 +38,6 @@ __all__ = [
     "NUM_HASHES",
     "SHINGLE_SYLLABLES",
     "SIGNATURE_BYTES",
-    "SIGNATURE_VERSION",
     "TARGET_RECALL",
     "bands_for",
     "candidate_probability",
@@ -45,8 +46,6 @@ __all__ = [
     "similarity",
 ]
 
-#: Changes whenever a text's signature changes (store it with the signatures).
-SIGNATURE_VERSION = 1
 #: Syllables per shingle (texts with fewer syllables use single syllables).
 SHINGLE_SYLLABLES = 3
 #: MinHash values per signature.

@@ -1,6 +1,6 @@
 """Query plans: what a parsed query asks of the index's fields.
 
-The plan for each group of words (see :mod:`clipsearch.index` for the fields):
+The plan for each group of words (see :mod:`clipsearch.writing.build` for the fields):
 
 * required: every syllable, folded, in ``text`` (title, lead and body as
   zones weighted 3 : 2 : 1), so a query matches whatever diacritics, tone
@@ -17,7 +17,7 @@ The plan for each group of words (see :mod:`clipsearch.index` for the fields):
 A quoted phrase requires the sequence (and the exact forms score as above).
 
 Plans are small trees of the classes below, evaluated by
-:class:`clipsearch.fastscore.Evaluator` with Whoosh's BM25F. They are not
+:class:`clipsearch.searching.scoring.Evaluator` with Whoosh's BM25F. They are not
 Whoosh queries: importing ``whoosh.query`` (and its English stemming tables)
 and ``whoosh.searching`` cost 16-24 ms of a one-off ``clipsearch query``.
 The tests check every plan against the same query built for Whoosh.
@@ -28,24 +28,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from .index import EXACT_FIELD, TEXT_FIELD, TITLE_FIELD, WORDS_FIELD
-from .query import All, And, Node, Not, Or, Phrase, Terms
-from .text import fold, has_diacritics, normalize, syllable_form, syllables
+from clipsearch.schema import EXACT_FIELD, TEXT_FIELD, TITLE_FIELD, WORDS_FIELD
+from clipsearch.searching import syntax
+from clipsearch.text.fold import fold, has_diacritics
+from clipsearch.text.normalize import normalize
+from clipsearch.text.segmenter import segment
+from clipsearch.text.syllables import syllable_form, syllables
 
 __all__ = [
     "EXACT_WEIGHT",
     "SEQUENCE_BONUS",
     "TITLE_WEIGHT",
     "WORD_BONUS",
-    "AllOf",
-    "AnyOf",
-    "Everything",
-    "Except",
+    "And",
+    "Or",
+    "Every",
+    "Not",
     "Plan",
     "PlanNode",
-    "Sequence",
+    "Phrase",
     "Term",
-    "Without",
+    "AndNot",
     "plan",
     "query_syllables",
     "query_words",
@@ -75,7 +78,7 @@ class Term:
         return f"Term({self.fieldname!r}, {self.text!r}, boost={self.boost})"
 
 
-class Sequence:
+class Phrase:
     """The clippings with ``words`` next to each other, in order, in
     ``fieldname`` (a phrase), scored as the sum of its words' scores."""
 
@@ -85,7 +88,7 @@ class Sequence:
         self.fieldname, self.words, self.boost = fieldname, tuple(words), boost
 
     def __repr__(self) -> str:
-        return f"Sequence({self.fieldname!r}, {list(self.words)!r}, boost={self.boost})"
+        return f"Phrase({self.fieldname!r}, {list(self.words)!r}, boost={self.boost})"
 
 
 class _Parts:
@@ -98,19 +101,19 @@ class _Parts:
         return f"{type(self).__name__}({list(self.subqueries)!r})"
 
 
-class AllOf(_Parts):
+class And(_Parts):
     """The clippings every part matches; their scores added."""
 
     __slots__ = ()
 
 
-class AnyOf(_Parts):
+class Or(_Parts):
     """The clippings any part matches; the scores of the parts that match added."""
 
     __slots__ = ()
 
 
-class Without:
+class AndNot:
     """The clippings ``query`` matches and ``excluded`` does not, with ``query``'s scores."""
 
     __slots__ = ("excluded", "query")
@@ -119,10 +122,10 @@ class Without:
         self.query, self.excluded = query, excluded
 
     def __repr__(self) -> str:
-        return f"Without({self.query!r}, {self.excluded!r})"
+        return f"AndNot({self.query!r}, {self.excluded!r})"
 
 
-class Except:
+class Not:
     """Every clipping ``query`` does not match, each scored 0."""
 
     __slots__ = ("query",)
@@ -131,19 +134,19 @@ class Except:
         self.query = query
 
     def __repr__(self) -> str:
-        return f"Except({self.query!r})"
+        return f"Not({self.query!r})"
 
 
-class Everything:
+class Every:
     """Every clipping, each scored 1."""
 
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "Everything()"
+        return "Every()"
 
 
-PlanNode = Union[Term, Sequence, AllOf, AnyOf, Without, Except, Everything]  # noqa: UP007 (a runtime alias)
+PlanNode = Union[Term, Phrase, And, Or, AndNot, Not, Every]  # noqa: UP007 (a runtime alias)
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ class Plan:
     sequences add score to the best candidates only."""
 
     required: PlanNode
-    bonus: tuple[Term | Sequence, ...] = ()
+    bonus: tuple[Term | Phrase, ...] = ()
 
 
 def query_syllables(text: str) -> list[str]:
@@ -174,14 +177,12 @@ def _syllable_clause(syllable: str, field: str, whole: bool) -> PlanNode:
     parts: list[PlanNode] = [folded, Term(TITLE_FIELD, fold(syllable), boost=TITLE_WEIGHT)]
     if has_diacritics(syllable):
         parts.append(Term(EXACT_FIELD, syllable, boost=EXACT_WEIGHT))
-    return AnyOf(parts)
+    return Or(parts)
 
 
 def query_words(text: str) -> list[str]:
     """pyvi's words of the query. pyvi segments capitals differently, so the
     query is lowercased first: letter case must not change the ranking."""
-    from .segmenter import segment
-
     return [
         fold("_".join(syllable_form(s) for s in seg.syllables))
         for seg in segment(normalize(text).text.lower())
@@ -189,46 +190,46 @@ def query_words(text: str) -> list[str]:
     ]
 
 
-def _plan_words(node: Terms | Phrase) -> Plan:
+def _plan_words(node: syntax.Terms | syntax.Phrase) -> Plan:
     field = node.field or TEXT_FIELD
     whole = node.field is None  # title: and source: are plain syllable fields
     in_order = query_syllables(node.text)
     sylls = list(dict.fromkeys(in_order))
     folded = [fold(s) for s in in_order]
-    bonus: list[Term | Sequence] = []
+    bonus: list[Term | Phrase] = []
     if whole and len(in_order) > 1:  # one syllable is no pyvi word: the model is not loaded for it
         bonus += [Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in query_words(node.text)]
-    if isinstance(node, Phrase) and len(folded) > 1:
-        sequence = Sequence(field, folded)
+    if isinstance(node, syntax.Phrase) and len(folded) > 1:
+        sequence = Phrase(field, folded)
         # The same clauses as unquoted words (title weight; exact form where
         # typed), so a phrase ranks by the same rules whether or not it was
         # typed with diacritics.
         clauses = [_syllable_clause(s, field, whole) for s in sylls] if whole else []
-        return Plan(AllOf([sequence, *clauses]) if clauses else sequence, tuple(bonus))
+        return Plan(And([sequence, *clauses]) if clauses else sequence, tuple(bonus))
     clauses = [_syllable_clause(s, field, whole) for s in sylls]
-    required = AllOf(clauses) if len(clauses) > 1 else clauses[0]
+    required = And(clauses) if len(clauses) > 1 else clauses[0]
     if len(folded) > 1:
-        bonus.append(Sequence(field, folded, boost=SEQUENCE_BONUS))
+        bonus.append(Phrase(field, folded, boost=SEQUENCE_BONUS))
     return Plan(required, tuple(bonus))
 
 
-def plan(node: Node) -> Plan:
+def plan(node: syntax.Node) -> Plan:
     """The plan of a parsed query (without its date filters)."""
-    if isinstance(node, (Terms, Phrase)):
+    if isinstance(node, (syntax.Terms, syntax.Phrase)):
         return _plan_words(node)
-    if isinstance(node, All):
-        return Plan(Everything())
-    if isinstance(node, Not):
-        return Plan(Except(plan(node.child).required))
-    if isinstance(node, And):
-        positive = [plan(c) for c in node.children if not isinstance(c, Not)]
-        negative = [plan(c.child).required for c in node.children if isinstance(c, Not)]
+    if isinstance(node, syntax.All):
+        return Plan(Every())
+    if isinstance(node, syntax.Not):
+        return Plan(Not(plan(node.child).required))
+    if isinstance(node, syntax.And):
+        positive = [plan(c) for c in node.children if not isinstance(c, syntax.Not)]
+        negative = [plan(c.child).required for c in node.children if isinstance(c, syntax.Not)]
         if not positive:  # (NOT a NOT b) inside a larger query
-            return Plan(Except(AnyOf(negative)))
-        q = positive[0].required if len(positive) == 1 else AllOf([p.required for p in positive])
-        required = Without(q, AnyOf(negative)) if negative else q
+            return Plan(Not(Or(negative)))
+        q = positive[0].required if len(positive) == 1 else And([p.required for p in positive])
+        required = AndNot(q, Or(negative)) if negative else q
         return Plan(required, tuple(b for p in positive for b in p.bonus))
-    if isinstance(node, Or):
+    if isinstance(node, syntax.Or):
         parts = [plan(c) for c in node.children]
-        return Plan(AnyOf([p.required for p in parts]), tuple(b for p in parts for b in p.bonus))
+        return Plan(Or([p.required for p in parts]), tuple(b for p in parts for b in p.bonus))
     raise TypeError(node)  # pragma: no cover

@@ -1,6 +1,6 @@
 """A clipping's searchable text as zones (title, lead, body), and its
 analysis into syllables and pyvi words, without Whoosh: the index's
-tokenizers (:mod:`clipsearch.analysis`) and the search side (a clipping's
+tokenizers (:mod:`clipsearch.writing.fields`) and the search side (a clipping's
 key terms for "similar", the ``pairs`` terms of a phrase) share it.
 
 A field value is one string of zones joined by :data:`ZONE_MARK`. It is
@@ -14,7 +14,9 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
-from .text import fold, fold_syllable, normalize, syllable_form, syllables
+from clipsearch.text.fold import fold, fold_syllable
+from clipsearch.text.normalize import normalize
+from clipsearch.text.syllables import syllable_form, syllables
 
 __all__ = [
     "ZONE_MARK",
@@ -92,7 +94,7 @@ def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
 
 def analyse_words(value: str) -> tuple[WordRow, ...]:
     """The multi-syllable words pyvi's model finds in a field value."""
-    from .segmenter import get_segmenter
+    from clipsearch.text.segmenter import get_segmenter
 
     segmenter = get_segmenter()
     rows: list[WordRow] = []

@@ -1,12 +1,12 @@
-"""Reading :class:`~clipsearch.codec.CompactCodec` posting blocks, without Whoosh.
+"""Reading :class:`~clipsearch.codec.compact.CompactCodec` posting blocks, without Whoosh.
 
 The block layout is described in :mod:`clipsearch.codec`, which writes it.
 This module reads it from any buffer (a memory-mapped segment file):
 :class:`BlockCursor` walks a posting list block by block, and the functions
 below decode its heads (ids, weights) and values (positions) in one numpy
-pass. The search path (:mod:`clipsearch.segments`, :mod:`clipsearch.fastscore`)
+pass. The search path (:mod:`clipsearch.reading.segments`, :mod:`clipsearch.searching.scoring`)
 reads through it without importing Whoosh; Whoosh's own matcher for these
-blocks (:class:`~clipsearch.codec.CompactLeafMatcher`) shares its header
+blocks (:class:`~clipsearch.codec.compact.CompactLeafMatcher`) shares its header
 parsing.
 """
 
@@ -662,7 +662,7 @@ def values_at(cursor: BlockCursor, wanted: list[int]) -> dict[int, bytes]:
 
 def _decode_values(buf: Any, sizes: Any, docnums: Any) -> tuple[Any, Any]:
     """``(docnums, positions)`` from the concatenated
-    :class:`~clipsearch.postings.VarintPositions` values (``count,
+    :class:`~clipsearch.codec.formats.VarintPositions` values (``count,
     delta...``) of ``buf``, of the given byte ``sizes``, one per document."""
     import numpy as np
 
@@ -683,7 +683,7 @@ def _decode_values(buf: Any, sizes: Any, docnums: Any) -> tuple[Any, Any]:
 
 def flat_positions(values: dict[int, bytes]) -> tuple[Any, Any]:
     """``(docnums, positions)`` as two aligned int64 arrays, one entry per
-    position, from :class:`~clipsearch.postings.VarintPositions` values
+    position, from :class:`~clipsearch.codec.formats.VarintPositions` values
     (``count, delta...``) by document number; decoded in one numpy pass."""
     import numpy as np
 

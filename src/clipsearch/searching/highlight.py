@@ -19,21 +19,21 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
-from .text import (
-    fold,
-    fold_syllable,
-    is_clean,
-    linked,
-    lower_and_folded,
-    normalize,
-    normalize_tone_placement,
-    sequence_starts,
-    syllable_pattern,
-    syllables,
-    whole_syllables,
-)
+from clipsearch.searching.plan import query_syllables
+from clipsearch.searching.syntax import And, Node, Or, Phrase, Terms
+from clipsearch.text.fold import fold, fold_syllable, has_diacritics, lower_and_folded
+from clipsearch.text.normalize import is_clean, normalize, normalize_tone_placement
+from clipsearch.text.syllables import linked, sequence_starts, syllable_pattern, syllables, whole_syllables
 
-__all__ = ["HighlightTerms", "Snippet", "find_matches", "highlight_spans", "make_snippet"]
+__all__ = [
+    "HighlightTerms",
+    "Snippet",
+    "best_snippet",
+    "find_matches",
+    "highlight_spans",
+    "highlight_terms",
+    "make_snippet",
+]
 
 SNIPPET_CHARS = 220
 _CONTEXT_BEFORE = 50
@@ -59,7 +59,7 @@ class HighlightTerms:
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
-        """Any folded term (see :func:`clipsearch.text.syllable_pattern`)."""
+        """Any folded term (see :func:`clipsearch.text.syllables.syllable_pattern`)."""
         return syllable_pattern(self.folded)
 
 
@@ -201,3 +201,38 @@ def make_snippet(text: str, terms: HighlightTerms, *, size: int = SNIPPET_CHARS)
     suffix = "…" if end < len(text) else ""
     shift = len(prefix) - lead_trim
     return Snippet(prefix + body + suffix, tuple((s + shift, e + shift) for s, e in snippet.highlights))
+
+
+def highlight_terms(node: Node) -> HighlightTerms:
+    """The syllables to highlight: those of every positive term; those of a
+    quoted phrase (and of no unquoted term) only where the phrase occurs."""
+    exact: set[str] = set()
+    folded: set[str] = set()
+    loose: set[str] = set()
+    phrases: set[tuple[str, ...]] = set()
+
+    def walk(n: Node) -> None:
+        if isinstance(n, (Terms, Phrase)):
+            sylls = query_syllables(n.text)
+            folds = tuple(fold(s) for s in sylls)
+            folded.update(folds)
+            exact.update(s for s in sylls if has_diacritics(s))
+            if isinstance(n, Phrase) and len(sylls) > 1:
+                phrases.add(folds)
+            else:
+                loose.update(folds)
+        elif isinstance(n, (And, Or)):
+            for c in n.children:
+                walk(c)
+
+    walk(node)
+    in_phrases = {s for phrase in phrases for s in phrase}
+    return HighlightTerms(frozenset(exact), frozenset(folded), frozenset(phrases), frozenset(in_phrases - loose))
+
+
+def best_snippet(lead: str, body: str, terms: HighlightTerms) -> Snippet:
+    first = make_snippet(body or lead, terms)
+    if first.highlights or not body or not lead:
+        return first
+    second = make_snippet(lead, terms)
+    return second if second.highlights else first

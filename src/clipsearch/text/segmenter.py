@@ -3,8 +3,9 @@
 pyvi (``pyvi.ViTokenizer``) ships a CRF model pickled inside a
 ``sklearn_crfsuite.CRF`` object. Unpickling that imports scikit-learn (about a
 second) and writes the model to a temporary file that a killed process leaves
-behind. Here the pickle is read with a restricted unpickler that imports
-nothing, the CRFsuite model inside it is parsed by :mod:`clipsearch.crfmodel`,
+behind. Here the pickle is read with stand-ins (:mod:`clipsearch.pickles`) that
+import nothing, the CRFsuite model inside it is parsed by
+:mod:`clipsearch.text.crfmodel`,
 and each syllable is scored from weights cached per syllable string instead
 of feature strings built per position. Syllabification, features, their
 order of summation and the joining rule are pyvi's, so the output is the same
@@ -15,10 +16,8 @@ word keeps its character span and long input stays linear.
 from __future__ import annotations
 
 import contextlib
-import io
 import marshal
 import os
-import pickle
 import re
 import string
 import threading
@@ -27,7 +26,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from .crfmodel import CrfModel, viterbi2
+from clipsearch.pickles import load_stand_ins
+from clipsearch.text.crfmodel import CrfModel, viterbi2
 
 try:  # the interpreter's own MD5 (a cache file's name), without OpenSSL's start-up (about 4 ms)
     from _md5 import md5  # type: ignore[import-not-found]
@@ -36,9 +36,8 @@ except ImportError:  # pragma: no cover - a Python built without it
 
 if TYPE_CHECKING:
     from collections.abc import Container
-    from typing import Any
 
-__all__ = ["Segmenter", "Segment", "get_segmenter", "segment", "tokenize_like_pyvi"]
+__all__ = ["Segmenter", "Word", "get_segmenter", "segment", "tokenize_like_pyvi"]
 
 # pyvi's syllabification pattern, in pyvi's order (first alternative wins).
 _PYVI_PATTERN = re.compile(
@@ -74,7 +73,7 @@ MAX_CHUNK_SYLLABLES = 4000
 _SENTENCE_END = frozenset({".", "!", "?", "...", "\n", ";"})
 
 
-class Segment(NamedTuple):
+class Word(NamedTuple):
     """One word: its syllables (as pyvi sees them) and its span in the input."""
 
     syllables: tuple[str, ...]
@@ -86,25 +85,6 @@ class Segment(NamedTuple):
         return "_".join(self.syllables)
 
 
-class _Stub:
-    """Stands in for every class the pickle names, so nothing is imported."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.args = args
-
-    def __setstate__(self, state: Any) -> None:
-        self.state = state
-
-
-class _ModelUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "_codecs" and name == "encode":
-            import codecs
-
-            return codecs.encode
-        return _Stub
-
-
 def _pyvi_models() -> Path:
     """pyvi's model folder, found without importing pyvi."""
     spec = find_spec("pyvi")
@@ -114,7 +94,7 @@ def _pyvi_models() -> Path:
 
 
 def _load_model_bytes() -> bytes:
-    crf = _ModelUnpickler(io.BytesIO((_pyvi_models() / "pyvi3.pkl").read_bytes())).load()
+    crf = load_stand_ins((_pyvi_models() / "pyvi3.pkl").read_bytes())
     data = crf.state["modelfile"].state["__FILE_RESOURCE_DATA__"]
     if not isinstance(data, bytes):  # pragma: no cover - a different pyvi
         raise RuntimeError("unexpected pyvi model format")
@@ -365,21 +345,21 @@ class Segmenter:
                 )
         return matches, joins
 
-    def segment(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES, min_syllables: int = 1) -> list[Segment]:
+    def segment(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES, min_syllables: int = 1) -> list[Word]:
         """Segment ``text`` (expected NFC) into words with character spans;
         ``min_syllables=2`` keeps only the words the index stores."""
         matches, joins = self._joins(text, chunk)
-        segments: list[Segment] = []
+        segments: list[Word] = []
         start = 0
         for i in range(1, len(matches) + 1):
             if i == len(matches) or not joins[i]:
                 if i - start >= min_syllables:
                     sylls = tuple(m.group() for m in matches[start:i])
-                    segments.append(Segment(sylls, matches[start].start(), matches[i - 1].end()))
+                    segments.append(Word(sylls, matches[start].start(), matches[i - 1].end()))
                 start = i
         return segments
 
-    def words(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Segment]:
+    def words(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Word]:
         """Only the words of two or more syllables (what the index keeps)."""
         return self.segment(text, chunk=chunk, min_syllables=2)
 
@@ -398,7 +378,7 @@ def get_segmenter() -> Segmenter:
     return _instance
 
 
-def segment(text: str) -> list[Segment]:
+def segment(text: str) -> list[Word]:
     """Segment ``text`` into words with the shared :class:`Segmenter`."""
     return get_segmenter().segment(text)
 

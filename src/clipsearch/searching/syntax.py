@@ -25,8 +25,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from .errors import QueryError
-from .text import normalize, syllables
+from clipsearch.errors import QueryError
+from clipsearch.text.normalize import normalize
+from clipsearch.text.syllables import syllables
 
 __all__ = [
     "All",
@@ -180,7 +181,7 @@ class _Parser:
             return node
         if kind == "field" and value == "date":
             if self.peek() in ("word", "phrase"):
-                from .filters import parse_date_range
+                from clipsearch.searching.filters import parse_date_range
 
                 return DateFilter(*parse_date_range(self.take()[1].strip('"')))
             raise QueryError("date: needs a date or a range, e.g. date:03/2026 or date:01/03/2026..31/03/2026")

@@ -4,8 +4,9 @@ Dates are read the way Vietnamese users write them (``31/3/2026``,
 ``03/2026``) and in ISO form (``2026-03-31``, ``2026-03``, ``2026``); a
 partial date is a whole month or year, so ``--until 03/2026`` includes 31
 March. Sources match by name, whatever the case and diacritics
-(``tuoi tre`` is ``Tuổi Trẻ``). No Whoosh here: :mod:`clipsearch.search`
-applies a :class:`Filters` to the index's columns.
+(``tuoi tre`` is ``Tuổi Trẻ``). :func:`filter_matches` applies a
+:class:`Filters` to the index's columns; :func:`facet_counts` counts the
+matches by source and month.
 """
 
 from __future__ import annotations
@@ -13,13 +14,31 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import QueryError
-from .text import clean, fold
+import numpy as np
 
-__all__ = ["Filters", "DateSpan", "day_number", "parse_date_span", "parse_date_range", "source_key"]
+from clipsearch.errors import QueryError
+from clipsearch.reading.columns import Columns
+from clipsearch.reading.stored import StoredFields
+from clipsearch.searching.scoring import Matches
+from clipsearch.sorted_arrays import in_sorted
+from clipsearch.text.fold import fold
+from clipsearch.text.normalize import clean
+
+__all__ = [
+    "NO_VALUE",
+    "DateSpan",
+    "Filters",
+    "day_number",
+    "facet_counts",
+    "filter_matches",
+    "parse_date_range",
+    "parse_date_span",
+    "source_key",
+]
 
 _VN_DATE = re.compile(r"(?:(\d{1,2})[/.-])?(\d{1,2})[/.-](\d{4})")
 _ISO_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
@@ -119,3 +138,43 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.sources or self.since or self.until)
+
+
+#: The facet value of clippings without a date or a source.
+NO_VALUE = "none"
+
+
+def filter_matches(matches: Matches, filters: Filters, columns: Columns) -> Matches:
+    """The matches that pass ``filters``."""
+    keep = np.ones(len(matches), dtype=bool)
+    days = columns.days[matches.ids]
+    if filters.sources:
+        allowed = [columns.code_of[k] for k in filters.sources if k in columns.code_of]
+        keep &= in_sorted(columns.key_codes[matches.ids], np.array(sorted(allowed), dtype=np.int64))
+    if filters.since or filters.until:
+        keep &= days > 0
+        if filters.since:
+            keep &= days >= day_number(filters.since)
+        if filters.until:
+            keep &= days <= day_number(filters.until)
+    return Matches(matches.ids[keep], matches.scores[keep])
+
+
+def facet_counts(stored: StoredFields, columns: Columns, matches: Matches) -> dict[str, dict[str, int]]:
+    """Counts by source (its name as first indexed) and by month over all matches."""
+    codes = columns.key_codes[matches.ids]
+    sources: Counter[str] = Counter()
+    for code, count in zip(*np.unique(codes, return_counts=True), strict=True):
+        key = columns.key_names[int(code)]
+        if not key:
+            sources[NO_VALUE] += int(count)
+            continue
+        first = int(matches.ids[np.argmax(codes == code)])
+        sources[stored(first).get("source") or NO_VALUE] += int(count)
+    months: dict[str, int] = {}
+    for month, count in zip(*np.unique(columns.days[matches.ids] // 100, return_counts=True), strict=True):
+        months[f"{month // 100:04d}-{month % 100:02d}" if month else NO_VALUE] = int(count)
+    return {
+        "source": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "month": dict(sorted(months.items(), key=lambda kv: (kv[0] == NO_VALUE, kv[0]))),
+    }

@@ -58,7 +58,7 @@ from whoosh.codec.whoosh3 import (
 )
 from whoosh.util.numeric import length_to_byte
 
-from .blocks import (
+from clipsearch.codec.blocks import (
     _APART,
     _HEAD_ZLIB,
     _SIZES_FIRST,
@@ -73,7 +73,7 @@ from .blocks import (
     _skip_varints,
     read_block_header,
 )
-from .postings import encode_varints
+from clipsearch.codec.formats import encode_varints
 
 __all__ = ["CompactCodec"]
 
@@ -201,7 +201,7 @@ class CompactLeafMatcher(W3LeafMatcher):
         self._dataoffset = position + head_start
 
     def cursor(self) -> BlockCursor:
-        """A :class:`~clipsearch.blocks.BlockCursor` over this matcher's whole list (read into memory)."""
+        """A :class:`~clipsearch.codec.blocks.BlockCursor` over this matcher's whole list (read into memory)."""
         return BlockCursor(self._postfile.get(self._startoffset, self._length), 0)
 
     def block_head(self) -> bytes:

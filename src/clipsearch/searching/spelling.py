@@ -23,17 +23,9 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
-from .text import (
-    fold,
-    has_diacritics,
-    linked,
-    lower_and_folded,
-    normalize,
-    sequence_starts,
-    syllable_pattern,
-    syllables,
-    whole_syllables,
-)
+from clipsearch.text.fold import fold, has_diacritics, lower_and_folded
+from clipsearch.text.normalize import normalize
+from clipsearch.text.syllables import linked, sequence_starts, syllable_pattern, syllables, whole_syllables
 
 __all__ = ["suggest"]
 

@@ -2,7 +2,7 @@
 
 Whoosh keeps each segment's stored fields in a ``_stored`` column: one
 zlib-compressed pickle per document, then the array of their byte lengths
-(see :class:`clipsearch.segments.VarBytesColumn`). Whoosh's column reader
+(see :class:`clipsearch.reading.columns.VarBytesColumn`). Whoosh's column reader
 derives the offsets from the lengths in a Python loop over every document
 of the segment (it writes them only above 32,768 documents): at 80,000
 clippings that was 15-20 ms of a cold ``clipsearch query``, which reads ten
@@ -17,15 +17,17 @@ import zlib
 from bisect import bisect_right
 from typing import Any
 
-from .segments import IndexFiles, VarBytesColumn
+from clipsearch.reading.columns import VarBytesColumn
+from clipsearch.reading.segments import IndexFiles
+from clipsearch.schema import stored_body
 
-__all__ = ["StoredFields", "stored_value"]
+__all__ = ["FieldsCache", "StoredFields", "stored_value"]
 
 _COLUMN = "_stored"
 
 
 class StoredFields:
-    """The stored fields of the documents of :class:`~clipsearch.segments.IndexFiles`,
+    """The stored fields of the documents of :class:`~clipsearch.reading.segments.IndexFiles`,
     as Whoosh's ``reader.stored_fields(docnum)`` returns them."""
 
     def __init__(self, files: IndexFiles) -> None:
@@ -57,3 +59,25 @@ def stored_value(raw: bytes) -> dict[str, Any]:
     data = zlib.decompress(raw)
     fields: dict[str, Any] = pickle.loads(data) if data else {}  # Whoosh stores None as b""
     return fields
+
+
+class FieldsCache:
+    """A query's reads of stored fields, each document read (and its body
+    decompressed) once: the hits and "did you mean" share their documents."""
+
+    def __init__(self, stored: StoredFields) -> None:
+        self._stored = stored
+        self._fields: dict[int, dict[str, Any]] = {}
+        self._bodies: dict[int, str] = {}
+
+    def __call__(self, docnum: int) -> dict[str, Any]:
+        fields = self._fields.get(docnum)
+        if fields is None:
+            fields = self._fields[docnum] = self._stored(docnum)
+        return fields
+
+    def body(self, docnum: int) -> str:
+        body = self._bodies.get(docnum)
+        if body is None:
+            body = self._bodies[docnum] = stored_body(self(docnum))
+        return body

@@ -16,15 +16,15 @@ Whoosh (whoosh-reloaded 2.7) writes an index as:
     (``_<field>_len``, one byte per document), the stored fields
     (``_stored``), ``day``, ``source_key`` and others.
 
-Whoosh writes all of it (:mod:`clipsearch.index`). Reading it, though, needs
+Whoosh writes all of it (:mod:`clipsearch.writing.build`). Reading it, though, needs
 little of Whoosh's reader, and importing Whoosh costs a cold ``clipsearch
 query`` about a third of its imports (``whoosh.compat`` imports
 ``urllib.request`` and with it http, email and ssl; the ``cached_property``
 package imports asyncio). So the search path reads the files here, with the
 standard library and numpy, from memory maps. The pickles of the table of
 contents hold Whoosh's and clipsearch's classes; they are loaded with
-stand-ins (:class:`_StandIn`) that keep the objects' state without importing
-their modules. The tests compare every reading here with Whoosh's reader.
+stand-ins (:mod:`clipsearch.pickles`) that keep the objects' state without
+importing their modules. The tests compare every reading here with Whoosh's reader.
 """
 
 from __future__ import annotations
@@ -32,17 +32,15 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
-import pickle
 import re
 import struct
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
-import numpy.typing as npt
-
-from .blocks import BlockCursor, read_varint
-from .errors import IndexNotFoundError, IndexVersionError
+from clipsearch.codec.blocks import BlockCursor, decode_postings, read_varint
+from clipsearch.errors import IndexNotFoundError, IndexVersionError
+from clipsearch.pickles import StandIn, load_stand_ins
+from clipsearch.schema import RENAMED_CLASSES
 
 try:  # the interpreter's own MD5 (the hash of Whoosh's terms files), without OpenSSL's start-up
     from _md5 import md5  # type: ignore[import-not-found]
@@ -55,8 +53,6 @@ __all__ = [
     "Inline",
     "Segment",
     "latest_generation",
-    "numeric_column",
-    "VarBytesColumn",
 ]
 
 _TOC_SIZES = (4, 8, 4)  # int, long and float sizes Whoosh checks
@@ -70,45 +66,8 @@ _HASH_TABLES = 256
 _NO_FIELD = 65535
 
 
-class _StandIn:
-    """An object of a class from Whoosh or clipsearch loaded from a pickle:
-    its state, without its class's module (``qualified`` names the class)."""
-
-    qualified = ""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.args = args
-
-    def __setstate__(self, state: Any) -> None:
-        if isinstance(state, tuple) and len(state) == 2:  # (dict, slots)
-            state = {**(state[0] or {}), **(state[1] or {})}
-        if isinstance(state, dict):
-            self.__dict__.update(state)
-        else:
-            self.__dict__["state"] = state
-
-
-_stand_ins: dict[str, type[_StandIn]] = {}
-
-
-class _StandInUnpickler(pickle.Unpickler):
-    """Loads the classes of Whoosh and clipsearch as :class:`_StandIn`
-    subclasses, anything else as usual."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module.partition(".")[0] not in ("whoosh", "clipsearch"):
-            return super().find_class(module, name)
-        qualified = f"{module}.{name}"
-        found = _stand_ins.get(qualified)
-        if found is None:
-            found = _stand_ins[qualified] = type(name, (_StandIn,), {"qualified": qualified})
-        return found
-
-
 def _load(data: Any) -> Any:
-    import io
-
-    return _StandInUnpickler(io.BytesIO(data)).load()
+    return load_stand_ins(data, RENAMED_CLASSES)
 
 
 class Field(NamedTuple):
@@ -123,7 +82,7 @@ def _field(obj: Any) -> Field:
     fmt = getattr(obj, "format", None)
     column = getattr(obj, "column_type", None)
     return Field(
-        format=type(fmt).qualified if isinstance(fmt, _StandIn) else "",
+        format=type(fmt).qualified if isinstance(fmt, StandIn) else "",
         scorable=bool(getattr(obj, "scorable", False)),
         typecode=str(getattr(column, "_typecode", "")),
     )
@@ -344,56 +303,6 @@ class Segment:
         self._files.close()
 
 
-def numeric_column(buf: memoryview | None, typecode: str, count: int) -> npt.NDArray[Any]:
-    """A Whoosh ``NumericColumn`` of ``count`` documents as an array (0 past
-    the values written, Whoosh's default)."""
-    dtype = np.dtype(typecode).newbyteorder(">")
-    if dtype.itemsize != struct.calcsize("!" + typecode):
-        raise IndexVersionError(f"a numeric column of type {typecode!r}: rebuild the index")
-    out = np.zeros(count, dtype=dtype.newbyteorder("="))
-    if buf is not None:
-        stored = min(len(buf) // dtype.itemsize, count)
-        out[:stored] = np.frombuffer(buf, dtype=dtype, count=stored)
-    return out
-
-
-class VarBytesColumn:
-    """A Whoosh ``VarBytesColumn`` of ``count`` documents: the values, then
-    their lengths, then (above 32,768 documents) their offsets; the last
-    bytes name the arrays' types. The offsets are derived from the lengths
-    in one cumulative sum when they are not written."""
-
-    __slots__ = ("_buf", "lengths", "offsets")
-
-    def __init__(self, buf: memoryview, count: int) -> None:
-        self._buf = buf
-        last = len(buf) - 1
-        code = chr(buf[last])
-        offsets: npt.NDArray[Any] | None = None
-        if code == "X":
-            code, offsets_code = chr(buf[last - 2]), chr(buf[last - 1])
-            offsets_type = np.dtype(offsets_code).newbyteorder(">")
-            last = last - 2 - count * offsets_type.itemsize
-            offsets = np.frombuffer(buf, dtype=offsets_type, count=count, offset=last)
-        lengths_type = np.dtype(code).newbyteorder(">")
-        start = last - count * lengths_type.itemsize
-        self.lengths = np.frombuffer(buf, dtype=lengths_type, count=count, offset=start).astype(np.int64)
-        if offsets is None:
-            offsets = np.zeros(count, dtype=np.int64)
-            np.cumsum(self.lengths[:-1], out=offsets[1:])
-        self.offsets = offsets.astype(np.int64)
-
-    def __len__(self) -> int:
-        return len(self.lengths)
-
-    def __getitem__(self, docnum: int) -> bytes:
-        length = int(self.lengths[docnum])
-        if not length:
-            return b""
-        start = int(self.offsets[docnum])
-        return bytes(self._buf[start : start + length])
-
-
 class IndexFiles:
     """One generation of the index ``name`` in ``folder``, its segments
     memory-mapped: document counts, term statistics, postings and columns,
@@ -445,6 +354,18 @@ class IndexFiles:
     def field_length(self, field: str) -> int:
         """The total length of a field over all documents."""
         return sum(s.field_lengths.get(field, 0) for s in self.segments)
+
+    def document_number(self, clipping_id: str) -> int | None:
+        """The document number of the clipping ``clipping_id`` (not deleted), or None."""
+        for segment, offset in self.leaves:
+            postings = segment.postings("id", clipping_id)
+            if postings is None:
+                continue
+            ids = decode_postings(postings).ids.tolist() if isinstance(postings, BlockCursor) else postings.ids
+            for local in ids:
+                if local not in segment.deleted:
+                    return int(local) + offset
+        return None
 
     def close(self) -> None:
         """Release the memory maps."""

@@ -1,0 +1,164 @@
+"""What a clipsearch index is made of, for its writer and its readers:
+versions, field names, the files beside Whoosh's, and their readers.
+
+A clipsearch index is a Whoosh index (written by :mod:`clipsearch.writing`
+with the posting blocks of :mod:`clipsearch.codec`, read by
+:mod:`clipsearch.reading`) plus files of its own in the same folder:
+``clipsearch.json`` (the versions that built it), ``groups.json`` (reprint
+groups) and ``vocabulary.json`` (exact forms and their document
+frequencies). Title, lead and body are indexed as zones of ``text`` (folded
+syllables, positions), ``exact`` (forms with diacritics) and ``words``
+(pyvi's words); ``pairs`` holds adjacent common syllables; ``title`` and
+``source`` also have fields of their own; ``day``, ``source_key``, ``dup`` and
+``manifest`` are columns. Nothing here imports Whoosh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+from clipsearch.errors import IndexNotFoundError, IndexVersionError
+
+__all__ = [
+    "ANALYSIS_VERSION",
+    "EXACT_FIELD",
+    "GROUPS_FILE",
+    "INDEX_NAME",
+    "LOCK_FILE",
+    "META_FILE",
+    "PAIRS_FIELD",
+    "RENAMED_CLASSES",
+    "SCHEMA_VERSION",
+    "TEXT_FIELD",
+    "TITLE_FIELD",
+    "VOCABULARY_FILE",
+    "WORDS_FIELD",
+    "manifest_entry",
+    "read_groups",
+    "read_manifest_entry",
+    "read_json",
+    "read_meta",
+    "read_vocabulary",
+    "stored_body",
+    "write_json",
+    "write_meta",
+]
+
+#: Bumped when the fields or the bytes of their postings change.
+SCHEMA_VERSION = 10
+#: Bumped when normalisation, syllables, segmentation or the reprint
+#: signatures (:mod:`clipsearch.reprints.minhash`) change what is indexed.
+ANALYSIS_VERSION = 1
+#: The name of the Whoosh index in the folder (its files start with it).
+INDEX_NAME = "clipsearch"
+META_FILE = "clipsearch.json"
+#: Held (``flock``) by the one ``clipsearch index`` run writing to the folder.
+LOCK_FILE = "clipsearch.lock"
+#: Index statistics kept beside the index, rewritten after each run that changed it.
+VOCABULARY_FILE = "vocabulary.json"
+GROUPS_FILE = "groups.json"
+
+#: Where the boosts of the zones title, lead and body are applied.
+TEXT_FIELD, EXACT_FIELD, WORDS_FIELD, TITLE_FIELD = "text", "exact", "words", "title"
+#: Adjacent common syllables of ``text`` (see :class:`clipsearch.writing.fields.PairTokenizer`).
+PAIRS_FIELD = "pairs"
+
+#: The classes Whoosh pickles into a table of contents (the schema's
+#: tokenizers, formats and columns; the segments' codec), by the name that
+#: indexes written before the package had subpackages (schema 10) give them:
+#: those indexes are read and updated as they are.
+RENAMED_CLASSES = {
+    "clipsearch.writing.fields.SyllableTokenizer": "clipsearch.writing.fields.SyllableTokenizer",
+    "clipsearch.writing.fields.ExactTokenizer": "clipsearch.writing.fields.ExactTokenizer",
+    "clipsearch.writing.fields.WordTokenizer": "clipsearch.writing.fields.WordTokenizer",
+    "clipsearch.writing.fields.PairTokenizer": "clipsearch.writing.fields.PairTokenizer",
+    "clipsearch.writing.fields.SignatureColumn": "clipsearch.writing.fields.SignatureColumn",
+    "clipsearch.codec.formats.IntFrequency": "clipsearch.codec.formats.IntFrequency",
+    "clipsearch.codec.formats.Presence": "clipsearch.codec.formats.Presence",
+    "clipsearch.codec.formats.VarintPositions": "clipsearch.codec.formats.VarintPositions",
+    "clipsearch.codec.compact.CompactCodec": "clipsearch.codec.compact.CompactCodec",
+}
+
+
+def read_meta(index_dir: Path) -> dict[str, Any]:
+    """The recorded versions of the index in ``index_dir``."""
+    meta = index_dir / META_FILE
+    if not meta.exists():
+        raise IndexNotFoundError(f"no clipsearch index in {str(index_dir)!r}: run `clipsearch index` first")
+    try:
+        data: dict[str, Any] = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexVersionError(f"cannot read {meta}: {exc}; rebuild with `clipsearch index --rebuild`") from None
+    if data.get("schema_version") != SCHEMA_VERSION or data.get("analysis_version") != ANALYSIS_VERSION:
+        raise IndexVersionError(
+            f"the index in {str(index_dir)!r} was built by another version of clipsearch "
+            f"(schema {data.get('schema_version')}, analysis {data.get('analysis_version')}; "
+            f"this one needs {SCHEMA_VERSION}, {ANALYSIS_VERSION}): rebuild it with `clipsearch index --rebuild`"
+        )
+    return data
+
+
+def write_meta(index_dir: Path, **extra: Any) -> None:
+    """Record this version's schema and analysis versions (and ``extra``) in ``index_dir``."""
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "analysis_version": ANALYSIS_VERSION,
+        "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **extra,
+    }
+    tmp = index_dir / (META_FILE + ".new")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, index_dir / META_FILE)
+
+
+def manifest_entry(clipping_id: str, sha: str, location: str) -> bytes:
+    """The ``manifest`` column's value for a clipping: its id, the SHA-256 of
+    its file and the file's absolute path, for incremental runs."""
+    return f"{clipping_id}\t{sha}\t{location}".encode()
+
+
+def read_manifest_entry(raw: bytes) -> tuple[str, str, str]:
+    """``(id, sha256, absolute path)`` from what :func:`manifest_entry` wrote."""
+    clipping_id, sha, location = raw.decode("utf-8").split("\t", 2)
+    return clipping_id, sha, location
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Replace ``path`` with ``data`` as compact JSON, never leaving it half written."""
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object written by :func:`write_json`; empty if missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_groups(index_path: Path) -> dict[str, list[str]]:
+    """The reprint groups written beside the index (empty if missing):
+    representative id -> member ids."""
+    groups = read_json(index_path / GROUPS_FILE).get("groups", {})
+    return groups if isinstance(groups, dict) else {}
+
+
+def read_vocabulary(index_path: Path) -> dict[str, dict[str, int]]:
+    """The vocabulary written beside the index (empty if missing): for each
+    folded syllable, its exact written forms with their document frequencies."""
+    forms = read_json(index_path / VOCABULARY_FILE).get("forms", {})
+    return forms if isinstance(forms, dict) else {}
+
+
+def stored_body(fields: dict[str, Any]) -> str:
+    """The body text of a stored document (kept zlib-compressed as ``body_z``)."""
+    data = fields.get("body_z")
+    return zlib.decompress(data).decode("utf-8") if data else ""

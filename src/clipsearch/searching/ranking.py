@@ -1,0 +1,69 @@
+"""Relevance order: every match is scored by the plan's required part
+(:mod:`clipsearch.searching.scoring`), then the best :data:`CANDIDATES` get the
+plan's bonuses (exact forms, whole words, the query's syllables in order).
+Also the order by date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from clipsearch.searching.plan import Phrase, Term
+from clipsearch.searching.scoring import Evaluator, Matches
+
+__all__ = ["CANDIDATES", "bonus_scores", "by_date", "rank", "top"]
+
+#: How many of the best matches by the required part get the bonuses.
+CANDIDATES = 100
+
+
+def top(matches: Matches, limit: int) -> list[tuple[float, int]]:
+    """The ``limit`` best ``(score, docnum)``, ties broken by document number."""
+    n = len(matches)
+    if n == 0 or limit <= 0:
+        return []
+    scores, ids = matches.scores, matches.ids
+    if n > limit:
+        kth = np.partition(scores, n - limit)[n - limit]
+        keep = np.flatnonzero(scores >= kth)
+        scores, ids = scores[keep], ids[keep]
+    order = np.lexsort((ids, -scores))[:limit]
+    return list(zip(scores[order].tolist(), ids[order].tolist(), strict=True))
+
+
+def rank(
+    evaluator: Evaluator, bonus: tuple[Term | Phrase, ...], matches: Matches, limit: int
+) -> list[tuple[float, int]]:
+    """Relevance order: the best :data:`CANDIDATES` by the required part,
+    re-scored with the bonuses."""
+    scores = {d: s for s, d in top(matches, max(CANDIDATES, limit))}
+    for docnum, extra in bonus_scores(evaluator, bonus, sorted(scores)).items():
+        scores[docnum] += extra
+    return [(scores[d], d) for d in sorted(scores, key=lambda d: (-scores[d], d))[:limit]]
+
+
+def by_date(matches: Matches, days: Any, newest: bool) -> Iterator[tuple[float, int]]:
+    """Matches by date (newest or oldest first), undated ones last, then by score."""
+    match_days = days[matches.ids]
+    order = np.lexsort((matches.ids, -matches.scores, -match_days if newest else match_days, match_days == 0))
+    return zip(matches.scores[order].tolist(), matches.ids[order].tolist(), strict=True)
+
+
+def bonus_scores(evaluator: Evaluator, bonus: tuple[Term | Phrase, ...], docnums: list[int]) -> dict[int, float]:
+    """The score each bonus term or sequence gives each of ``docnums``
+    (ascending), from posting arrays and the candidates' positions."""
+    extra: dict[int, float] = {}
+    if not docnums:
+        return extra
+    ids = np.array(docnums, dtype=np.int64)
+    for query in bonus:
+        if isinstance(query, Phrase):
+            scores = evaluator.phrase_scores_at(query.fieldname, list(query.words), ids) * query.boost
+        else:
+            scores = evaluator.term_scores_at(query.fieldname, query.text, ids) * query.boost
+        for docnum, score in zip(docnums, scores.tolist(), strict=True):
+            if score:
+                extra[docnum] = extra.get(docnum, 0.0) + score
+    return extra

@@ -1,0 +1,91 @@
+"""Syllables: the unit of matching and highlighting, and finding given
+syllables in folded text (snippets, "did you mean")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import NamedTuple
+
+from clipsearch.text.normalize import Normalized
+
+__all__ = [
+    "Syllable",
+    "linked",
+    "sequence_starts",
+    "syllable_form",
+    "syllable_pattern",
+    "syllables",
+    "whole_syllables",
+]
+
+# A number keeps its inner separators (1.000, 2,5); otherwise a syllable is a
+# run of letters and digits. `TP.HCM` gives `tp`, `hcm`; `1/8/2014` gives 1, 8, 2014.
+_SYLLABLE_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
+
+
+class Syllable(NamedTuple):
+    """A syllable: its matching form and its span in the ORIGINAL text."""
+
+    text: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=65536)
+def syllable_form(raw: str) -> str:
+    """The exact form of a normalised syllable: lowercase; numbers lose
+    leading zeros (``01`` → ``1``) so dates match however they were typed."""
+    low = raw.lower()
+    if low.isdigit():
+        return low.lstrip("0") or "0"
+    return low
+
+
+def syllables(norm: Normalized) -> list[Syllable]:
+    """Split normalised text into syllables with spans in the original text."""
+    form = syllable_form
+    if norm.starts is None:
+        return [Syllable(form(m.group()), m.start(), m.end()) for m in _SYLLABLE_RE.finditer(norm.text)]
+    result = []
+    for m in _SYLLABLE_RE.finditer(norm.text):
+        start, end = norm.span(m.start(), m.end())
+        result.append(Syllable(form(m.group()), start, end))
+    return result
+
+
+# Finding given syllables in folded text (snippets, "did you mean")
+
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def syllable_pattern(folded: Iterable[str]) -> re.Pattern[str]:
+    """Matches any of the ``folded`` syllables followed by no letter or
+    digit. Whether one precedes it is checked by :func:`whole_syllables`:
+    a lookbehind triples the scan time."""
+    alternatives = "|".join(re.escape(f) for f in sorted(set(folded), key=len, reverse=True))
+    return re.compile(r"(?:" + alternatives + r")(?![^\W_])")
+
+
+def whole_syllables(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """The matches of a :func:`syllable_pattern` in ``text`` that are whole syllables."""
+    return [m for m in pattern.finditer(text) if not m.start() or not _LETTER_OR_DIGIT.match(text, m.start() - 1)]
+
+
+def linked(text: str, spans: Sequence[tuple[int, int]]) -> list[bool]:
+    """For each two consecutive spans of ``text``, whether only spaces and
+    punctuation lie between them (no other syllable, as the index's positions
+    see it)."""
+    return [not _LETTER_OR_DIGIT.search(text, spans[k][1], spans[k + 1][0]) for k in range(len(spans) - 1)]
+
+
+def sequence_starts(found: Sequence[str], links: Sequence[bool], sequence: Sequence[str]) -> list[int]:
+    """Where ``sequence`` occurs in ``found`` (syllables in text order, with
+    their :func:`linked` flags) as consecutive, linked syllables."""
+    n = len(sequence)
+    return [
+        k
+        for k in range(len(found) - n + 1)
+        if all(found[k + j] == sequence[j] for j in range(n)) and all(links[k : k + n - 1])
+    ]
