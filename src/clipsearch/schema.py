@@ -73,15 +73,15 @@ PAIRS_FIELD = "pairs"
 #: indexes written before the package had subpackages (schema 10) give them:
 #: those indexes are read and updated as they are.
 RENAMED_CLASSES = {
-    "clipsearch.writing.fields.SyllableTokenizer": "clipsearch.writing.fields.SyllableTokenizer",
-    "clipsearch.writing.fields.ExactTokenizer": "clipsearch.writing.fields.ExactTokenizer",
-    "clipsearch.writing.fields.WordTokenizer": "clipsearch.writing.fields.WordTokenizer",
-    "clipsearch.writing.fields.PairTokenizer": "clipsearch.writing.fields.PairTokenizer",
-    "clipsearch.writing.fields.SignatureColumn": "clipsearch.writing.fields.SignatureColumn",
-    "clipsearch.codec.formats.IntFrequency": "clipsearch.codec.formats.IntFrequency",
-    "clipsearch.codec.formats.Presence": "clipsearch.codec.formats.Presence",
-    "clipsearch.codec.formats.VarintPositions": "clipsearch.codec.formats.VarintPositions",
-    "clipsearch.codec.compact.CompactCodec": "clipsearch.codec.compact.CompactCodec",
+    "clipsearch.analysis.SyllableTokenizer": "clipsearch.writing.fields.SyllableTokenizer",
+    "clipsearch.analysis.ExactTokenizer": "clipsearch.writing.fields.ExactTokenizer",
+    "clipsearch.analysis.WordTokenizer": "clipsearch.writing.fields.WordTokenizer",
+    "clipsearch.analysis.PairTokenizer": "clipsearch.writing.fields.PairTokenizer",
+    "clipsearch.analysis.SignatureColumn": "clipsearch.writing.fields.SignatureColumn",
+    "clipsearch.postings.IntFrequency": "clipsearch.codec.formats.IntFrequency",
+    "clipsearch.postings.Presence": "clipsearch.codec.formats.Presence",
+    "clipsearch.postings.VarintPositions": "clipsearch.codec.formats.VarintPositions",
+    "clipsearch.codec.CompactCodec": "clipsearch.codec.compact.CompactCodec",
 }
 
 

@@ -1,22 +1,32 @@
-"""Whoosh storage that reads segments from a memory map without copying them.
+"""The index folder as Whoosh storage, for the writer.
 
-whoosh-reloaded 2.7.5 memory-maps each segment (``.seg``) file, then wraps
-every sub-file it opens in ``BufferFile``, whose ``BytesIO`` COPIES the
-sub-file into memory: at 80,000 clippings, opening a searcher took 1.9 s and
-1.6 GB. Without memory-mapping it reads through the file object instead,
-which is slow per block. :class:`SegmentStorage` memory-maps ``.seg`` files
-itself and serves sub-files as views of the map: opening costs almost
-nothing, memory stays with the OS page cache, and reads are slices.
+* Segments are read from a memory map without copying them: whoosh-reloaded
+  memory-maps each segment (``.seg``) file, then wraps every sub-file it opens
+  in ``BufferFile``, whose ``BytesIO`` copies the sub-file into memory.
+  :class:`SegmentStorage` memory-maps ``.seg`` files itself and serves
+  sub-files as views of the map, so memory stays with the OS page cache.
+* An index is opened with the schema this version builds for it
+  (:func:`clipsearch.writing.fields.build_schema` with the index's common
+  syllables), not the one pickled in its table of contents, and the pickled
+  segments' classes are looked up under their current names
+  (:data:`clipsearch.schema.RENAMED_CLASSES`): indexes written before a class
+  moved are updated as they are.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
+import pickle
 from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.structfile import BufferFile
+from whoosh.filedb.structfile import BufferFile, StructFile
+
+from clipsearch.errors import ClipsearchError
+from clipsearch.reading.segments import IndexFiles
+from clipsearch.schema import RENAMED_CLASSES
+from clipsearch.writing.fields import build_schema
 
 __all__ = ["SegmentStorage"]
 
@@ -81,6 +91,23 @@ class _ViewFile(BufferFile):
         return _ViewFile(self._buf[position : position + length], name=name or self._name)
 
 
+class _RenamingUnpickler(pickle.Unpickler):
+    """Loads classes pickled under an earlier name from their current home."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        current = RENAMED_CLASSES.get(f"{module}.{name}")
+        if current is not None:
+            module, _dot, name = current.rpartition(".")
+        return super().find_class(module, name)
+
+
+class _TocFile(StructFile):
+    """A table of contents, whose pickled segments name the codec's class."""
+
+    def read_pickle(self) -> Any:
+        return _RenamingUnpickler(self.file).load()
+
+
 class SegmentStorage(FileStorage):
     """A folder of index files; ``.seg`` files are opened as memory views.
 
@@ -90,7 +117,22 @@ class SegmentStorage(FileStorage):
     def __init__(self, path: str) -> None:
         super().__init__(path, supports_mmap=False)
 
+    def open_index(self, indexname: str, schema: Any = None, indexclass: Any = None) -> Any:
+        """Open the Whoosh index ``indexname``, with the schema this version
+        builds for its common syllables unless ``schema`` is given."""
+        if schema is None:
+            try:
+                files = IndexFiles(self.folder, indexname)
+            except ClipsearchError:  # no table of contents: Whoosh says so its own way
+                pass
+            else:
+                files.close()
+                schema = build_schema(files.common)
+        return super().open_index(indexname, schema=schema, indexclass=indexclass)
+
     def open_file(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.endswith(".toc"):
+            return _TocFile(open(self._fpath(name), "rb"), *args, name=name, **kwargs)
         if not name.endswith(".seg"):
             return super().open_file(name, *args, **kwargs)
         with open(self._fpath(name), "rb") as f:
