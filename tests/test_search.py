@@ -220,7 +220,7 @@ def test_locked_index(tmp_path: Path) -> None:
 HOLD_LOCK = """
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR)
-fcntl.flock(fd, fcntl.LOCK_EX)
+fcntl.lockf(fd, fcntl.LOCK_EX)
 print("locked", flush=True)
 time.sleep(60)
 """

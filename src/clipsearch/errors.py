@@ -10,6 +10,8 @@ __all__ = [
     "IndexLockedError",
     "QueryError",
     "ClippingNotFoundError",
+    "IndexDamagedError",
+    "IndexWriteError",
 ]
 
 
@@ -39,3 +41,12 @@ class QueryError(ClipsearchError):
 
 class ClippingNotFoundError(ClipsearchError):
     """No clipping with the given id is in the index."""
+
+
+class IndexDamagedError(ClipsearchError):
+    """A file of the index is missing or damaged; ``clipsearch index --rebuild`` repairs it."""
+
+
+class IndexWriteError(ClipsearchError):
+    """The index folder cannot be written (full disk, read-only folder, no
+    permission); what was committed before is kept."""

@@ -18,11 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import Any
 
-from clipsearch.errors import IndexNotFoundError, IndexVersionError
+from clipsearch.errors import IndexDamagedError, IndexNotFoundError, IndexVersionError
 
 __all__ = [
     "ANALYSIS_VERSION",
@@ -31,6 +32,8 @@ __all__ = [
     "INDEX_NAME",
     "LOCK_FILE",
     "META_FILE",
+    "REBUILD_FOLDER",
+    "SKIPPED_FILE",
     "PAIRS_FIELD",
     "RENAMED_CLASSES",
     "SCHEMA_VERSION",
@@ -39,6 +42,7 @@ __all__ = [
     "VOCABULARY_FILE",
     "WORDS_FIELD",
     "manifest_entry",
+    "is_index_file",
     "read_groups",
     "read_manifest_entry",
     "read_json",
@@ -47,6 +51,7 @@ __all__ = [
     "stored_body",
     "write_json",
     "write_meta",
+    "damaged",
 ]
 
 #: Bumped when the fields or the bytes of their postings change.
@@ -62,6 +67,16 @@ LOCK_FILE = "clipsearch.lock"
 #: Index statistics kept beside the index, rewritten after each run that changed it.
 VOCABULARY_FILE = "vocabulary.json"
 GROUPS_FILE = "groups.json"
+
+#: What else a run leaves in the folder: the list of skipped files, Whoosh's
+#: write lock and temporary folder, the folder a rebuild is made in.
+SKIPPED_FILE = "skipped.tsv"
+REBUILD_FOLDER = ".rebuild"
+_INDEX_FILE = re.compile(
+    rf"^(_{INDEX_NAME}_\d+\.toc(\.[\d.]+)?|{INDEX_NAME}_\w+(\.\w+)*|{INDEX_NAME}\.tmp|"
+    rf"{re.escape(META_FILE)}|{re.escape(LOCK_FILE)}|{re.escape(VOCABULARY_FILE)}|{re.escape(GROUPS_FILE)}|"
+    rf"{re.escape(SKIPPED_FILE)}|{re.escape(REBUILD_FOLDER)})(\.new)?$"
+)
 
 #: Where the boosts of the zones title, lead and body are applied.
 TEXT_FIELD, EXACT_FIELD, WORDS_FIELD, TITLE_FIELD = "text", "exact", "words", "title"
@@ -85,10 +100,28 @@ RENAMED_CLASSES = {
 }
 
 
+def is_index_file(name: str) -> bool:
+    """Whether a file of this name in an index folder is clipsearch's (or Whoosh's for it)."""
+    return bool(_INDEX_FILE.match(name))
+
+
+def damaged(index_dir: Path, what: str) -> IndexDamagedError:
+    """The error for an index with a missing or damaged file."""
+    return IndexDamagedError(
+        f"the index at {str(index_dir)!r} is damaged ({what}): rebuild it with `clipsearch index --rebuild`"
+    )
+
+
 def read_meta(index_dir: Path) -> dict[str, Any]:
     """The recorded versions of the index in ``index_dir``."""
     meta = index_dir / META_FILE
     if not meta.exists():
+        try:
+            has_toc = any(name.startswith(f"_{INDEX_NAME}_") for name in os.listdir(index_dir))
+        except OSError:
+            has_toc = False
+        if has_toc:
+            raise damaged(index_dir, f"{META_FILE} is missing")
         raise IndexNotFoundError(f"no clipsearch index in {str(index_dir)!r}: run `clipsearch index` first")
     try:
         data: dict[str, Any] = json.loads(meta.read_text(encoding="utf-8"))

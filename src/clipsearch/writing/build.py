@@ -10,24 +10,32 @@ clippings and then rewrites the index's statistics
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import fcntl
 import os
+import shutil
+import signal
+import sys
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from whoosh.index import LockError
+from whoosh.index import TOC, LockError, clean_files
 
 from clipsearch.clipping import Clipping, clipping_from_bytes, read_bytes
 from clipsearch.codec.compact import CompactCodec
-from clipsearch.errors import ClippingError, IndexLockedError, IndexNotFoundError
+from clipsearch.errors import ClippingError, IndexLockedError, IndexNotFoundError, IndexWriteError
+from clipsearch.reading.segments import latest_generation
 from clipsearch.schema import (
     INDEX_NAME,
     LOCK_FILE,
-    META_FILE,
+    REBUILD_FOLDER,
+    is_index_file,
     manifest_entry,
     read_manifest_entry,
     read_meta,
@@ -136,19 +144,53 @@ def _common_syllables(files: Sequence[Path]) -> frozenset[str]:
     return common_syllables(values, COMMON_SYLLABLES)
 
 
-def _create_or_open(index_dir: Path, rebuild: bool, files: Sequence[Path] = ()) -> Any:
-    index_dir.mkdir(parents=True, exist_ok=True)
-    storage = _storage(index_dir)
-    if not rebuild and storage.index_exists(INDEX_NAME):
-        return open_whoosh_index(index_dir)
-    foreign = [p for p in index_dir.iterdir() if p.name != LOCK_FILE]
-    if foreign and not (index_dir / META_FILE).exists():
+def _check_folder(index_dir: Path) -> None:
+    """Refuse a folder that holds files of its own and no clipsearch index:
+    indexing there would mix the index with them."""
+    names = [name for name in os.listdir(index_dir) if name != LOCK_FILE]
+    if any(not is_index_file(name) for name in names) and not any(name.startswith(f"_{INDEX_NAME}_") for name in names):
         raise IndexNotFoundError(
             f"{str(index_dir)!r} is not empty and holds no clipsearch index; choose another --index-dir"
         )
-    ix = storage.create_index(build_schema(_common_syllables(files)), indexname=INDEX_NAME)
+
+
+def _create(index_dir: Path, files: Sequence[Path]) -> Any:
+    """A new, empty index in ``index_dir`` (which holds none)."""
+    ix = _storage(index_dir).create_index(build_schema(_common_syllables(files)), indexname=INDEX_NAME)
     write_meta(index_dir)
     return ix
+
+
+def _clean(index_dir: Path) -> None:
+    """Remove what runs that failed or were killed left behind: the folder a
+    rebuild was made in, Whoosh's temporary folder, and segment and table of
+    contents files that the latest table of contents does not name."""
+    shutil.rmtree(index_dir / REBUILD_FOLDER, ignore_errors=True)
+    shutil.rmtree(index_dir / f"{INDEX_NAME}.tmp", ignore_errors=True)
+    storage = _storage(index_dir)
+    try:
+        toc = TOC.read(storage, INDEX_NAME, schema=build_schema())  # the schema is not needed: skip its pickle
+    except Exception:
+        return
+    clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
+
+
+def _replace(index_dir: Path, built: Path) -> None:
+    """Make the index built in ``built`` the index in ``index_dir``: its
+    segment files are moved in, then its table of contents is written as
+    the next generation (an atomic rename, so readers see the old index or
+    the new, never neither), then the old files are removed."""
+    staged = _storage(built)
+    toc = TOC.read(staged, INDEX_NAME)
+    segment_file = TOC._segment_pattern(INDEX_NAME)
+    for name in os.listdir(built):
+        if segment_file.match(name):
+            os.replace(built / name, index_dir / name)
+    toc.generation = max(latest_generation(index_dir, INDEX_NAME), toc.generation) + 1
+    storage = _storage(index_dir)
+    toc.write(storage, INDEX_NAME)
+    write_meta(index_dir)
+    clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
 
 
 def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
@@ -202,18 +244,19 @@ def _under(path: str, roots: list[Path]) -> bool:
 class _RunLock:
     """An exclusive lock on the index folder for one `clipsearch index` run.
 
-    ``flock`` locks are released by the kernel when their process dies, so a
-    killed run never leaves a stale lock behind."""
+    A POSIX record lock (``lockf``) belongs to the process that took it: the
+    kernel releases it when that process dies, and the worker processes it
+    forks do not inherit it (a ``flock`` lock would live on in them)."""
 
     def __init__(self, index_path: Path) -> None:
         self.path = index_path / LOCK_FILE
         self.fd = -1
 
     def __enter__(self) -> _RunLock:
-        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (BlockingIOError, PermissionError):
             os.close(self.fd)
             raise IndexLockedError(
                 f"the index in {str(self.path.parent)!r} is locked: another `clipsearch index` is writing to it; "
@@ -231,6 +274,35 @@ class _RunLock:
 COMMIT_EVERY = 40_000
 #: Below this many documents to index, one process does it all.
 PARALLEL_THRESHOLD = 500
+
+
+_building = False
+_builder_pid = 0
+
+
+def _die_with_builder() -> None:
+    """In a process forked during a run: be killed when the run's process dies
+    (Linux), so that no worker outlives a killed run holding Whoosh's lock."""
+    if not _building or sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != _builder_pid:  # the run died before the line above
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+os.register_at_fork(after_in_child=_die_with_builder)
+
+
+@contextlib.contextmanager
+def _workers_die_with_this_process() -> Iterator[None]:
+    global _building, _builder_pid
+    _building, _builder_pid = True, os.getpid()
+    try:
+        yield
+    finally:
+        _building = False
 
 
 class _Writer:
@@ -271,14 +343,26 @@ class _Writer:
 
     def commit(self) -> None:
         if self.writer is not None:
-            self.writer.commit()
+            try:
+                self.writer.commit()
+            except BaseException:
+                self.cancel()
+                raise
             self.writer = None
             self.pending = 0
 
     def cancel(self) -> None:
-        if self.writer is not None:
-            self.writer.cancel()
-            self.writer = None
+        """Drop what is not committed and release Whoosh's write lock, even
+        when the folder can no longer be written."""
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        with contextlib.suppress(Exception):
+            writer.cancel()
+        lock = getattr(writer, "writelock", None)
+        with contextlib.suppress(Exception):
+            if lock is not None:
+                lock.release()
 
 
 def build_index(
@@ -294,35 +378,78 @@ def build_index(
 
     On an existing index, new files are added, changed ones (by content
     hash) and moved ones re-indexed, unchanged ones left alone, and clippings
-    whose file was deleted from a folder being indexed are removed;
-    ``rebuild=True`` starts a new index. Bad files are recorded in the
-    report's ``skipped`` with their reason and never stop the run. The index
+    whose file was deleted from a folder being indexed are removed. The index
     is committed every ``commit_every`` clippings, so a killed run keeps
-    what it committed and the next run finishes the job. ``progress(done,
+    what it committed and the next run finishes the job. ``rebuild=True``
+    builds a new index beside the old one, which searches see until the new
+    one replaces it whole. Bad files are recorded in the report's
+    ``skipped`` with their reason and never stop the run. ``progress(done,
     total)`` is called after every file; ``procs`` worker processes analyse
-    the text (default: one per CPU)."""
+    the text (default: one per CPU).
+
+    Raises :class:`IndexLockedError` while another run writes to the index,
+    :class:`IndexWriteError` when the folder cannot be written (what was
+    committed before is kept) and :class:`IndexVersionError` or
+    :class:`IndexDamagedError` for an index that only a rebuild can use."""
     index_path = Path(index_dir)
     report = IndexReport(str(index_path))
     given = list(paths)
     roots = [Path(os.path.abspath(p)) for p in given]
     files = find_clipping_files(given, report)
-    index_path.mkdir(parents=True, exist_ok=True)
-    with _RunLock(index_path):
-        return _build(files, roots, index_path, report, rebuild, progress, procs, commit_every)
+    try:
+        index_path.mkdir(parents=True, exist_ok=True)
+        _check_folder(index_path)
+        with _RunLock(index_path), _workers_die_with_this_process():
+            _clean(index_path)
+            if rebuild and latest_generation(index_path, INDEX_NAME) >= 0:
+                built = index_path / REBUILD_FOLDER
+                built.mkdir()
+                try:
+                    _index(_create(built, files), built, files, roots, report, {}, progress, procs, commit_every)
+                    _replace(index_path, built)
+                finally:
+                    shutil.rmtree(built, ignore_errors=True)
+                ix = open_whoosh_index(index_path)
+            else:
+                ix = open_whoosh_index(index_path) if latest_generation(index_path, INDEX_NAME) >= 0 else None
+                if ix is None:
+                    ix = _create(index_path, files)
+                _index(ix, index_path, files, roots, report, indexed_files(ix), progress, procs, commit_every)
+                write_meta(index_path)
+            if report.indexed or report.removed or not statistics_current(ix, index_path):
+                write_statistics(ix, index_path)
+            report.total = ix.doc_count()
+    except OSError as exc:
+        raise _write_error(index_path, exc) from None
+    return report
 
 
-def _build(
+def _write_error(index_path: Path, exc: OSError) -> IndexWriteError:
+    reason = {
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    where = f" ({exc.filename})" if exc.filename else ""
+    return IndexWriteError(
+        f"cannot write the index in {str(index_path)!r}: {reason}{where}; what was committed before is kept"
+    )
+
+
+def _index(
+    ix: Any,
+    index_path: Path,
     files: list[Path],
     roots: list[Path],
-    index_path: Path,
     report: IndexReport,
-    rebuild: bool,
+    known: dict[str, tuple[str, str]],
     progress: Callable[[int, int], None] | None,
     procs: int | None,
     commit_every: int,
-) -> IndexReport:
-    ix = _create_or_open(index_path, rebuild, files)
-    known = indexed_files(ix)
+) -> None:
+    """Add, update and remove clippings in ``ix`` (known: what it holds), committing as it goes."""
     writer = _Writer(ix, index_path, procs, commit_every)
     seen: dict[str, str] = {}
     try:
@@ -363,8 +490,3 @@ def _build(
         writer.cancel()
         raise
     writer.commit()
-    write_meta(index_path)
-    if report.indexed or report.removed or not statistics_current(ix, index_path):
-        write_statistics(ix, index_path)
-    report.total = ix.doc_count()
-    return report
