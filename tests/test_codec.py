@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,9 +16,10 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.formats import Existence, Frequency
 from whoosh.system import pack_uint
 
-from clipsearch.codec.blocks import decode_postings, positions_at, values_at
+from clipsearch.codec.blocks import BlockCursor, decode_postings, values_at
 from clipsearch.codec.compact import CompactCodec
 from clipsearch.codec.formats import IntFrequency, VarintPositions
+from clipsearch.codec.varints import decode_varints, encode_varints, read_varint, read_varints, vectorised_varints
 
 POSTINGS = st.lists(
     st.tuples(
@@ -29,6 +31,25 @@ POSTINGS = st.lists(
     min_size=1,
     max_size=400,
 )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**49), max_size=300), st.lists(st.integers(0, 2**20), max_size=3))
+def test_every_varint_reader_reads_what_was_encoded(values: list[int], before: list[int]) -> None:
+    import numpy as np
+
+    data = encode_varints(before + values)
+    start = len(encode_varints(before))
+    assert decode_varints(data) == before + values
+    assert read_varints(data, start, len(values)) == (values, len(data))
+    pos, one_by_one = start, []
+    for _ in values:
+        value, pos = read_varint(data, pos)
+        one_by_one.append(value)
+    assert one_by_one == values
+    buf = np.frombuffer(data, dtype=np.uint8)
+    assert vectorised_varints(buf, np.flatnonzero(buf < 0x80)).tolist() == before + values
+    assert VarintPositions().decode_frequency(VarintPositions().encode(sorted(set(values)))) == len(set(values))
 
 
 def _value(fmt: object, positions: list[int]) -> bytes:
@@ -59,6 +80,22 @@ def _write_and_read(
     writer.finish_postings()
     reader_file = StructFile(io.BytesIO(buf.getvalue()))
     return expected, reader_file, terminfo
+
+
+def _cursor(dbfile: StructFile, terminfo: W3TermInfo) -> BlockCursor:
+    """A cursor over the blocks of the list ``terminfo`` points to (read into memory)."""
+    offset, length = terminfo.extent()
+    return BlockCursor(dbfile.get(offset, length), 0)
+
+
+def _positions_at(cursor: BlockCursor, wanted: Any) -> tuple[Any, Any] | None:
+    """``(docnums, positions)`` of the ascending document numbers ``wanted``
+    (int64 array) read from only the blocks that can hold them; None when a
+    block has 4-byte float weights (then :func:`values_at` reads them)."""
+    postings = decode_postings(cursor, wanted.tolist(), values=True)
+    if postings.value_start is None and len(postings.ids):
+        return None
+    return postings.positions(wanted)
 
 
 @settings(max_examples=150, deadline=None)
@@ -146,7 +183,7 @@ def test_decoded_postings_equal_the_matcher(postings: list[tuple[int, float, lis
         matcher.next()
     # Both ways of decoding: numpy's one pass (small=0) and block by block in Python.
     for small in (0, 10**9):
-        decoded = decode_postings(CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor(), small=small)
+        decoded = decode_postings(_cursor(dbfile, terminfo), small=small)
         assert decoded.ids.tolist() == want_ids
         assert decoded.weights.tolist() == want_weights
 
@@ -172,9 +209,7 @@ def test_both_decodings_find_the_same_positions(
     asks = [_asked(data, by_id), _asked(data, by_id)]
     found: list[list[list[tuple[int, int]]] | None] = []
     for small in (0, 10**9):
-        decoded = decode_postings(
-            CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor(), values=True, small=small
-        )
+        decoded = decode_postings(_cursor(dbfile, terminfo), values=True, small=small)
         if decoded.value_start is None:  # float weights: no values, either way
             assert any(not float(w).is_integer() for _g, w, _p, _l in postings)
             found.append(None)
@@ -198,7 +233,7 @@ def test_values_at_gives_the_values_asked_for(
     expected, dbfile, terminfo = _write_and_read(postings, fmt)
     by_id = {e[0]: e[2] for e in expected}
     asked = _asked(data, by_id)
-    found = values_at(CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor(), asked)
+    found = values_at(_cursor(dbfile, terminfo), asked)
     assert found == {d: by_id[d] for d in asked if d in by_id}
 
 
@@ -213,9 +248,7 @@ def test_positions_at_gives_every_position_asked_for(
     expected, dbfile, terminfo = _write_and_read(postings, fmt)
     by_id = {e[0]: fmt.decode_positions(e[2]) for e in expected}
     asked = _asked(data, by_id)
-    found = positions_at(
-        CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor(), np.array(asked, dtype=np.int64)
-    )
+    found = _positions_at(_cursor(dbfile, terminfo), np.array(asked, dtype=np.int64))
     if found is None:  # only for float weights: the caller falls back to values_at
         assert any(not float(w).is_integer() for _g, w, _p, _l in postings)
         return
@@ -313,8 +346,7 @@ def test_values_stay_compressed_only_where_zlib_saves_a_third() -> None:
     back the same."""
     import random
 
-    from clipsearch.codec.blocks import _VALUES_ZLIB
-    from clipsearch.codec.compact import VALUES_MIN_SAVING
+    from clipsearch.codec.layout import VALUES_MIN_SAVING, VALUES_ZLIB
 
     rng = random.Random(5)
     scattered = [(0, 1.0, sorted(rng.sample(range(100_000), 6)), 900) for _ in range(300)]
@@ -322,8 +354,8 @@ def test_values_stay_compressed_only_where_zlib_saves_a_third() -> None:
     fmt = VarintPositions()
     for postings, compressed in ((scattered, False), (repeated, True)):
         expected, dbfile, terminfo = _write_and_read(postings, fmt)
-        cursor = CompactCodec().postings_reader(dbfile, terminfo, fmt).cursor()
-        assert bool(cursor._flags & _VALUES_ZLIB) is compressed
+        cursor = _cursor(dbfile, terminfo)
+        assert bool(cursor._flags & VALUES_ZLIB) is compressed
         raw = b"".join(e[2] for e in expected)
         stored = abs(cursor._next) - cursor._head_start - cursor._head_size
         assert (stored <= len(raw) * (1 - VALUES_MIN_SAVING)) is compressed

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from whoosh.filedb.filestore import FileStorage
 
-from clipsearch.codec.blocks import LENGTH_OF_BYTE, BlockCursor, decode_postings, values_at
+from clipsearch.codec.blocks import BlockCursor, decode_postings, values_at
 from clipsearch.codec.compact import CompactCodec
 from clipsearch.codec.formats import VarintPositions
+from clipsearch.codec.layout import LENGTH_OF_BYTE
 from clipsearch.errors import IndexNotFoundError, IndexVersionError
 from clipsearch.reading.columns import VarBytesColumn, numeric_column
-from clipsearch.reading.segments import IndexFiles, latest_generation
+from clipsearch.reading.segments import IndexFiles
+from clipsearch.reading.toc import latest_generation
 from clipsearch.schema import INDEX_NAME
 from clipsearch.searching.scoring import POSITIONS_FORMAT
 from clipsearch.writing.build import clipping_document, open_whoosh_index

@@ -1,26 +1,38 @@
-"""Reading :class:`~clipsearch.codec.compact.CompactCodec` posting blocks, without Whoosh.
+"""Reading :class:`~clipsearch.codec.compact.CompactCodec` posting lists,
+without Whoosh.
 
-The block layout is described in :mod:`clipsearch.codec`, which writes it.
-This module reads it from any buffer (a memory-mapped segment file):
-:class:`BlockCursor` walks a posting list block by block, and the functions
-below decode its heads (ids, weights) and values (positions) in one numpy
-pass. The search path (:mod:`clipsearch.reading.segments`, :mod:`clipsearch.searching.scoring`)
-reads through it without importing Whoosh; Whoosh's own matcher for these
-blocks (:class:`~clipsearch.codec.compact.CompactLeafMatcher`) shares its header
-parsing.
+The block layout is described in :mod:`clipsearch.codec.layout`, with its
+writer and the reading of one block. This module reads whole lists from any
+buffer (a memory-mapped segment file): :class:`BlockCursor` walks a posting
+list block by block, and the functions below decode its heads (ids,
+weights) and values (positions) in one numpy pass. The search path
+(:mod:`clipsearch.reading.segments`, :mod:`clipsearch.searching.scoring`)
+reads through it without importing Whoosh.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any
 
+from clipsearch.codec.layout import (
+    BLOCK_POSTINGS,
+    HEAD_ZLIB,
+    LENGTH_OF_BYTE,
+    VALUES_ZLIB,
+    WEIGHTS_FLOAT,
+    WEIGHTS_INT,
+    decompressed,
+    read_block_header,
+    read_head,
+)
+from clipsearch.codec.varints import read_varints, vectorised_varints
+
 __all__ = [
+    # Re-exported from clipsearch.codec.layout for clipsearch.searching.scoring, which imports them from here.
     "BLOCK_POSTINGS",
     "LENGTH_OF_BYTE",
     "BlockCursor",
@@ -28,311 +40,12 @@ __all__ = [
     "decode_lists",
     "decode_postings",
     "flat_positions",
-    "positions_at",
-    "read_block_header",
-    "read_varint",
     "values_at",
 ]
 
-_FLOAT = struct.Struct("!f")
-_INT = struct.Struct("!i")
-_WEIGHTS_ONE, _WEIGHTS_INT, _WEIGHTS_FLOAT = 0, 1, 2
-_HEAD_ZLIB, _SIZES_FIRST, _VALUES_ZLIB, _APART = 1, 2, 4, 8
-
-#: Postings per block. Whoosh's 128 suits its per-posting matchers; a whole
-#: list decoded at once pays per block (header, slice, zlib), and bigger
-#: blocks also compress better.
-BLOCK_POSTINGS = 512
-
-
-#: The field length each of Whoosh's length bytes stands for (its
-#: ``whoosh.util.numeric.byte_to_length`` table; 0: no length).
-LENGTH_OF_BYTE: tuple[int, ...] = (
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-    10,
-    12,
-    13,
-    14,
-    16,
-    17,
-    18,
-    20,
-    21,
-    23,
-    25,
-    26,
-    28,
-    30,
-    32,
-    34,
-    36,
-    38,
-    40,
-    42,
-    45,
-    47,
-    49,
-    52,
-    54,
-    57,
-    60,
-    63,
-    66,
-    69,
-    72,
-    75,
-    79,
-    82,
-    86,
-    89,
-    93,
-    97,
-    101,
-    106,
-    110,
-    114,
-    119,
-    124,
-    129,
-    134,
-    139,
-    145,
-    150,
-    156,
-    162,
-    169,
-    175,
-    182,
-    189,
-    196,
-    203,
-    211,
-    219,
-    227,
-    235,
-    244,
-    253,
-    262,
-    271,
-    281,
-    291,
-    302,
-    313,
-    324,
-    336,
-    348,
-    360,
-    373,
-    386,
-    399,
-    414,
-    428,
-    443,
-    459,
-    475,
-    491,
-    508,
-    526,
-    544,
-    563,
-    583,
-    603,
-    623,
-    645,
-    667,
-    690,
-    714,
-    738,
-    763,
-    789,
-    816,
-    844,
-    873,
-    903,
-    933,
-    965,
-    998,
-    1032,
-    1066,
-    1103,
-    1140,
-    1178,
-    1218,
-    1259,
-    1302,
-    1345,
-    1391,
-    1438,
-    1486,
-    1536,
-    1587,
-    1641,
-    1696,
-    1753,
-    1811,
-    1872,
-    1935,
-    1999,
-    2066,
-    2135,
-    2207,
-    2280,
-    2356,
-    2435,
-    2516,
-    2600,
-    2687,
-    2777,
-    2869,
-    2965,
-    3063,
-    3165,
-    3271,
-    3380,
-    3492,
-    3608,
-    3728,
-    3852,
-    3980,
-    4112,
-    4249,
-    4390,
-    4536,
-    4686,
-    4842,
-    5002,
-    5168,
-    5340,
-    5517,
-    5700,
-    5889,
-    6084,
-    6286,
-    6494,
-    6709,
-    6932,
-    7161,
-    7398,
-    7643,
-    7897,
-    8158,
-    8428,
-    8707,
-    8995,
-    9293,
-    9601,
-    9918,
-    10247,
-    10586,
-    10936,
-    11298,
-    11671,
-    12057,
-    12456,
-    12868,
-    13294,
-    13733,
-    14187,
-    14656,
-    15141,
-    15641,
-    16159,
-    16693,
-    17244,
-    17814,
-    18403,
-    19011,
-    19640,
-    20289,
-    20959,
-    21652,
-    22367,
-    23106,
-    23869,
-    24658,
-    25472,
-    26314,
-    27183,
-    28081,
-    29009,
-    29967,
-    30957,
-    31979,
-    33035,
-    34126,
-    35254,
-    36418,
-    37620,
-    38863,
-    40146,
-    41472,
-    42841,
-    44256,
-    45717,
-    47227,
-    48786,
-    50397,
-    52061,
-    53780,
-    55556,
-    57390,
-    59285,
-    61242,
-    63264,
-    65352,
-    67510,
-    69739,
-    72041,
-    74419,
-    76876,
-    79414,
-    82035,
-    84743,
-    87541,
-    90430,
-    93416,
-    96499,
-    99684,
-    102975,
-    106374,
-)
-
-
-def read_varint(buf: Any, pos: int) -> tuple[int, int]:
-    """The varint at ``pos`` of ``buf``, and the position after it."""
-    value = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
-def read_block_header(buf: Any, position: int) -> tuple[int, int, int, int, int, float, int, int, int]:
-    """The header of the block at ``position`` of ``buf``: ``(count, max id,
-    flags, min length, max length, max weight, where the head starts, head
-    size, where the block ends)``; the end is negative on a list's last block."""
-    length = _INT.unpack_from(buf, position)[0]
-    start = position + 4
-    count, pos = read_varint(buf, start)
-    max_id, pos = read_varint(buf, pos)
-    flags = buf[pos]
-    min_length, max_length = LENGTH_OF_BYTE[buf[pos + 1]], LENGTH_OF_BYTE[buf[pos + 2]]
-    max_weight = _FLOAT.unpack_from(buf, pos + 3)[0]
-    head_size, pos = read_varint(buf, pos + 7)
-    end = start + length if length >= 0 else -(start - length)
-    return count, max_id, flags, min_length, max_length, max_weight, pos, head_size, end
+#: The vectorised varint decoder under its former name here, for
+#: tests/test_fastscore.py (which should import it from clipsearch.codec.varints).
+_varints = vectorised_varints
 
 
 class BlockCursor:
@@ -363,13 +76,13 @@ class BlockCursor:
     def head(self) -> bytes:
         """The current block's head (ids, weights, value sizes), uncompressed."""
         raw = self._buf[self._head_start : self._head_start + self._head_size]
-        return zlib.decompress(raw) if self._flags & _HEAD_ZLIB else bytes(raw)
+        return decompressed(raw, self._flags, HEAD_ZLIB)
 
     def values(self) -> bytes:
         """The current block's values (concatenated), uncompressed."""
         start = self._head_start + self._head_size
         raw = self._buf[start : abs(self._next)]
-        return zlib.decompress(raw) if self._flags & _VALUES_ZLIB else bytes(raw)
+        return decompressed(raw, self._flags, VALUES_ZLIB)
 
 
 class Postings:
@@ -411,10 +124,12 @@ class Postings:
         document numbers ``wanted`` (numbered as ``ids``) that are in these postings."""
         import numpy as np
 
+        from clipsearch.sorted_arrays import locate
+
         if self.value_start is None or not len(self.ids) or not len(wanted):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
-        chosen = at[self.ids[at] == wanted]
+        at, found = locate(self.ids, wanted)
+        chosen = at[found]
         sizes = self.value_size[chosen]
         within = _index_within(sizes)
         picked = self.buf[np.repeat(self.value_start[chosen], sizes) + within]
@@ -446,7 +161,7 @@ SMALL_LIST = 600
 def decode_postings(
     cursor: BlockCursor, wanted: list[int] | None = None, values: bool = False, small: int | None = None
 ) -> Postings:
-    """A :class:`CompactLeafMatcher`'s postings as :class:`Postings`: every
+    """The postings of ``cursor``'s list as :class:`Postings`: every
     block, or with ``wanted`` (ascending local document numbers) only the
     blocks that can hold them; with ``values``, also where each value starts
     (positional formats; left out when a block has 4-byte float weights).
@@ -498,7 +213,7 @@ def decode_lists(
     joined = b"\0".join(chunks) + b"\0"
     buf = np.frombuffer(joined, dtype=np.uint8)
     ends = np.flatnonzero(buf < 0x80)
-    tokens = _varints(buf, ends)  # float weights' bytes make meaningless tokens, never read
+    tokens = vectorised_varints(buf, ends)  # float weights' bytes make meaningless tokens, never read
     sizes = np.fromiter((len(c) + 1 for c in chunks), dtype=np.int64, count=len(chunks))
     first = np.searchsorted(ends, _segment_starts(sizes))  # each block's first token (an id)
     per_block = np.array(counts, dtype=np.int64)
@@ -509,7 +224,7 @@ def decode_lists(
     ids = running - np.repeat(running[starts] - deltas[starts] - np.array(offsets, dtype=np.int64), per_block)
     kind_at = first + per_block
     kinds = tokens[kind_at]
-    whole = kinds == _WEIGHTS_INT
+    whole = kinds == WEIGHTS_INT
     weights_at = at + np.repeat(per_block + 1, per_block)  # where whole-number weights are
     if whole.all():
         weights = tokens[weights_at].astype(np.float64)
@@ -518,7 +233,7 @@ def decode_lists(
         if whole.any():
             chosen = np.repeat(whole, per_block)
             weights[chosen] = tokens[weights_at[chosen]]
-    floats = np.flatnonzero(kinds == _WEIGHTS_FLOAT).tolist()
+    floats = np.flatnonzero(kinds == WEIGHTS_FLOAT).tolist()
     for block in floats:
         posting, count = int(starts[block]), counts[block]
         offset = int(ends[kind_at[block]]) + 1
@@ -529,26 +244,6 @@ def decode_lists(
     value_buf = np.frombuffer(b"".join(value_chunks), dtype=np.uint8)
     value_start = np.cumsum(value_sizes) - value_sizes  # the blocks' values are joined with nothing between
     return Postings(ids, weights, value_buf, value_start, value_sizes)
-
-
-def _varints(buf: Any, ends: Any) -> Any:
-    """Every varint of ``buf`` (int64), where ``ends`` holds the index of
-    each one's last byte. Most are one byte: only the longer ones are assembled."""
-    import numpy as np
-
-    values = buf[ends].astype(np.int64)
-    if len(ends) == len(buf):
-        return values
-    lengths = np.diff(ends, prepend=-1)
-    longer = np.flatnonzero(lengths > 1)
-    extra = lengths[longer] - 1  # bytes before the last one
-    values[longer] <<= 7 * extra  # the last byte holds the highest bits
-    within = _index_within(extra)
-    low = (buf[np.repeat(ends[longer] - extra, extra) + within] & 0x7F).astype(np.int64) << (7 * within)
-    values[longer] += np.bincount(np.repeat(np.arange(len(longer)), extra), weights=low, minlength=len(longer)).astype(
-        np.int64
-    )
-    return values
 
 
 def _decode_small(
@@ -562,13 +257,13 @@ def _decode_small(
     weights: list[float] = []
     value_size: list[int] | None = [] if value_chunks is not None else None
     for raw, count, offset in zip(chunks, counts, offsets, strict=True):
-        block_ids, block_weights, pos = _block_head(raw, count)
+        block_ids, block_weights, pos = read_head(raw, count)
         ids += [i + offset for i in block_ids] if offset else block_ids
         weights += block_weights
         if isinstance(block_weights, array):
             value_size = None  # as the numpy pass: no values with float weights
         if value_size is not None:
-            value_size += _skip_varints(raw, pos, count)[0]
+            value_size += read_varints(raw, pos, count)[0]
     id_array = np.array(ids, dtype=np.int64)
     weight_array = np.array(weights, dtype=np.float64)
     if value_size is None or value_chunks is None:
@@ -578,59 +273,10 @@ def _decode_small(
     return Postings(id_array, weight_array, buf, np.cumsum(sizes) - sizes, sizes)
 
 
-def positions_at(cursor: BlockCursor, wanted: Any) -> tuple[Any, Any] | None:
-    """``(docnums, positions)``: every position of the ascending local
-    document numbers ``wanted`` (int64 array) that are in a
-    :class:`CompactLeafMatcher`'s list of positional values, one entry per
-    position, reading only the blocks that can hold them. None when a block
-    has 4-byte float weights (not whole numbers): use :func:`values_at`."""
-    postings = decode_postings(cursor, wanted.tolist(), values=True)
-    if postings.value_start is None and len(postings.ids):
-        return None
-    return postings.positions(wanted)
-
-
-def _block_head(raw: bytes, count: int) -> tuple[list[int], Any, int]:
-    """A block's ids, its weights (floats; an ``array("f")`` for 4-byte
-    float weights) and where the sizes of its values begin."""
-    deltas, pos = _skip_varints(raw, 0, count)
-    kind = raw[pos]
-    pos += 1
-    weights: Any
-    if kind == _WEIGHTS_ONE:
-        weights = [1.0] * count
-    elif kind == _WEIGHTS_INT:
-        whole, pos = _skip_varints(raw, pos, count)
-        weights = [float(w) for w in whole]
-    else:
-        weights = array("f", raw[pos : pos + 4 * count])
-        pos += 4 * count
-    return list(accumulate(deltas)), weights, pos
-
-
-def _skip_varints(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
-    """``count`` varints of ``raw`` from ``pos`` (plain Python: for one block
-    of at most a few hundred values it is faster than numpy's set-up)."""
-    chunk = raw[pos : pos + count]
-    if len(chunk) == count and (not count or max(chunk) < 0x80):  # all one-byte varints
-        return list(chunk), pos + count
-    values = []
-    for _ in range(count):
-        byte = raw[pos]
-        if byte < 0x80:
-            values.append(byte)
-            pos += 1
-        else:
-            value, pos = read_varint(raw, pos)
-            values.append(value)
-    return values, pos
-
-
 def values_at(cursor: BlockCursor, wanted: list[int]) -> dict[int, bytes]:
     """The posting values (positions) of the ascending local document numbers
-    ``wanted`` that are in a :class:`CompactLeafMatcher`'s list, decoding
-    only the blocks that can hold them; in a block, the values are sliced
-    out by their sizes."""
+    ``wanted`` that are in ``cursor``'s list, decoding only the blocks that
+    can hold them; in a block, the values are sliced out by their sizes."""
     found: dict[int, bytes] = {}
     i = 0
     n = len(wanted)
@@ -645,13 +291,13 @@ def values_at(cursor: BlockCursor, wanted: list[int]) -> dict[int, bytes]:
         i = j
         raw = cursor.head()
         count = cursor.count
-        id_list, _weights, pos = _block_head(raw, count)
+        id_list, _weights, pos = read_head(raw, count)
         at = [bisect_left(id_list, d) for d in targets]
         wanted_at = [k for k, d in zip(at, targets, strict=True) if k < count and id_list[k] == d]
         if not wanted_at:
             cursor.next_block()
             continue
-        sizes, pos = _skip_varints(raw, pos, count)
+        sizes, pos = read_varints(raw, pos, count)
         data = cursor.values()
         starts = list(accumulate(sizes, initial=0))
         for k in wanted_at:
@@ -669,7 +315,7 @@ def _decode_values(buf: Any, sizes: Any, docnums: Any) -> tuple[Any, Any]:
     ends = np.flatnonzero(buf < 0x80)
     if not len(ends):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    codes = _varints(buf, ends)
+    codes = vectorised_varints(buf, ends)
     firsts = np.searchsorted(ends, _segment_starts(sizes))  # each value's count code
     per_value = np.diff(firsts, append=len(ends))
     owner = np.repeat(np.arange(len(sizes)), per_value)

@@ -3,10 +3,11 @@ presence only.
 
 Whoosh's own ``Positions`` format pickles every posting's list of position
 deltas (about 10 bytes of pickle framing per posting, plus 2-3 per position).
-:class:`VarintPositions` stores the count and the deltas as LEB128 varints:
-1 byte per position in the common case. Same interface, so Whoosh's phrase
-queries and scorers work unchanged. It is pickled into the index's schema,
-so it lives in an importable module and holds no state.
+:class:`VarintPositions` stores the count and the deltas as LEB128 varints
+(:mod:`clipsearch.codec.varints`): 1 byte per position in the common case.
+Same interface, so Whoosh's phrase queries and scorers work unchanged. It is
+pickled into the index's schema, so it lives in an importable module and
+holds no state.
 
 All three read an analyzer's ``weighted(value)`` rows where it has them
 (clipsearch's tokenizers: ``(text, position, boost)`` tuples) instead of
@@ -21,7 +22,9 @@ from typing import Any
 
 from whoosh.formats import Existence, Format, Frequency, tokens
 
-__all__ = ["IntFrequency", "Presence", "VarintPositions", "decode_varints", "encode_varints"]
+from clipsearch.codec.varints import decode_varints, encode_varints, read_varint
+
+__all__ = ["IntFrequency", "Presence", "VarintPositions"]
 
 #: (text, position, boost) of one token.
 Weighted = tuple[str, int, float]
@@ -36,31 +39,6 @@ def weighted_tokens(value: Any, analyzer: Any, kwargs: dict[str, Any]) -> Iterab
         return rows
     kwargs = {**kwargs, "positions": True, "boosts": True}
     return ((t.text, t.pos, t.boost) for t in tokens(value, analyzer, kwargs))
-
-
-def encode_varints(values: Iterable[int]) -> bytes:
-    """LEB128-encode non-negative integers."""
-    out = bytearray()
-    for v in values:
-        while v >= 0x80:
-            out.append((v & 0x7F) | 0x80)
-            v >>= 7
-        out.append(v)
-    return bytes(out)
-
-
-def decode_varints(data: bytes) -> list[int]:
-    """Decode what :func:`encode_varints` wrote."""
-    values = []
-    shift = value = 0
-    for byte in data:
-        value |= (byte & 0x7F) << shift
-        if byte & 0x80:
-            shift += 7
-        else:
-            values.append(value)
-            shift = value = 0
-    return values
 
 
 def _compact(weight: float) -> float:
@@ -127,13 +105,7 @@ class VarintPositions(Format):
         return positions
 
     def decode_frequency(self, valuestring: bytes) -> int:
-        value = shift = 0
-        for byte in valuestring:
-            value |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return value
-            shift += 7
-        return value
+        return read_varint(valuestring, 0)[0] if valuestring else 0  # the count
 
     def decode_weight(self, valuestring: bytes) -> float:
         return self.decode_frequency(valuestring) * float(self.field_boost)

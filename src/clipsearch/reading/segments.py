@@ -2,27 +2,26 @@
 
 Whoosh (whoosh-reloaded 2.7) writes an index as:
 
-* a table of contents per generation, ``_<name>_<generation>.toc``: a few
-  numbers, the pickled schema, then the pickled list of segments (each with
-  its id, document count, deleted documents and total field lengths);
+* a table of contents per generation, ``_<name>_<generation>.toc``
+  (:mod:`clipsearch.reading.toc`): a few numbers, the pickled schema, then
+  the pickled list of segments;
 * per segment, a compound file ``<name>_<segment id>.seg``: a directory
   (pickled) of its sub-files, which are
 
-  - ``.trm``, the terms: a hash file after D. J. Bernstein's CDB (256 hash
-    tables; keys are a field number and the term's bytes; values a term info:
-    statistics, then the postings inline or where they are in ``.pst``);
-  - ``.pst``, the posting lists, in :mod:`clipsearch.codec` blocks;
+  - ``.trm``, the terms (:mod:`clipsearch.reading.terms`): term -> term
+    info, the term's statistics, then its postings inline or where they are
+    in ``.pst``;
+  - ``.pst``, the posting lists, in :mod:`clipsearch.codec.layout` blocks;
   - ``.<column>.col``, per-document columns: each field's lengths
     (``_<field>_len``, one byte per document), the stored fields
     (``_stored``), ``day``, ``source_key`` and others.
 
 Whoosh writes all of it (:mod:`clipsearch.writing.build`). Reading it, though, needs
-little of Whoosh's reader, and importing Whoosh costs a cold ``clipsearch
-query`` about a third of its imports (``whoosh.compat`` imports
-``urllib.request`` and with it http, email and ssl; the ``cached_property``
-package imports asyncio). So the search path reads the files here, with the
-standard library and numpy, from memory maps. The pickles of the table of
-contents hold Whoosh's and clipsearch's classes; they are loaded with
+little of Whoosh's reader, and importing Whoosh is slow for a cold ``clipsearch
+query`` (``whoosh.compat`` imports ``urllib.request`` and with it http, email
+and ssl; the ``cached_property`` package imports asyncio). So the search path
+reads the files here, with the standard library and numpy, from memory maps.
+The pickles hold Whoosh's and clipsearch's classes; they are loaded with
 stand-ins (:mod:`clipsearch.pickles`) that keep the objects' state without
 importing their modules. The tests compare every reading here with Whoosh's reader.
 """
@@ -32,114 +31,28 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
-import re
 import struct
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from clipsearch.codec.blocks import BlockCursor, decode_postings, read_varint
+from clipsearch.codec.blocks import BlockCursor, decode_postings
 from clipsearch.errors import IndexNotFoundError, IndexVersionError
-from clipsearch.pickles import StandIn, load_stand_ins
+from clipsearch.pickles import load_stand_ins
+from clipsearch.reading.terms import TermsFile
+from clipsearch.reading.toc import latest_generation, read_toc, toc_path
 from clipsearch.schema import RENAMED_CLASSES
 
-try:  # the interpreter's own MD5 (the hash of Whoosh's terms files), without OpenSSL's start-up
-    from _md5 import md5  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - a Python built without it
-    from hashlib import md5
-
 __all__ = [
-    "Field",
     "IndexFiles",
     "Inline",
     "Segment",
+    # Re-exported from clipsearch.reading.toc for clipsearch.search and clipsearch.writing.build.
     "latest_generation",
+    "toc_path",
 ]
 
-_TOC_SIZES = (4, 8, 4)  # int, long and float sizes Whoosh checks
 _TERM_INFO = struct.Struct("!BfIBBfII")  # flags, weight, doc freq, min/max length, max weight, min/max id
 _LONG_INT = struct.Struct("!qi")
-_USHORT = struct.Struct("!H")
-_POINTER = struct.Struct("!Iq")  # a hash slot: key hash, position of the item
-_LENGTHS = struct.Struct("!ii")  # an item: key length, value length
-_HASH_TABLES = 256
-#: The field number Whoosh's terms reader uses for a field it does not know.
-_NO_FIELD = 65535
-
-
-def _load(data: Any) -> Any:
-    return load_stand_ins(data, RENAMED_CLASSES)
-
-
-class Field(NamedTuple):
-    """What the search needs of a field of the schema."""
-
-    format: str  # its postings format's class ("" for none)
-    scorable: bool
-    typecode: str  # a numeric column's struct code ("" for none)
-
-
-def _field(obj: Any) -> Field:
-    fmt = getattr(obj, "format", None)
-    column = getattr(obj, "column_type", None)
-    return Field(
-        format=type(fmt).qualified if isinstance(fmt, StandIn) else "",
-        scorable=bool(getattr(obj, "scorable", False)),
-        typecode=str(getattr(column, "_typecode", "")),
-    )
-
-
-def latest_generation(folder: Path, name: str) -> int:
-    """The newest generation of the index ``name`` in ``folder`` (-1: none)."""
-    pattern = re.compile(rf"^_{re.escape(name)}_([0-9]+)\.toc$")
-    found = -1
-    try:
-        entries = os.listdir(folder)
-    except OSError:
-        return -1
-    for entry in entries:
-        m = pattern.match(entry)
-        if m:
-            found = max(found, int(m.group(1)))
-    return found
-
-
-def toc_path(folder: Path, name: str, generation: int) -> Path:
-    """The table of contents of one generation."""
-    return folder / f"_{name}_{generation}.toc"
-
-
-class _Toc(NamedTuple):
-    fields: dict[str, Field]
-    common: frozenset[str]
-    segments: list[Any]
-
-
-def _read_toc(path: Path, generation: int) -> _Toc:
-    """The schema's fields, the ``pairs`` tokenizer's common syllables and the
-    segments (stand-ins) of a table of contents (``whoosh.index.TOC.read``)."""
-    data = path.read_bytes()
-    pos = 0
-    sizes = []
-    for _ in range(3):
-        size, pos = read_varint(data, pos)
-        sizes.append(size)
-    check, version = struct.unpack_from("!ii", data, pos)
-    if tuple(sizes) != _TOC_SIZES or check != -12345 or version != -111:
-        raise IndexVersionError(f"{path} is not a table of contents this version reads: rebuild the index")
-    pos += 8
-    for _ in range(3):  # Whoosh's release
-        _release, pos = read_varint(data, pos)
-    length, pos = read_varint(data, pos)
-    schema = _load(data[pos : pos + length])
-    pos += length
-    written_generation, _unused = struct.unpack_from("!ii", data, pos)
-    segments = _load(data[pos + 8 :])
-    if written_generation != generation:
-        raise IndexVersionError(f"{path} holds generation {written_generation}")
-    fields = {name: _field(obj) for name, obj in getattr(schema, "_fields", {}).items()}
-    pairs = getattr(schema, "_fields", {}).get("pairs")
-    common = frozenset(getattr(getattr(pairs, "analyzer", None), "common", ()))
-    return _Toc(fields, common, list(segments))
 
 
 def _map(path: Path) -> Any:
@@ -161,7 +74,7 @@ class _Files:
             data = _map(folder / f"{segment_name}.seg")
             self._maps.append(data)
             directory_at, _length = _LONG_INT.unpack_from(data, 0)
-            directory = _load(data[directory_at:])
+            directory = load_stand_ins(data[directory_at:], RENAMED_CLASSES)
             for sub, info in directory.items():
                 self._ranges[sub] = (data, info["offset"], info["length"])
         else:
@@ -196,48 +109,6 @@ class Inline(NamedTuple):
     values: tuple[Any, ...]
 
 
-class _Terms:
-    """A segment's terms file (Whoosh's ``OrderedHashReader``): term -> term info."""
-
-    def __init__(self, buf: memoryview) -> None:
-        if bytes(buf[:4]) != b"HSH3":
-            raise IndexVersionError("a terms file of an unknown format: rebuild the index")
-        if buf[4] != 0:  # Whoosh's hash type: 0 is MD5, the one its terms writer uses
-            raise IndexVersionError(f"a terms file hashed with method {buf[4]}: rebuild the index")
-        self._buf = buf
-        extras_end = len(buf) - 4
-        extras_at = extras_end - struct.unpack_from("!i", buf, extras_end)[0]
-        extras = _load(buf[extras_at:extras_end])
-        self.fieldmap: dict[str, int] = dict(extras.get("fieldmap", {}))
-        directory_at = extras_at - _HASH_TABLES * 12
-        entries = struct.unpack_from("!" + "qi" * _HASH_TABLES, buf, directory_at)
-        self._tables = list(zip(entries[0::2], entries[1::2], strict=True))
-
-    def get(self, field: str, term: bytes) -> memoryview | None:
-        """The term info's bytes, or None."""
-        key = _USHORT.pack(self.fieldmap.get(field, _NO_FIELD)) + term
-        keyhash = int.from_bytes(md5(key).digest()[-4:], "big")  # Whoosh's md5_hash
-        start, slots = self._tables[keyhash & 255]
-        if not slots:
-            return None
-        buf = self._buf
-        end = start + slots * _POINTER.size
-        slot = start + ((keyhash >> 8) % slots) * _POINTER.size
-        for _ in range(slots):
-            slot_hash, item = _POINTER.unpack_from(buf, slot)
-            if not item:
-                return None
-            if slot_hash == keyhash:
-                key_length, value_length = _LENGTHS.unpack_from(buf, item)
-                if key_length == len(key) and buf[item + 8 : item + 8 + key_length] == key:
-                    value_at = item + 8 + key_length
-                    return buf[value_at : value_at + value_length]
-            slot += _POINTER.size
-            if slot == end:
-                slot = start
-        return None
-
-
 class _TermInfo(NamedTuple):
     doc_frequency: int
     postings: Inline | tuple[int, int]  # inline postings, or (offset, length) in the postings file
@@ -246,7 +117,7 @@ class _TermInfo(NamedTuple):
 def _term_info(raw: memoryview) -> _TermInfo:
     flags, _weight, df, _minl, _maxl, _maxw, _minid, _maxid = _TERM_INFO.unpack_from(raw, 0)
     if flags:
-        ids, weights, values = _load(raw[_TERM_INFO.size :])
+        ids, weights, values = load_stand_ins(raw[_TERM_INFO.size :], RENAMED_CLASSES)
         return _TermInfo(df, Inline(tuple(ids), tuple(weights), tuple(values)))
     offset, length = _LONG_INT.unpack_from(raw, _TERM_INFO.size)
     return _TermInfo(df, (offset, length))
@@ -266,7 +137,7 @@ class Segment:
             raise IndexVersionError(f"a segment this version cannot read ({exc}): rebuild the index") from None
         self._files = _Files(folder, name, compound)
         terms = self._files.get(".trm")
-        self._terms = _Terms(terms) if terms is not None else None
+        self._terms = TermsFile(terms) if terms is not None else None
         self._postings = self._files.get(".pst")
         self._infos: dict[tuple[str, str], _TermInfo | None] = {}
 
@@ -316,7 +187,7 @@ class IndexFiles:
         if generation < 0:
             raise IndexNotFoundError(f"no clipsearch index in {str(self.folder)!r}: run `clipsearch index` first")
         self.generation = generation
-        toc = _read_toc(toc_path(self.folder, name, generation), generation)
+        toc = read_toc(toc_path(self.folder, name, generation), generation)
         self.fields = toc.fields
         self.common = toc.common
         self.segments: list[Segment] = []

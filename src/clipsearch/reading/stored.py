@@ -4,10 +4,9 @@ Whoosh keeps each segment's stored fields in a ``_stored`` column: one
 zlib-compressed pickle per document, then the array of their byte lengths
 (see :class:`clipsearch.reading.columns.VarBytesColumn`). Whoosh's column reader
 derives the offsets from the lengths in a Python loop over every document
-of the segment (it writes them only above 32,768 documents): at 80,000
-clippings that was 15-20 ms of a cold ``clipsearch query``, which reads ten
-documents. :class:`StoredFields` takes the offsets as one cumulative sum and
-decodes only the documents asked for.
+of the segment (it writes them only above 32,768 documents), slow for a
+query that reads ten documents. :class:`StoredFields` takes the offsets as
+one cumulative sum and decodes only the documents asked for.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from whoosh.index import TOC, LockError, clean_files
 from clipsearch.clipping import Clipping, clipping_from_bytes, read_bytes
 from clipsearch.codec.compact import CompactCodec
 from clipsearch.errors import ClippingError, IndexLockedError, IndexNotFoundError, IndexWriteError
-from clipsearch.reading.segments import latest_generation
+from clipsearch.reading.toc import latest_generation
 from clipsearch.schema import (
     INDEX_NAME,
     LOCK_FILE,

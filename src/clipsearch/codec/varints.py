@@ -1,0 +1,93 @@
+"""LEB128 varints: a non-negative integer in 7-bit groups, lowest first, the
+high bit of each byte set on all but the last.
+
+The posting blocks (:mod:`clipsearch.codec.layout`), the positions of
+:class:`~clipsearch.codec.formats.VarintPositions` and Whoosh's table of
+contents are written in them. Here they are encoded, and decoded three ways:
+one at a time or a few at a time in plain Python (for a block of at most a
+few hundred, faster than numpy's set-up), and a whole buffer of them at once
+with numpy (:func:`vectorised_varints`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["decode_varints", "encode_varints", "read_varint", "read_varints", "vectorised_varints"]
+
+
+def encode_varints(values: Iterable[int]) -> bytes:
+    """LEB128-encode non-negative integers."""
+    out = bytearray()
+    for v in values:
+        while v >= 0x80:
+            out.append((v & 0x7F) | 0x80)
+            v >>= 7
+        out.append(v)
+    return bytes(out)
+
+
+def decode_varints(data: bytes) -> list[int]:
+    """Every varint of ``data`` (what :func:`encode_varints` wrote)."""
+    values = []
+    shift = value = 0
+    for byte in data:
+        value |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+        else:
+            values.append(value)
+            shift = value = 0
+    return values
+
+
+def read_varint(buf: Any, pos: int) -> tuple[int, int]:
+    """The varint at ``pos`` of ``buf``, and the position after it."""
+    value = shift = 0
+    while True:
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def read_varints(raw: bytes, pos: int, count: int) -> tuple[list[int], int]:
+    """``count`` varints of ``raw`` from ``pos``, and the position after them."""
+    chunk = raw[pos : pos + count]
+    if len(chunk) == count and (not count or max(chunk) < 0x80):  # all one-byte varints
+        return list(chunk), pos + count
+    values = []
+    for _ in range(count):
+        byte = raw[pos]
+        if byte < 0x80:
+            values.append(byte)
+            pos += 1
+        else:
+            value, pos = read_varint(raw, pos)
+            values.append(value)
+    return values, pos
+
+
+def vectorised_varints(buf: Any, ends: Any) -> Any:
+    """Every varint of ``buf`` (a uint8 array) as an int64 array, where
+    ``ends`` holds the index of each one's last byte (``np.flatnonzero(buf <
+    0x80)``). Most are one byte: only the longer ones are assembled."""
+    import numpy as np
+
+    values = buf[ends].astype(np.int64)
+    if len(ends) == len(buf):
+        return values
+    lengths = np.diff(ends, prepend=-1)
+    longer = np.flatnonzero(lengths > 1)
+    extra = lengths[longer] - 1  # bytes before the last one
+    values[longer] <<= 7 * extra  # the last byte holds the highest bits
+    # Each of those bytes' index within its varint.
+    within = np.arange(int(extra.sum())) - np.repeat(np.cumsum(extra) - extra, extra)
+    low = (buf[np.repeat(ends[longer] - extra, extra) + within] & 0x7F).astype(np.int64) << (7 * within)
+    values[longer] += np.bincount(np.repeat(np.arange(len(longer)), extra), weights=low, minlength=len(longer)).astype(
+        np.int64
+    )
+    return values
