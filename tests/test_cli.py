@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -14,7 +15,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from clipsearch.cli import EXIT_SKIPPED, cli
+from clipsearch.cli import EXIT_SKIPPED, _format_hit, _terminal_columns, cli
+from clipsearch.search import Hit
+from clipsearch.writing.build import COMMIT_EVERY
 
 from .conftest import SEED, SEED_ID, write_clipping
 
@@ -201,11 +204,6 @@ def test_read_only_commands_skip_teardown_and_keep_output_and_exit_codes(seeded:
 
 
 def test_hit_format_on_a_terminal_and_off() -> None:
-    import datetime as dt
-
-    from clipsearch.cli import _format_hit
-    from clipsearch.search import Hit
-
     snippet = "Tin về văn phòng cấp ủy. " + "Một câu dài để xuống dòng nhiều lần. " * 8
     hit = Hit("x1", "x1.txt", "Văn phòng mới", dt.date(2026, 3, 2), "TTXVN", 3.14159, snippet, ((7, 23),), ((0, 9),))
     plain = _format_hit(1, hit, color=False, width=60)
@@ -222,19 +220,12 @@ def test_hit_format_on_a_terminal_and_off() -> None:
 
 
 def test_commit_every_default_is_the_library_default() -> None:
-    from clipsearch.cli import cli
-    from clipsearch.writing.build import COMMIT_EVERY
-
     option = next(p for p in cli.commands["index"].params if p.name == "commit_every")
     assert option.default == COMMIT_EVERY
 
 
 @pytest.mark.parametrize("columns", [None, "60", "0", "-3", "wide", "250"])
 def test_terminal_width_is_what_shutil_gives(columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    import shutil
-
-    from clipsearch.cli import _terminal_columns
-
     if columns is None:
         monkeypatch.delenv("COLUMNS", raising=False)
     else:

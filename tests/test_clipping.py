@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from clipsearch.clipping import Clipping, decode, parse, read_clipping, render
+from clipsearch.clipping import Clipping, decode, parse, read_clipping
 from clipsearch.errors import ClippingError
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_3c8457e68fc84bd7.txt"
@@ -408,6 +408,24 @@ def test_parse_of_empty_text_raises() -> None:
 
 # ---------------------------------------------------------------------------
 # render / parse round trip
+
+_WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
+
+
+def render(clipping: Clipping) -> str:
+    """A clipping in the file format, for :func:`parse` to read back."""
+    if clipping.date is None:
+        date_line = "Không rõ ngày"
+    else:
+        date_line = f"{_WEEKDAYS[clipping.date.weekday()]},\u00a0 {clipping.date:%d/%m/%Y}"
+    parts = [date_line, clipping.title]
+    if clipping.lead:
+        parts.append(clipping.lead)
+    parts.extend(clipping.body)
+    if clipping.source:
+        parts.append(f"Theo {clipping.source}")
+    return "\n\n".join(parts) + "\n"
+
 
 # Vietnamese-ish letters (precomposed, NFC), upper and lower case, digits and a
 # little punctuation. No newline, no tab, no other whitespace than the single

@@ -12,14 +12,20 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from whoosh import scoring
+from whoosh import scoring as whoosh_scoring
 
 import clipsearch
-from clipsearch.codec.blocks import _varints, flat_positions
-from clipsearch.codec.formats import VarintPositions, encode_varints
-from clipsearch.searching.plan import Every, Phrase, plan
-from clipsearch.searching.scoring import Evaluator
-from clipsearch.searching.syntax import parse_query
+import clipsearch.codec.blocks
+from clipsearch.codec.blocks import Postings, decode_lists, flat_positions, values_at
+from clipsearch.codec.formats import VarintPositions
+from clipsearch.codec.varints import encode_varints, vectorised_varints
+from clipsearch.reading.segments import Inline
+from clipsearch.searching import scoring
+from clipsearch.searching.plan import Every, Phrase, Term, plan
+from clipsearch.searching.ranking import bonus_scores
+from clipsearch.searching.scoring import Evaluator, Matches, _BytesCache, _inline_postings, _intersection, _union
+from clipsearch.searching.syntax import parse_query, split_filters
+from clipsearch.writing import build
 from clipsearch.writing.build import open_whoosh_index
 
 from .conftest import write_clipping
@@ -35,8 +41,6 @@ COMMON = {"all": 300, "some": 6, "none": 0}
 
 @pytest.fixture(scope="module", params=list(COMMON))
 def searcher(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Any]:
-    from clipsearch.writing import build as index_module
-
     rng = random.Random(11)
     folder = tmp_path_factory.mktemp("fast")
     for n in range(700):
@@ -45,7 +49,7 @@ def searcher(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRe
         write_clipping(folder, f"f{n:03d}", title.capitalize(), body[:60] or "và", [body or "và"])
     index_dir = tmp_path_factory.mktemp("fast-ix") / "index"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(index_module, "COMMON_SYLLABLES", COMMON[request.param])
+        patch.setattr(build, "COMMON_SYLLABLES", COMMON[request.param])
         clipsearch.build_index([folder], index_dir, procs=2)
     # a deletion, so that deleted documents are left out too
     (folder / "f005.txt").unlink()
@@ -53,7 +57,7 @@ def searcher(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRe
     ix = open_whoosh_index(index_dir)
     common = ix.schema["pairs"].analyzer.common
     assert len(common) == COMMON[request.param] if request.param != "all" else len(common) > COMMON["some"]
-    with ix.searcher(weighting=scoring.BM25F()) as s:
+    with ix.searcher(weighting=whoosh_scoring.BM25F()) as s:
         yield s
 
 
@@ -80,8 +84,6 @@ QUERIES = [
 
 @pytest.mark.parametrize("text", QUERIES)
 def test_same_matches_and_scores_as_whoosh(searcher: Any, text: str) -> None:
-    from clipsearch.searching.syntax import split_filters
-
     words, _, _ = split_filters(parse_query(text))
     required = plan(words if words is not None else parse_query("*")).required
     fast = Evaluator(files_of(searcher)).evaluate(required)
@@ -109,8 +111,6 @@ def test_pairs_answer_phrases_of_common_syllables(searcher: Any) -> None:
 def test_one_evaluator_for_every_query_gives_whooshs_results(searcher: Any) -> None:
     """Terms, unions and positions kept from earlier queries give later ones
     Whoosh's matches and scores."""
-    from clipsearch.searching.syntax import split_filters
-
     evaluator = Evaluator(files_of(searcher))
     for text in QUERIES + QUERIES[::-1]:
         words, _, _ = split_filters(parse_query(text))
@@ -143,30 +143,24 @@ def test_flat_positions_decode_every_value(positions: dict[int, list[int]]) -> N
 
 @pytest.mark.parametrize("values", [[0], [1, 127, 128, 300, 16384, 2**21 + 5, 2**35], list(range(0, 5000, 37))])
 def test_vectorised_varints(values: list[int]) -> None:
-    import numpy as np
-
     buf = np.frombuffer(encode_varints(values), dtype=np.uint8)
     ends = np.flatnonzero(buf < 0x80)
-    assert _varints(buf, ends).tolist() == values
+    assert vectorised_varints(buf, ends).tolist() == values
 
 
 @given(st.lists(st.integers(0, 2**49), max_size=300))
 def test_vectorised_varints_of_any_sizes(values: list[int]) -> None:
-    import numpy as np
-
     buf = np.frombuffer(encode_varints(values), dtype=np.uint8)
     ends = np.flatnonzero(buf < 0x80)
-    assert _varints(buf, ends).tolist() == values
+    assert vectorised_varints(buf, ends).tolist() == values
 
 
 @pytest.mark.parametrize("text", ["hà nội", "mùa lúa văn phòng", "người dân đường phố", "cấp ủy cấp ủy", "hạ long"])
 def test_bonuses_same_as_whoosh(searcher: Any, text: str) -> None:
-    from clipsearch.searching.ranking import bonus_scores as _bonus_scores
-
     p = plan(parse_query(text))
     evaluator = Evaluator(files_of(searcher))
     docnums = sorted(evaluator.evaluate(p.required).ids.tolist())[:150]
-    fast = _bonus_scores(evaluator, p.bonus, docnums)
+    fast = bonus_scores(evaluator, p.bonus, docnums)
     slow = whoosh_bonus_scores(searcher, p.bonus, docnums)
     assert slow, "no bonus at all: the comparison would prove nothing"
     assert set(fast) == set(slow)
@@ -177,11 +171,9 @@ def test_bonuses_same_as_whoosh(searcher: Any, text: str) -> None:
 @pytest.mark.parametrize("text", ['"hà nội"', '"cấp ủy cấp ủy" -bão', '"lúa văn phòng cấp ủy bão"'])
 def test_phrases_without_the_positions_cache(searcher: Any, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Positions read from the file (the cache full) give the same matches."""
-    import clipsearch.searching.scoring as fastscore
-
     required = plan(parse_query(text)).required
     cached = Evaluator(files_of(searcher)).evaluate(required)
-    monkeypatch.setattr(fastscore, "CACHE_POSITION_BYTES", 0)
+    monkeypatch.setattr(scoring, "CACHE_POSITION_BYTES", 0)
     evaluator = Evaluator(files_of(searcher))
     uncached = evaluator.evaluate(required)
     assert not evaluator._postings
@@ -189,8 +181,6 @@ def test_phrases_without_the_positions_cache(searcher: Any, text: str, monkeypat
 
 
 def test_bytes_cache_drops_least_recently_used() -> None:
-    from clipsearch.searching.scoring import _BytesCache
-
     cache = _BytesCache(100)
     cache.put("a", 1, 20)
     cache.put("b", 2, 20)
@@ -212,8 +202,6 @@ PARTS = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(PARTS)
 def test_set_operations_dense_and_sparse_agree_with_a_reference(parts: list[dict[int, float]]) -> None:
-    from clipsearch.searching.scoring import Matches, _intersection, _union
-
     matches = [
         Matches(np.array(sorted(p), dtype=np.int64), np.array([p[d] for d in sorted(p)], dtype=np.float64))
         for p in parts
@@ -222,11 +210,9 @@ def test_set_operations_dense_and_sparse_agree_with_a_reference(parts: list[dict
     common = set(parts[0]).intersection(*parts[1:])
     want_union = {d: sum(p.get(d, 0.0) for p in parts) for d in every}
     want_common = {d: sum(p[d] for p in parts) for d in common}
-    from clipsearch.searching import scoring as fastscore
-
     for dense in (10**9, 0):  # always arrays by document number; never (binary searches)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(fastscore, "DENSE", dense)
+            patch.setattr(scoring, "DENSE", dense)
             for found, want in ((_union(matches, 301), want_union), (_intersection(matches, 301), want_common)):
                 assert found.ids.tolist() == sorted(want)
                 assert found.scores.tolist() == pytest.approx([want[d] for d in sorted(want)])
@@ -239,9 +225,6 @@ def test_terms_read_across_segments_as_whoosh_reads_them(
     """Every term of an index of several segments (read together in one
     pass, by numpy or in Python) with a deleted clipping: the documents and
     scores Whoosh's matchers give, and every position of every document."""
-    import clipsearch.codec.blocks
-    from clipsearch.searching.plan import Term
-
     monkeypatch.setattr(clipsearch.codec.blocks, "SMALL_LIST", small)
     ix = open_whoosh_index(three_run_index)
     with ix.searcher() as searcher:
@@ -274,10 +257,6 @@ def test_terms_read_across_segments_as_whoosh_reads_them(
 def test_joined_postings_give_the_positions_of_their_parts(three_run_index: Path) -> None:
     """:meth:`Postings.join` of each segment's postings (read alone, or as
     Whoosh keeps a term of few documents, inline) is the list read in one pass."""
-    from clipsearch.codec.blocks import Postings, decode_lists, values_at
-    from clipsearch.reading.segments import Inline
-    from clipsearch.searching.scoring import _inline_postings
-
     ix = open_whoosh_index(three_run_index)
     with ix.searcher() as searcher:
         files = files_of(searcher)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
 import sys
@@ -10,11 +11,18 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from whoosh import scoring
 
 import clipsearch
 from clipsearch.errors import IndexLockedError, IndexNotFoundError, IndexVersionError, QueryError
+from clipsearch.searching.plan import plan, query_words
+from clipsearch.searching.ranking import CANDIDATES, top
+from clipsearch.searching.scoring import Evaluator
+from clipsearch.searching.syntax import parse_query
+from clipsearch.writing.build import build_index, open_whoosh_index
 
 from .conftest import FIXTURES, SEED_ID, write_clipping
+from .whoosh_reference import files_of, to_whoosh
 
 SEED_QUERIES = [
     "văn phòng cấp ủy",
@@ -266,9 +274,7 @@ def test_an_index_of_no_clippings_finds_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("query", ["Phó chủ tịch", "Cấp ủy các cấp", "VĂN PHÒNG CẤP ỦY"])
 def test_query_words_do_not_depend_on_case(query: str) -> None:
-    from clipsearch.searching.plan import query_words as _query_words
-
-    assert _query_words(query.upper()) == _query_words(query.lower()) == _query_words(query.title())
+    assert query_words(query.upper()) == query_words(query.lower()) == query_words(query.title())
 
 
 def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
@@ -277,19 +283,6 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
     its threshold rises (a union becomes an intersection or an and-maybe)
     and the replaced matchers lose score contributions: on this corpus its
     top 100 for ``hà nội`` dropped documents that score far above its cut."""
-    import random
-
-    from whoosh import scoring
-
-    from clipsearch.searching.plan import plan
-    from clipsearch.searching.ranking import CANDIDATES
-    from clipsearch.searching.ranking import top as _top
-    from clipsearch.searching.scoring import Evaluator
-    from clipsearch.searching.syntax import parse_query
-    from clipsearch.writing.build import build_index, open_whoosh_index
-
-    from .whoosh_reference import files_of, to_whoosh
-
     rng = random.Random(2)
     filler = "các những một được cho trong với không này người đã để theo tại năm về đến khi từ cũng".split()
     forms = ["Hà Nội", "hà nội", "Ha Noi", "nội", "hà", "Hạ", "nổi", "hả", "nói", "Hạ Long"]
@@ -308,8 +301,8 @@ def test_candidates_are_the_true_top_scores(tmp_path: Path) -> None:
             required = plan(parse_query(query)).required
             every = sorted((h.score for h in searcher.search(to_whoosh(required), limit=None)), reverse=True)
             matches = Evaluator(files_of(searcher)).evaluate(required)
-            top = _top(matches, CANDIDATES)
-            assert [round(score, 9) for score, _ in top] == [round(s, 9) for s in every[:CANDIDATES]], query
+            best = top(matches, CANDIDATES)
+            assert [round(score, 9) for score, _ in best] == [round(s, 9) for s in every[:CANDIDATES]], query
             assert len(matches) == len(every)
 
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipsearch.searching.highlight import HighlightTerms, highlight_spans, make_snippet
+from clipsearch.searching.highlight import (
+    HighlightTerms,
+    _collapse,
+    _matches_slow,
+    find_matches,
+    highlight_spans,
+    highlight_terms,
+    make_snippet,
+)
+from clipsearch.searching.syntax import parse_query
 from clipsearch.text.fold import fold
 from clipsearch.text.normalize import normalize
 from clipsearch.text.syllables import syllables
@@ -83,8 +93,6 @@ MIXED = ["văn", "Phòng", "ủy", "uỷ", "hòa", "hoà", "HOÀ", "bình", "Đ�
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(MIXED), min_size=1, max_size=80), st.sets(st.sampled_from(MIXED[:13]), min_size=1))
 def test_clean_text_shortcut_finds_what_syllable_by_syllable_finds(words: list[str], typed: set[str]) -> None:
-    from clipsearch.searching.highlight import _matches_slow, find_matches
-
     text = " ".join(words)
     wanted = terms(*typed)
     slow = _matches_slow(text, wanted)
@@ -105,10 +113,6 @@ def test_clean_text_shortcut_finds_what_syllable_by_syllable_finds(words: list[s
     st.data(),
 )
 def test_collapsed_spans_cover_the_same_words(pieces: list[tuple[str, str]], data: st.DataObject) -> None:
-    import re
-
-    from clipsearch.searching.highlight import _collapse
-
     text = "".join(word + gap for word, gap in pieces)
     words = [m.span() for m in re.finditer(r"[^\W_]+", text)]
     chosen = sorted(set(data.draw(st.lists(st.sampled_from(words), max_size=5))))
@@ -124,9 +128,6 @@ def test_collapsed_spans_cover_the_same_words(pieces: list[tuple[str, str]], dat
 
 def phrase_terms(*phrases: str, loose: str = "") -> HighlightTerms:
     """Terms of a query with these quoted phrases and unquoted ``loose`` words."""
-    from clipsearch.searching.highlight import highlight_terms
-    from clipsearch.searching.syntax import parse_query
-
     return highlight_terms(parse_query(" ".join(f'"{p}"' for p in phrases) + " " + loose))
 
 

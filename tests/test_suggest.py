@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 import clipsearch
 from clipsearch.cli import cli
 from clipsearch.schema import VOCABULARY_FILE
-from clipsearch.searching.spelling import suggest
+from clipsearch.searching.spelling import _count, _count_slowly, _prepared, _runs, suggest
+from clipsearch.text.normalize import normalize
+from clipsearch.text.syllables import syllables
 
 from .conftest import write_clipping
 
@@ -102,8 +104,6 @@ SYLLABLES = ["mùa", "múa", "mua", "lúa", "lua", "văn", "vẫn", "phòng", "c
     st.sampled_from([" ", ", ", " - ", "_", "  "]),
 )
 def test_one_scan_counts_like_syllable_by_syllable(texts: list[list[str]], folded: list[str], separator: str) -> None:
-    from clipsearch.searching.spelling import _count, _count_slowly, _prepared
-
     written = [separator.join(words) for words in texts]
     fast = _count(folded, _prepared(written))
     whole: Counter[tuple[str, ...]] = Counter()
@@ -112,3 +112,71 @@ def test_one_scan_counts_like_syllable_by_syllable(texts: list[list[str]], folde
     for text in written:
         _count_slowly(folded, text.lower(), whole, single, pairs)
     assert fast == (whole, single, pairs)
+
+
+# ---------------------------------------------------------------------------
+# Which syllables a suggestion may rewrite: the query's words, as the parser
+# reads them (clipsearch.searching.syntax.word_spans)
+
+_OPERATOR_NAMES = {"AND", "OR", "NOT"}
+
+
+def _runs_by_characters(query: str) -> list[list[tuple[int, int, str]]]:
+    """A reference for :func:`~clipsearch.searching.spelling._runs` that
+    reads operators and field prefixes from the characters around each
+    syllable (a syllable that is an operator, or followed by ``:``). It
+    agrees with the tokens wherever operators and field prefixes stand as
+    tokens of their own, which is how queries write them."""
+    runs: list[list[tuple[int, int, str]]] = [[]]
+    previous_end = None
+    for syl in syllables(normalize(query)):
+        raw = query[syl.start : syl.end]
+        gap = query[previous_end : syl.start] if previous_end is not None else ""
+        prefix = query[syl.end : syl.end + 1] == ":"
+        if gap.strip(" -") or prefix or raw in _OPERATOR_NAMES or not syl.text.isalpha():
+            runs.append([])
+        if not (prefix or raw in _OPERATOR_NAMES or not syl.text.isalpha()):
+            runs[-1].append((syl.start, syl.end, syl.text))
+        previous_end = syl.end
+    return [run for run in runs if run]
+
+
+QUERY_WORDS = ["mua", "lua", "Mua", "MUA", "van", "phong", "văn", "cap", "uy", "hoa", "binh", "2024", "x", "or", "and"]
+_word = st.sampled_from(QUERY_WORDS)
+_phrase = st.lists(_word, min_size=1, max_size=3).map(lambda ws: '"' + " ".join(ws) + '"')
+_atom = st.one_of(
+    _word,
+    _word.map(lambda w: "-" + w),
+    _phrase,
+    st.tuples(st.sampled_from(["title:", "source:", "TITLE:"]), st.one_of(_word, _phrase)).map("".join),
+    _word.map(lambda w: f"({w}"),
+    _word.map(lambda w: f"{w})"),
+    _word.map(lambda w: f"{w},"),
+    st.sampled_from(["AND", "OR", "NOT", "(", ")", "*", "-", "title:", "date:03/2026", "date:2026-03-01..", "-(", "_"]),
+)
+QUERIES = st.builds(
+    lambda atoms, separator, unclosed: separator.join(atoms) + unclosed,
+    st.lists(_atom, min_size=1, max_size=8),
+    st.sampled_from([" ", "  ", " - ", " ; "]),
+    st.sampled_from(["", ' "mua', ' "van phong']),  # an unclosed quote runs to the end
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(QUERIES)
+def test_runs_from_the_tokens_are_the_runs_by_characters(query: str) -> None:
+    assert _runs(query) == _runs_by_characters(query)
+
+
+@pytest.mark.parametrize(
+    ("query", "rewritten"),
+    [
+        ("x:mua", ["x", "mua"]),  # not a field: the parser searches both
+        ('"mua OR lua"', ["mua", "OR", "lua"]),  # in quotes, OR is a word
+        ("mua OR-lua", ["mua", "OR", "lua"]),  # not a token of its own: a word
+        ("mua OR, lua", ["mua", "OR", "lua"]),
+        ("date:03/2026 mua", ["mua"]),
+    ],
+)
+def test_runs_are_the_words_the_parser_searches(query: str, rewritten: list[str]) -> None:
+    assert [form for run in _runs(query) for _s, _e, form in run] == [w.lower() for w in rewritten]

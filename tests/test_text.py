@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clipsearch.text.fold import fold, fold_long, has_diacritics, lower_and_folded
+import clipsearch.text._foldtable as written
+from clipsearch.text.fold import (
+    FOLD_TABLE,
+    build_fold_table,
+    fold,
+    fold_long,
+    fold_table_source,
+    has_diacritics,
+    lower_and_folded,
+)
 from clipsearch.text.normalize import Normalized, normalize, normalize_tone_placement
-from clipsearch.text.syllables import syllables
+from clipsearch.text.syllables import linked, sequence_starts, syllable_pattern, syllables, whole_syllables
 
 NFC = "NFC"
 NFD = "NFD"
@@ -411,8 +421,6 @@ def test_has_diacritics(term: str, expected: bool) -> None:
 
 
 def test_whole_syllables_linked_and_sequences() -> None:
-    from clipsearch.text.syllables import linked, sequence_starts, syllable_pattern, whole_syllables
-
     text = "co the, cothe co; the x the co the"
     matches = whole_syllables(syllable_pattern(["co", "the"]), text)
     found = [m.group() for m in matches]
@@ -424,10 +432,5 @@ def test_whole_syllables_linked_and_sequences() -> None:
 
 
 def test_the_written_fold_table_is_the_computed_one() -> None:
-    from pathlib import Path
-
-    import clipsearch.text._foldtable as written
-    from clipsearch.text.fold import FOLD_TABLE, build_fold_table, fold_table_source
-
     assert Path(written.__file__).read_text(encoding="utf-8") == fold_table_source()
     assert build_fold_table() == FOLD_TABLE and fold("Đảng ủy ǅ ß") == "Dang uy Dz ss"

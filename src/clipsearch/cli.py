@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from clipsearch.errors import ClipsearchError
+
 if TYPE_CHECKING:
-    from clipsearch.search import Hit, SearchResult
+    from clipsearch.search import Hit, Index, SearchResult
     from clipsearch.writing.build import IndexReport
 
 EXIT_OK = 0
@@ -53,8 +55,6 @@ class _Group(click.Group):
         return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
-        from clipsearch.errors import ClipsearchError
-
         try:
             return super().invoke(ctx)
         except ClipsearchError as exc:
@@ -98,7 +98,7 @@ index_dir_option = click.option(
 )
 @click.option(
     "--commit-every",
-    default=40_000,  # index.COMMIT_EVERY (not imported: --help stays light); a test checks they agree
+    default=40_000,  # writing.build.COMMIT_EVERY (not imported: --help stays light); a test checks they agree
     show_default=True,
     type=click.IntRange(min=1),
     help="Commit after this many clippings: a killed run keeps what it committed.",
@@ -121,7 +121,7 @@ def index_command(
     the reason and skipped: the exit code is then 3 (1 when no file at all
     could be indexed).
     """
-    from clipsearch.writing.build import build_index
+    from clipsearch.writing.build import build_index  # Whoosh and the writer: only for this command
 
     with _ProgressBar(enabled=not quiet and sys.stderr.isatty()) as bar:
         report = build_index(
@@ -182,7 +182,7 @@ class _ProgressBar:
 def _terminal_columns(fallback: int) -> int:
     """The terminal's width as ``shutil.get_terminal_size`` gives it (``COLUMNS``,
     else standard output's terminal, else ``fallback``), without importing
-    shutil: with its bz2 and lzma, about 4 ms of a one-off query."""
+    shutil (and with it bz2 and lzma) for a query."""
     try:
         columns = int(os.environ.get("COLUMNS", "0"))
     except ValueError:
@@ -237,6 +237,13 @@ def _write_text(path: str, text: str) -> None:
         click.echo(f"The list of skipped files is in {path}", err=True)
 
 
+def _open_index(index_dir: str) -> Index:
+    """The index, opened for a command that reads it."""
+    from clipsearch.search import open_index  # numpy and the index's readers: not for --help or index
+
+    return open_index(index_dir)
+
+
 @cli.command("query")
 @click.argument("query", required=False, default="*")
 @index_dir_option
@@ -286,9 +293,7 @@ def query_command(
     A query of * (or none) lists every clipping, newest first:
         clipsearch query --source "tuoi tre" --since 01/03/2026 --until 31/03/2026 --facets
     """
-    from clipsearch.search import open_index
-
-    with open_index(index_dir) as index:
+    with _open_index(index_dir) as index:
         result = index.query(
             query,
             limit=limit,
@@ -312,9 +317,7 @@ def query_command(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def show_command(clipping_id: str, index_dir: str, query: str | None, as_json: bool) -> None:
     """Print the whole clipping ID (as shown by query), its words of QUERY marked."""
-    from clipsearch.search import open_index
-
-    with open_index(index_dir) as index:
+    with _open_index(index_dir) as index:
         view = index.show(clipping_id, query)
     if as_json:
         click.echo(json.dumps(view.to_dict(), ensure_ascii=False, indent=2))
@@ -338,9 +341,7 @@ def show_command(clipping_id: str, index_dir: str, query: str | None, as_json: b
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def similar_command(clipping_id: str, index_dir: str, limit: int, include_reprints: bool, as_json: bool) -> None:
     """List the clippings most like ID (its reprints left out)."""
-    from clipsearch.search import open_index
-
-    with open_index(index_dir) as index:
+    with _open_index(index_dir) as index:
         result = index.similar(clipping_id, limit=limit, include_reprints=include_reprints)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -353,9 +354,7 @@ def similar_command(clipping_id: str, index_dir: str, limit: int, include_reprin
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def stats_command(index_dir: str, as_json: bool) -> None:
     """What the index holds: clippings, sources, dates, size, last update."""
-    from clipsearch.search import open_index
-
-    with open_index(index_dir) as index:
+    with _open_index(index_dir) as index:
         stats = index.stats()
     if as_json:
         click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
@@ -457,8 +456,8 @@ def main() -> None:
     """Entry point of the ``clipsearch`` console script.
 
     A command that only reads the index ends with ``os._exit`` once its
-    output is flushed, skipping the interpreter's teardown: freeing numpy,
-    Whoosh and pyvi's tables took 60-80 ms of a 0.4 s ``clipsearch query``.
+    output is flushed, skipping the interpreter's teardown (freeing numpy's
+    and pyvi's tables one object at a time), which it does not need.
     Nothing is left to write at that point (no files open for writing, no
     ``atexit`` work of ours); other commands end normally. A program that
     runs the command line in its own process calls :func:`cli` (with

@@ -33,7 +33,6 @@ __all__ = [
     "parse",
     "read_bytes",
     "read_clipping",
-    "render",
 ]
 
 
@@ -243,21 +242,3 @@ def read_clipping(path: str | Path) -> Clipping:
     """Read and parse one clipping file. Raises :class:`ClippingError` with a
     reason when the file cannot be read, decoded or parsed."""
     return clipping_from_bytes(read_bytes(path), path)
-
-
-_WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
-
-
-def render(clipping: Clipping) -> str:
-    """Render a clipping in the file format; :func:`parse` reads it back."""
-    if clipping.date is None:
-        date_line = "Không rõ ngày"
-    else:
-        date_line = f"{_WEEKDAYS[clipping.date.weekday()]},\u00a0 {clipping.date:%d/%m/%Y}"
-    parts = [date_line, clipping.title]
-    if clipping.lead:
-        parts.append(clipping.lead)
-    parts.extend(clipping.body)
-    if clipping.source:
-        parts.append(f"Theo {clipping.source}")
-    return "\n\n".join(parts) + "\n"

@@ -9,7 +9,9 @@ A query is parsed (:mod:`clipsearch.searching.syntax`), planned
 (:mod:`clipsearch.searching.ranking`) and collapsed by reprint group
 (:mod:`clipsearch.reprints.collapse`); then the hits are read
 (:mod:`clipsearch.reading.stored`) with their snippets
-(:mod:`clipsearch.searching.highlight`). The index's files are read by
+(:mod:`clipsearch.searching.highlight`), and "did you mean" is asked of
+:mod:`clipsearch.searching.spelling`. "Similar" searches a clipping's key
+terms (:mod:`clipsearch.searching.similar`). The index's files are read by
 :mod:`clipsearch.reading`, without Whoosh.
 """
 
@@ -19,7 +21,7 @@ import datetime as dt
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,14 +36,13 @@ from clipsearch.reprints.collapse import ReprintGroups, collapse_hits
 from clipsearch.schema import INDEX_NAME, TEXT_FIELD, read_groups, read_meta, read_vocabulary, stored_body
 from clipsearch.searching.filters import Filters, facet_counts, filter_matches
 from clipsearch.searching.highlight import HighlightTerms, best_snippet, highlight_spans, highlight_terms
-from clipsearch.searching.plan import Or, Term, plan, query_syllables
+from clipsearch.searching.plan import Or, Term, plan
 from clipsearch.searching.ranking import CANDIDATES, by_date, rank, top
 from clipsearch.searching.scoring import Evaluator, Matches
 from clipsearch.searching.similar import key_terms
 from clipsearch.searching.spelling import suggest
 from clipsearch.searching.syntax import All, parse_query, split_filters
 from clipsearch.sorted_arrays import in_sorted
-from clipsearch.text.fold import has_diacritics
 
 __all__ = ["SORTS", "ClippingView", "Hit", "Index", "IndexStats", "SearchResult", "open_index"]
 
@@ -250,17 +251,17 @@ class Index:
         return self._group_cache
 
     def _suggest(self, query: str, matches: Matches, fields_of: FieldsCache) -> str | None:
-        """Suggestion ("did you mean"), see :mod:`clipsearch.searching.spelling`. The texts are those
-        of the best :data:`SUGGESTION_TEXTS` matches of the required part."""
-        if all(has_diacritics(s) or s.isdigit() for s in query_syllables(query)):
-            return None
-        texts: list[str] = []
-        for _score, docnum in top(matches, SUGGESTION_TEXTS):
-            fields = fields_of(docnum)
-            texts += [fields.get("title", ""), fields.get("lead", ""), fields_of.body(docnum)]
-        # The vocabulary (160 kB of JSON at 80,000 clippings) is read only if
-        # the matched texts leave a syllable's form open.
-        return suggest(query, texts, lambda folded: Counter(self._vocabulary().get(folded, {})))
+        """Suggestion ("did you mean", :mod:`clipsearch.searching.spelling`)
+        from the texts of the best :data:`SUGGESTION_TEXTS` matches of the
+        required part and, for the syllables they leave open, the index's
+        vocabulary. Neither is read for a query typed with all its diacritics."""
+
+        def texts() -> Iterator[str]:
+            for _score, docnum in top(matches, SUGGESTION_TEXTS):
+                fields = fields_of(docnum)
+                yield from (fields.get("title", ""), fields.get("lead", ""), fields_of.body(docnum))
+
+        return suggest(query, texts(), lambda folded: Counter(self._vocabulary().get(folded, {})))
 
     def _vocabulary(self) -> dict[str, dict[str, int]]:
         if self._vocab is None or self._vocab[0] != self._version:
@@ -415,10 +416,6 @@ class IndexStats:
             "size_bytes": self.size_bytes,
             "updated": self.updated,
         }
-
-
-#: How many of a clipping's words and syllables make its "similar" query.
-SIMILAR_WORDS, SIMILAR_SYLLABLES = 12, 8
 
 
 def _date(day: int) -> dt.date | None:

@@ -1,5 +1,7 @@
 """Reprints shown as one hit: the best placed member of a reprint group, with
-the ids of the other members that matched the query."""
+the ids of the other members that matched the query. The groups are made at
+index time (:mod:`clipsearch.reprints.grouping`) and read from the index's
+folder (:func:`clipsearch.schema.read_groups`)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ class ReprintGroups:
         return bool(self.groups)
 
     def members_of(self, clipping_id: str) -> list[str]:
+        """The ids in the group of ``clipping_id`` (itself included; alone if in none)."""
         rep = self.group_of.get(clipping_id)
         return self.groups[rep] if rep is not None else [clipping_id]
 

@@ -12,10 +12,9 @@ from clipsearch.schema import read_manifest_entry
 
 __all__ = ["REPRINT_THRESHOLD", "reprint_groups"]
 
-#: Estimated Jaccard similarity of two clippings' shingles from which they are reprints. Chosen
-#: on pairs judged by hand (rss-20k, vietnews-60k): with the title-number split, 27 of 32 groups
-#: at 0.7 are one story re-published (20 of 39 at 0.6 on vietnews: follow-ups, not reprints), and
-#: synthetic reprints (new title, lead dropped, a sentence added) are grouped 198/200 (0.8: 184).
+#: Estimated Jaccard similarity of two clippings' shingles from which they are reprints, chosen on
+#: pairs judged by hand and on synthetic reprints (new title, lead dropped, a sentence added):
+#: lower, follow-ups of a story group as reprints; higher, reprints are missed.
 REPRINT_THRESHOLD = 0.7
 _NUMBER = re.compile(r"\d+")
 

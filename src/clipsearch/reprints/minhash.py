@@ -29,8 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from clipsearch.text.fold import fold_syllable
-from clipsearch.text.normalize import normalize
-from clipsearch.text.syllables import syllables
+from clipsearch.text.syllables import syllable_forms
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -73,6 +72,7 @@ _S27, _S30, _S31, _S32 = (np.uint64(s) for s in (27, 30, 31, 32))
 
 def _hash_parameters(count: int) -> tuple[_U64, _U64]:
     """``count`` pairs (a, b) of 64-bit constants, ``a`` odd, for multiply-add-shift hashing."""
+    # The fixed string is part of the signature format: changing it changes every signature.
     raw = np.frombuffer(hashlib.shake_128(b"clipsearch.duplicates minhash v1").digest(16 * count), dtype="<u8")
     a = raw[:count].astype(np.uint64) | np.uint64(1)
     b = raw[count:].astype(np.uint64)
@@ -85,8 +85,8 @@ _A, _B = _hash_parameters(NUM_HASHES)
 @lru_cache(maxsize=65536)
 def _token_ids(token: str) -> tuple[int, ...]:
     """CRC-32 of the folded syllables of one whitespace-separated token, as the index
-    analyses them (:func:`~clipsearch.text.normalize`, ``syllables``, ``fold_syllable``)."""
-    return tuple(zlib.crc32(fold_syllable(s.text).encode("utf-8")) for s in syllables(normalize(token)))
+    analyses them (:func:`~clipsearch.text.syllables.syllable_forms`, :func:`~clipsearch.text.fold.fold_syllable`)."""
+    return tuple(zlib.crc32(fold_syllable(s).encode("utf-8")) for s in syllable_forms(token))
 
 
 def _mix(x: _U64) -> _U64:

@@ -1,19 +1,17 @@
-"""Filters on the matched set: sources and a date range.
+"""Filters on the matched set (sources and a date range) and facet counts.
 
-Dates are read the way Vietnamese users write them (``31/3/2026``,
-``03/2026``) and in ISO form (``2026-03-31``, ``2026-03``, ``2026``); a
-partial date is a whole month or year, so ``--until 03/2026`` includes 31
-March. Sources match by name, whatever the case and diacritics
-(``tuoi tre`` is ``Tuổi Trẻ``). :func:`filter_matches` applies a
-:class:`Filters` to the index's columns; :func:`facet_counts` counts the
-matches by source and month.
+Sources match by name, whatever the case and diacritics (``tuoi tre`` is
+``Tuổi Trẻ``); dates given as text are read as the query language reads
+them (:func:`clipsearch.searching.syntax.parse_date_span`), so
+``--until 03/2026`` includes 31 March. The index keeps each clipping's day
+and source key as columns (:mod:`clipsearch.reading.columns`):
+:func:`filter_matches` applies a :class:`Filters` to them and
+:func:`facet_counts` counts the matches by source and month.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,72 +22,19 @@ from clipsearch.errors import QueryError
 from clipsearch.reading.columns import Columns
 from clipsearch.reading.stored import StoredFields
 from clipsearch.searching.scoring import Matches
+from clipsearch.searching.syntax import parse_date_span
 from clipsearch.sorted_arrays import in_sorted
 from clipsearch.text.fold import fold
 from clipsearch.text.normalize import clean
 
 __all__ = [
     "NO_VALUE",
-    "DateSpan",
     "Filters",
     "day_number",
     "facet_counts",
     "filter_matches",
-    "parse_date_range",
-    "parse_date_span",
     "source_key",
 ]
-
-_VN_DATE = re.compile(r"(?:(\d{1,2})[/.-])?(\d{1,2})[/.-](\d{4})")
-_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
-
-
-@dataclass(frozen=True)
-class DateSpan:
-    """The first and last day a written date stands for."""
-
-    first: dt.date
-    last: dt.date
-
-
-def parse_date_span(text: str) -> DateSpan:
-    """``31/03/2026``, ``3/2026``, ``2026-03-31``, ``2026-03`` or ``2026``
-    as the days it covers; raise :class:`QueryError` otherwise."""
-    value = text.strip()
-    year: int
-    month: int | None
-    day: int | None
-    if m := _VN_DATE.fullmatch(value):
-        day = int(m.group(1)) if m.group(1) else None
-        month, year = int(m.group(2)), int(m.group(3))
-    elif m := _ISO_DATE.fullmatch(value):
-        year = int(m.group(1))
-        month = int(m.group(2)) if m.group(2) else None
-        day = int(m.group(3)) if m.group(3) else None
-    else:
-        raise QueryError(f"cannot read the date {value!r}: write dd/mm/yyyy or yyyy-mm-dd (or a month: mm/yyyy)")
-    try:
-        if month is None:
-            return DateSpan(dt.date(year, 1, 1), dt.date(year, 12, 31))
-        if day is None:
-            return DateSpan(dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1]))
-        date = dt.date(year, month, day)
-    except ValueError as exc:
-        raise QueryError(f"cannot read the date {value!r}: {exc}") from None
-    return DateSpan(date, date)
-
-
-def parse_date_range(text: str) -> tuple[dt.date | None, dt.date | None]:
-    """A ``date:`` value: one date (its whole span) or ``FROM..TO`` with
-    either end left open."""
-    if ".." in text:
-        start, _, end = text.partition("..")
-        return (
-            parse_date_span(start).first if start.strip() else None,
-            parse_date_span(end).last if end.strip() else None,
-        )
-    span = parse_date_span(text)
-    return span.first, span.last
 
 
 def day_number(date: dt.date | None) -> int:
@@ -120,7 +65,7 @@ class Filters:
         until: dt.date | str | None = None,
     ) -> Filters:
         """Filters from API or CLI values: dates as :class:`datetime.date` or
-        as text (:func:`parse_date_span`: ``since`` takes the first day,
+        as text (:func:`~clipsearch.searching.syntax.parse_date_span`: ``since`` takes the first day,
         ``until`` the last)."""
         names = [sources] if isinstance(sources, str) else list(sources or [])
         start = parse_date_span(since).first if isinstance(since, str) else since

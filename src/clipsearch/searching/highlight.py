@@ -1,15 +1,19 @@
-"""Snippets and highlight spans.
+"""Highlights and snippets: where a query's words are in a clipping's text,
+and the window of its body (or lead) that shows the most of them.
 
-The query's syllables are found in the stored text with one regular
-expression over its lowercase folded form (the stored text is clean NFC, so
-folding keeps every offset), and the window with the most distinct matched
-terms becomes the snippet. A term typed with diacritics highlights only its
-exact form where the text has it, else its folded variants (which is why the
-clipping matched). Highlight spans are ``(start, end)`` character offsets into
-the returned snippet; adjacent matches merge into one span, so ``văn phòng
-cấp ủy`` is one highlight. A syllable the user typed only inside quotes
-highlights only where the quoted phrase occurs (``"có thể"`` does not mark
-every ``có``), so the snippet shows the phrase.
+:func:`highlight_terms` takes the syllables to look for from the parsed
+query (:mod:`clipsearch.searching.syntax`): those of its positive words and
+phrases. They are found in the stored text with one regular expression over
+its lowercase folded form (the stored text is clean NFC, so folding keeps
+every offset), and the window with the most distinct matched terms becomes
+the snippet. A term typed with diacritics highlights only its exact form
+where the text has it, else its folded variants (which is why the clipping
+matched). Highlight spans are ``(start, end)`` character offsets into the
+snippet (:func:`make_snippet`, :func:`best_snippet`) or into the whole text
+(:func:`highlight_spans`); adjacent matches merge into one span, so ``văn
+phòng cấp ủy`` is one highlight. A syllable the user typed only inside
+quotes highlights only where the quoted phrase occurs (``"có thể"`` does not
+mark every ``có``), so the snippet shows the phrase.
 """
 
 from __future__ import annotations
@@ -19,11 +23,17 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
-from clipsearch.searching.plan import query_syllables
 from clipsearch.searching.syntax import And, Node, Or, Phrase, Terms
 from clipsearch.text.fold import fold, fold_syllable, has_diacritics, lower_and_folded
 from clipsearch.text.normalize import is_clean, normalize, normalize_tone_placement
-from clipsearch.text.syllables import linked, sequence_starts, syllable_pattern, syllables, whole_syllables
+from clipsearch.text.syllables import (
+    linked,
+    sequence_starts,
+    syllable_forms,
+    syllable_pattern,
+    syllables,
+    whole_syllables,
+)
 
 __all__ = [
     "HighlightTerms",
@@ -65,6 +75,8 @@ class HighlightTerms:
 
 @dataclass(frozen=True)
 class Snippet:
+    """A window of a text, its white space collapsed, and its highlight spans."""
+
     text: str
     highlights: tuple[tuple[int, int], ...]
 
@@ -213,7 +225,7 @@ def highlight_terms(node: Node) -> HighlightTerms:
 
     def walk(n: Node) -> None:
         if isinstance(n, (Terms, Phrase)):
-            sylls = query_syllables(n.text)
+            sylls = syllable_forms(n.text)
             folds = tuple(fold(s) for s in sylls)
             folded.update(folds)
             exact.update(s for s in sylls if has_diacritics(s))
@@ -231,6 +243,8 @@ def highlight_terms(node: Node) -> HighlightTerms:
 
 
 def best_snippet(lead: str, body: str, terms: HighlightTerms) -> Snippet:
+    """A hit's snippet: from the body (the lead when there is no body), or
+    from the lead when only the lead has the query's terms."""
     first = make_snippet(body or lead, terms)
     if first.highlights or not body or not lead:
         return first

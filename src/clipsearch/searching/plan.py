@@ -1,6 +1,7 @@
-"""Query plans: what a parsed query asks of the index's fields.
+"""Query plans: what a parsed query (:mod:`clipsearch.searching.syntax`)
+asks of the index's fields.
 
-The plan for each group of words (see :mod:`clipsearch.writing.build` for the fields):
+The plan for each group of words (see :mod:`clipsearch.writing.fields` for the fields):
 
 * required: every syllable, folded, in ``text`` (title, lead and body as
   zones weighted 3 : 2 : 1), so a query matches whatever diacritics, tone
@@ -9,18 +10,17 @@ The plan for each group of words (see :mod:`clipsearch.writing.build` for the fi
   diacritics also ``OR exact:form`` (:data:`EXACT_WEIGHT`): the same
   clippings match, and those with the syllable in their title, or with what
   the user typed, rank first;
-* bonus, scored on the best candidates only (:mod:`clipsearch.search`): the
-  words pyvi finds in the query, in ``words``, and the syllables in sequence
-  (a phrase) in ``text``, since pyvi may segment the query and a clipping
-  differently.
+* bonus, scored on the best candidates only
+  (:mod:`clipsearch.searching.ranking`): the words pyvi finds in the query,
+  in ``words``, and the syllables in sequence (a phrase) in ``text``, since
+  pyvi may segment the query and a clipping differently.
 
 A quoted phrase requires the sequence (and the exact forms score as above).
 
 Plans are small trees of the classes below, evaluated by
-:class:`clipsearch.searching.scoring.Evaluator` with Whoosh's BM25F. They are not
-Whoosh queries: importing ``whoosh.query`` (and its English stemming tables)
-and ``whoosh.searching`` cost 16-24 ms of a one-off ``clipsearch query``.
-The tests check every plan against the same query built for Whoosh.
+:class:`clipsearch.searching.scoring.Evaluator` with Whoosh's BM25F. They are
+not Whoosh queries, so a search imports no Whoosh; the tests check every plan
+against the same query built for Whoosh (``tests/whoosh_reference.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from clipsearch.searching import syntax
 from clipsearch.text.fold import fold, has_diacritics
 from clipsearch.text.normalize import normalize
 from clipsearch.text.segmenter import segment
-from clipsearch.text.syllables import syllable_form, syllables
+from clipsearch.text.syllables import syllable_form, syllable_forms
 
 __all__ = [
     "EXACT_WEIGHT",
@@ -50,16 +50,14 @@ __all__ = [
     "Term",
     "AndNot",
     "plan",
-    "query_syllables",
     "query_words",
 ]
 
 #: Weight of a syllable matched with the diacritics the user typed.
 EXACT_WEIGHT = 1.0
 #: Weight of a syllable in the title, scored against the title's own length
-#: (the ``text`` field weighs the title zone, but against the whole clipping's).
-#: benchmarks/relevance.py, 20,000 clippings, title-span MRR@10: 0.936 at 0,
-#: 0.944 at 1, 0.941 at 2.
+#: (the ``text`` field weighs the title zone, but against the whole clipping's);
+#: chosen with ``benchmarks/relevance.py``.
 TITLE_WEIGHT = 1.0
 #: Weights of the optional bonuses: whole pyvi words and the syllables in order.
 WORD_BONUS = 0.5
@@ -159,11 +157,6 @@ class Plan:
     bonus: tuple[Term | Phrase, ...] = ()
 
 
-def query_syllables(text: str) -> list[str]:
-    """The syllables of a query's text, normalised (NFC, new tone placement)."""
-    return [s.text for s in syllables(normalize(text))]
-
-
 def _syllable_clause(syllable: str, field: str, whole: bool) -> PlanNode:
     """The folded syllable. In the whole text (no ``title:``), also the folded
     syllable in the title on its own (weight :data:`TITLE_WEIGHT`) and, typed
@@ -193,7 +186,7 @@ def query_words(text: str) -> list[str]:
 def _plan_words(node: syntax.Terms | syntax.Phrase) -> Plan:
     field = node.field or TEXT_FIELD
     whole = node.field is None  # title: and source: are plain syllable fields
-    in_order = query_syllables(node.text)
+    in_order = syllable_forms(node.text)
     sylls = list(dict.fromkeys(in_order))
     folded = [fold(s) for s in in_order]
     bonus: list[Term | Phrase] = []

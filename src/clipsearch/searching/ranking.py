@@ -1,7 +1,8 @@
-"""Relevance order: every match is scored by the plan's required part
-(:mod:`clipsearch.searching.scoring`), then the best :data:`CANDIDATES` get the
-plan's bonuses (exact forms, whole words, the query's syllables in order).
-Also the order by date."""
+"""The order of the matches: by relevance, every match scored by the plan's
+required part (:mod:`clipsearch.searching.scoring`), then the best
+:data:`CANDIDATES` re-scored with the plan's bonuses (whole pyvi words, the
+query's syllables in order; :mod:`clipsearch.searching.plan`); or by date.
+:func:`top` gives the best matches by score alone."""
 
 from __future__ import annotations
 

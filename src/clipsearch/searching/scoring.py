@@ -1,23 +1,21 @@
-"""Vectorised evaluation of query plans: posting lists as numpy arrays.
+"""Evaluation of query plans (:mod:`clipsearch.searching.plan`) with
+posting lists as numpy arrays.
 
-Whoosh evaluates a query one posting at a time in Python (a matcher tree's
-``next()``, ``score()``, ``skip_to()``): at 80,000 clippings a query of two
-common syllables took around half a second. Here a plan's terms are decoded
-whole into arrays (:func:`clipsearch.codec.blocks.decode_lists`), read from
-the index's files without Whoosh (:mod:`clipsearch.reading.segments`), and
-combined with set operations: a term is its document numbers and BM25F
-scores, OR is a union with summed scores, AND an intersection with summed
-scores, AND NOT a difference. The scores are Whoosh's own BM25F (same idf,
-average and byte-coded field lengths, boosts), so rankings are the same as
-Whoosh's; ``tests/test_fastscore.py`` compares them.
+A plan's terms are decoded whole into arrays
+(:func:`clipsearch.codec.blocks.decode_lists`), read from the index's files
+without Whoosh (:mod:`clipsearch.reading.segments`), and combined with set
+operations rather than one posting at a time: a term is its document numbers
+and BM25F scores, OR is a union with summed scores, AND an intersection with
+summed scores, AND NOT a difference. The scores are Whoosh's own BM25F (same
+idf, average and byte-coded field lengths, boosts), so rankings are the same
+as Whoosh's; ``tests/test_fastscore.py`` compares them with Whoosh's matchers.
 
 Phrases are the intersection of their terms and of the index's ``pairs``
 of common syllables (:class:`clipsearch.writing.fields.PairTokenizer`): two
 words that form a pair need nothing more; otherwise the positions of the
 documents left are checked (rarest word first, as sorted keys ``document *
-2**32 + position - k``). Whoosh's own matchers evaluate nothing here: the
-tests use them as the reference. Decoded term postings are cached
-per generation of the index (:data:`CACHE_TERMS` most recent), and so are the decoded blocks
+2**32 + position - k``). Decoded term postings are cached per generation of
+the index (:data:`CACHE_TERMS` most recent), and so are the decoded blocks
 of positional terms (up to :data:`CACHE_POSITION_BYTES`), so that the
 sequence bonus and phrases read the positions of terms just evaluated
 without going back to the file, as engines keep hot posting lists in memory.
@@ -46,6 +44,7 @@ from clipsearch.reading.columns import numeric_column
 from clipsearch.reading.segments import IndexFiles, Inline
 from clipsearch.schema import PAIRS_FIELD, TEXT_FIELD
 from clipsearch.searching.plan import And, AndNot, Every, Not, Or, Phrase, PlanNode, Term
+from clipsearch.sorted_arrays import in_sorted, locate
 from clipsearch.text.zones import pair_term
 
 __all__ = ["Matches", "Evaluator"]
@@ -109,10 +108,10 @@ def _union(parts: list[Matches], size: int) -> Matches:
         return Matches(ids, scores[ids])
     # A syllable's clause is text OR title OR exact: the largest part holds
     # the others' documents, so their scores are added in place, unsorted.
-    places = [np.minimum(np.searchsorted(base.ids, p.ids), len(base) - 1) for p in others]
-    if all(bool((base.ids[at] == p.ids).all()) for at, p in zip(places, others, strict=True)):
+    places = [locate(base.ids, p.ids) for p in others]
+    if all(bool(found.all()) for _at, found in places):
         scores = base.scores.copy()
-        for at, p in zip(places, others, strict=True):
+        for (at, _found), p in zip(places, others, strict=True):
             scores[at] += p.scores  # ids are distinct within a part
         return Matches(base.ids, scores)
     ids = np.concatenate([p.ids for p in parts])
@@ -138,21 +137,9 @@ def _intersection(parts: list[Matches], size: int) -> Matches:
         if not len(result):
             break
         # Both ascending: look the smaller up in the larger (no sort).
-        at = np.minimum(np.searchsorted(part.ids, result.ids), len(part) - 1)
-        hit = part.ids[at] == result.ids
+        at, hit = locate(part.ids, result.ids)
         result = Matches(result.ids[hit], result.scores[hit] + part.scores[at[hit]])
     return result
-
-
-def in_sorted(values: Ids, ascending: Ids) -> npt.NDArray[np.bool_]:
-    """For each of ``values``, whether it is in the ascending array
-    ``ascending`` (``np.isin`` without its first-call import of ``numpy.ma``,
-    about 30 ms of a cold start)."""
-    if not len(ascending):
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(ascending, values), len(ascending) - 1)
-    found: npt.NDArray[np.bool_] = ascending[at] == values
-    return found
 
 
 def _sorted_common(a: Ids, b: Ids) -> Ids:
@@ -355,11 +342,8 @@ class Evaluator:
             cached = self._term(field, text)
         ids, scores = cached if cached is not None else self._scored(field, text, docnums)[:2]
         out = np.zeros(len(docnums))
-        if len(ids):
-            at = np.searchsorted(ids, docnums)
-            at[at >= len(ids)] = 0
-            hit = ids[at] == docnums
-            out[hit] = scores[at[hit]]
+        at, hit = locate(ids, docnums)
+        out[hit] = scores[at[hit]]
         return out
 
     def phrase_scores_at(self, field: str, words: list[str], docnums: Ids) -> Scores:

@@ -1,5 +1,6 @@
 """What "similar" asks for: a clipping's most distinctive words and
-syllables, weighted by zone and rarity, as one OR query."""
+syllables, weighted by zone and rarity (:func:`key_terms`), which
+:meth:`clipsearch.search.Index.similar` searches as one OR query."""
 
 from __future__ import annotations
 

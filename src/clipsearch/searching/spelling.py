@@ -20,9 +20,11 @@ word-frequency function.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
+from clipsearch.searching.syntax import word_spans
 from clipsearch.text.fold import fold, has_diacritics, lower_and_folded
 from clipsearch.text.normalize import normalize
 from clipsearch.text.syllables import linked, sequence_starts, syllable_pattern, syllables, whole_syllables
@@ -139,22 +141,22 @@ def _case_like(typed: str, form: str) -> str:
     return form
 
 
-_OPERATORS = {"AND", "OR", "NOT"}
-
-
 def _runs(query: str) -> list[list[tuple[int, int, str]]]:
-    """The query's syllables ``(start, end, form)`` in runs separated only by
-    spaces; operators (``OR``), field prefixes (``title:``) and numbers are
-    left out and end a run."""
+    """The syllables ``(start, end, form)`` of the query's words and phrases
+    (:func:`~clipsearch.searching.syntax.word_spans`), in runs separated only
+    by spaces (or a ``-``); anything else between two syllables, a syllable
+    outside the words (an operator, a field prefix) and a number end a run."""
+    spans = word_spans(query)
+    starts = [start for start, _end in spans]
     runs: list[list[tuple[int, int, str]]] = [[]]
     previous_end = None
     for syl in syllables(normalize(query)):
-        raw = query[syl.start : syl.end]
+        k = bisect_right(starts, syl.start) - 1
+        wanted = k >= 0 and syl.end <= spans[k][1] and syl.text.isalpha()
         gap = query[previous_end : syl.start] if previous_end is not None else ""
-        prefix = query[syl.end : syl.end + 1] == ":"
-        if gap.strip(" -") or prefix or raw in _OPERATORS or not syl.text.isalpha():
+        if gap.strip(" -") or not wanted:
             runs.append([])
-        if not (prefix or raw in _OPERATORS or not syl.text.isalpha()):
+        if wanted:
             runs[-1].append((syl.start, syl.end, syl.text))
         previous_end = syl.end
     return [run for run in runs if run]
@@ -164,7 +166,8 @@ def suggest(query: str, texts: Iterable[str], word_frequency: Callable[[str], Co
     """``query`` with each syllable typed without diacritics replaced by its
     most likely written form, or None when that changes nothing.
 
-    ``texts`` are the matched clippings' texts (title, lead, body each);
+    ``texts`` are the matched clippings' texts (title, lead, body each),
+    read only when the query has a syllable typed without diacritics;
     ``word_frequency(folded)`` gives the index's exact forms of a folded
     syllable with their document frequencies."""
     runs = [run for run in _runs(query) if any(not has_diacritics(form) for _s, _e, form in run)]

@@ -1,4 +1,5 @@
-"""The query language: parsing a query string into a small syntax tree.
+"""The query language: a query string read into a small syntax tree, and
+dates as users write them.
 
 Syntax (as users of search engines expect it)::
 
@@ -16,31 +17,47 @@ are ordinary words. A query is never rejected for a stray operator or an
 unclosed quote or parenthesis: those are read the forgiving way. Only a query
 with nothing to search for raises :class:`~clipsearch.errors.QueryError`.
 
-No Whoosh here: :mod:`clipsearch.search` turns the tree into a Whoosh query.
+Dates are read the way Vietnamese users write them (``31/3/2026``,
+``03/2026``) and in ISO form (``2026-03-31``, ``2026-03``, ``2026``); a
+partial date is a whole month or year. ``date:`` and the ``since`` and
+``until`` filters (:class:`clipsearch.searching.filters.Filters`) read them alike.
+
+The tree becomes a plan (:mod:`clipsearch.searching.plan`) and the terms to
+highlight (:mod:`clipsearch.searching.highlight`); :func:`word_spans` tells
+"did you mean" (:mod:`clipsearch.searching.spelling`) where the query's
+words are in the string it rewrites.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from clipsearch.errors import QueryError
-from clipsearch.text.normalize import normalize
-from clipsearch.text.syllables import syllables
+from clipsearch.text.syllables import syllable_forms
 
 __all__ = [
     "All",
     "And",
     "DateFilter",
+    "DateSpan",
     "FIELDS",
+    "OPERATORS",
     "Node",
     "Not",
     "Or",
     "Phrase",
     "Terms",
+    "Token",
+    "parse_date_range",
+    "parse_date_span",
     "parse_query",
     "split_filters",
+    "tokenize",
+    "word_spans",
 ]
 
 #: Field prefixes a query may use (``date:`` takes a date or a range).
@@ -105,30 +122,57 @@ _TOKEN_RE = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
-_OPERATORS = {"AND", "OR", "NOT"}
+#: Operators: a token of their own, in capitals.
+OPERATORS = frozenset({"AND", "OR", "NOT"})
 
 
-def _has_syllables(text: str) -> bool:
-    return bool(syllables(normalize(text)))
+class Token(NamedTuple):
+    """One token of a query and its span in it. ``kind`` is ``word``,
+    ``phrase`` (quotes included), ``open``, ``close``, ``field`` (``text``:
+    the field's name, lowercase, without the colon) or an operator
+    (one of :data:`OPERATORS`)."""
+
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+def tokenize(query: str) -> list[Token]:
+    """The tokens of ``query``, in order; the characters between them are white space."""
+    tokens = []
+    for m in _TOKEN_RE.finditer(query):
+        kind = m.lastgroup or "word"
+        text = m.group()
+        if kind == "word" and text in OPERATORS:
+            kind = text
+        elif kind == "field":
+            text = text[:-1].lower()
+        tokens.append(Token(kind, text, m.start(), m.end()))
+    return tokens
+
+
+def word_spans(query: str) -> list[tuple[int, int]]:
+    """The spans of ``query`` that hold its words and phrases (ascending):
+    not its operators, field prefixes, parentheses or ``date:`` values."""
+    spans = []
+    after_date = False
+    for token in tokenize(query):
+        if token.kind in ("word", "phrase") and not after_date:
+            spans.append((token.start, token.end))
+        after_date = token.kind == "field" and token.text == "date"
+    return spans
 
 
 class _Parser:
     def __init__(self, query: str) -> None:
-        self.tokens: list[tuple[str, str]] = []
-        for m in _TOKEN_RE.finditer(query):
-            kind = m.lastgroup or "word"
-            value = m.group()
-            if kind == "word" and value in _OPERATORS:
-                kind = value
-            elif kind == "field":
-                value = value[:-1].lower()
-            self.tokens.append((kind, value))
+        self.tokens = tokenize(query)
         self.i = 0
 
     def peek(self) -> str | None:
-        return self.tokens[self.i][0] if self.i < len(self.tokens) else None
+        return self.tokens[self.i].kind if self.i < len(self.tokens) else None
 
-    def take(self) -> tuple[str, str]:
+    def take(self) -> Token:
         token = self.tokens[self.i]
         self.i += 1
         return token
@@ -165,15 +209,16 @@ class _Parser:
             self.take()
             child = self.unary()
             return Not(child) if child is not None else None
-        if kind == "word" and self.tokens[self.i][1].startswith("-") and len(self.tokens[self.i][1]) > 1:
-            _, value = self.take()
-            self.tokens.insert(self.i, ("word", value[1:]))
+        if kind == "word" and self.tokens[self.i].text.startswith("-") and len(self.tokens[self.i].text) > 1:
+            token = self.take()
+            self.tokens.insert(self.i, Token("word", token.text[1:], token.start + 1, token.end))
             child = self.unary()
             return Not(child) if child is not None else None
         return self.primary(None)
 
     def primary(self, field: str | None) -> Node | None:
-        kind, value = self.take()
+        token = self.take()
+        kind, value = token.kind, token.text
         if kind == "open":
             node = self.or_expr()
             if self.peek() == "close":
@@ -181,9 +226,7 @@ class _Parser:
             return node
         if kind == "field" and value == "date":
             if self.peek() in ("word", "phrase"):
-                from clipsearch.searching.filters import parse_date_range
-
-                return DateFilter(*parse_date_range(self.take()[1].strip('"')))
+                return DateFilter(*parse_date_range(self.take().text.strip('"')))
             raise QueryError("date: needs a date or a range, e.g. date:03/2026 or date:01/03/2026..31/03/2026")
         if kind == "field":
             if self.peek() in ("word", "phrase", "open"):
@@ -191,11 +234,11 @@ class _Parser:
             return None
         if kind == "phrase":
             text = value.strip('"')
-            return Phrase(text, field) if _has_syllables(text) else None
+            return Phrase(text, field) if syllable_forms(text) else None
         if kind == "word" and value == "*" and field is None:
             return All()
         if kind == "word":
-            return Terms(value, field) if _has_syllables(value) else None
+            return Terms(value, field) if syllable_forms(value) else None
         return None  # a stray AND / OR / ")" is ignored
 
 
@@ -293,3 +336,57 @@ def _has_filter(node: Node) -> bool:
     if isinstance(node, Not):
         return _has_filter(node.child)
     return False
+
+
+# Dates, as ``date:`` and the date filters of the API and the command line read them
+
+_VN_DATE = re.compile(r"(?:(\d{1,2})[/.-])?(\d{1,2})[/.-](\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    """The first and last day a written date stands for."""
+
+    first: dt.date
+    last: dt.date
+
+
+def parse_date_span(text: str) -> DateSpan:
+    """``31/03/2026``, ``3/2026``, ``2026-03-31``, ``2026-03`` or ``2026``
+    as the days it covers; raise :class:`QueryError` otherwise."""
+    value = text.strip()
+    year: int
+    month: int | None
+    day: int | None
+    if m := _VN_DATE.fullmatch(value):
+        day = int(m.group(1)) if m.group(1) else None
+        month, year = int(m.group(2)), int(m.group(3))
+    elif m := _ISO_DATE.fullmatch(value):
+        year = int(m.group(1))
+        month = int(m.group(2)) if m.group(2) else None
+        day = int(m.group(3)) if m.group(3) else None
+    else:
+        raise QueryError(f"cannot read the date {value!r}: write dd/mm/yyyy or yyyy-mm-dd (or a month: mm/yyyy)")
+    try:
+        if month is None:
+            return DateSpan(dt.date(year, 1, 1), dt.date(year, 12, 31))
+        if day is None:
+            return DateSpan(dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1]))
+        date = dt.date(year, month, day)
+    except ValueError as exc:
+        raise QueryError(f"cannot read the date {value!r}: {exc}") from None
+    return DateSpan(date, date)
+
+
+def parse_date_range(text: str) -> tuple[dt.date | None, dt.date | None]:
+    """A ``date:`` value: one date (its whole span) or ``FROM..TO`` with
+    either end left open."""
+    if ".." in text:
+        start, _, end = text.partition("..")
+        return (
+            parse_date_span(start).first if start.strip() else None,
+            parse_date_span(end).last if end.strip() else None,
+        )
+    span = parse_date_span(text)
+    return span.first, span.last

@@ -17,10 +17,8 @@ backward arrays map ids to strings.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 __all__ = ["CrfModel", "viterbi2"]
 

@@ -1,9 +1,6 @@
 """Vietnamese text normalisation: NFC, invisible and control characters,
 tone placement.
 
-Everything in :mod:`clipsearch.text` is pure Python and cheap to import: no
-pyvi model, no Whoosh.
-
 * :func:`normalize` cleans text for analysis (NFC, no zero-width or control
   characters, one tone-placement convention) and keeps a map from every
   character of the result back to the ORIGINAL text, so highlights land on the

@@ -1,16 +1,16 @@
 """Vietnamese word segmentation with pyvi's own model, without pyvi's overhead.
 
 pyvi (``pyvi.ViTokenizer``) ships a CRF model pickled inside a
-``sklearn_crfsuite.CRF`` object. Unpickling that imports scikit-learn (about a
-second) and writes the model to a temporary file that a killed process leaves
-behind. Here the pickle is read with stand-ins (:mod:`clipsearch.pickles`) that
+``sklearn_crfsuite.CRF`` object. Unpickling that imports scikit-learn and
+writes the model to a temporary file that a killed process leaves behind.
+Here the pickle is read with stand-ins (:mod:`clipsearch.pickles`) that
 import nothing, the CRFsuite model inside it is parsed by
-:mod:`clipsearch.text.crfmodel`,
-and each syllable is scored from weights cached per syllable string instead
-of feature strings built per position. Syllabification, features, their
-order of summation and the joining rule are pyvi's, so the output is the same
-as ``pyvi.ViTokenizer.tokenize`` (a test and a benchmark check it), but every
-word keeps its character span and long input stays linear.
+:mod:`clipsearch.text.crfmodel`, and each syllable is scored from weights
+cached per syllable string instead of feature strings built per position.
+Syllabification, features, their order of summation and the joining rule are
+pyvi's, so the output is the same as ``pyvi.ViTokenizer.tokenize`` (a test
+and a benchmark check it), but every word keeps its character span and long
+input stays linear.
 """
 
 from __future__ import annotations
@@ -21,21 +21,20 @@ import os
 import re
 import string
 import threading
+import time
 import unicodedata
+from collections.abc import Container
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from clipsearch.pickles import load_stand_ins
 from clipsearch.text.crfmodel import CrfModel, viterbi2
 
-try:  # the interpreter's own MD5 (a cache file's name), without OpenSSL's start-up (about 4 ms)
+try:  # the interpreter's own MD5 (a cache file's name), without OpenSSL's start-up
     from _md5 import md5  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - a Python built without it
     from hashlib import md5
-
-if TYPE_CHECKING:
-    from collections.abc import Container
 
 __all__ = ["Segmenter", "Word", "get_segmenter", "segment", "tokenize_like_pyvi"]
 
@@ -117,10 +116,9 @@ DICTIONARY_SEARCHES = 64
 
 class _Dictionary:
     """pyvi's words of one length, looked up in their joined text (one search
-    each, about 0.1 ms) for the first :data:`DICTIONARY_SEARCHES` lookups,
-    then in a set: making the 22,705 two-syllable words into strings and a
-    set took 6 ms of a one-off query, which looks up a handful of pairs,
-    while a text being indexed looks up every pair of its syllables."""
+    each) for the first :data:`DICTIONARY_SEARCHES` lookups, then in a set:
+    making the set costs more than the handful of lookups of a query, and
+    less than those of a text being indexed (every pair of its syllables)."""
 
     __slots__ = ("_searches", "_set", "joined")
 
@@ -205,9 +203,9 @@ def _cache_path(models: Path) -> Path | None:
 
 def _load_tables() -> tuple[str, str, CrfModel]:
     """pyvi's two- and three-syllable words and its model: from the cache
-    file if there is a good one (a few ms), else read and parsed (about 50
-    ms, which is most of a one-off query's segmentation) and cached. A cache
-    that cannot be read or written is ignored."""
+    file if there is a good one, else read and parsed (most of the cost of
+    a one-off query's segmentation) and cached. A cache that cannot be read
+    or written is ignored."""
     path = _cache_path(_pyvi_models())
     if path is not None:
         try:
@@ -237,8 +235,6 @@ def _remove_stale(kept: Path) -> None:
     """Remove the cache files next to ``kept`` not used (read or written)
     for :data:`STALE_CACHE_DAYS`: each virtual environment's pyvi has its
     own, and environments come and go (a CI run makes a new one)."""
-    import time
-
     oldest = time.time() - STALE_CACHE_DAYS * 86400
     for other in kept.parent.glob("pyvi-*.marshal"):
         try:
@@ -369,7 +365,7 @@ _instance_lock = threading.Lock()
 
 
 def get_segmenter() -> Segmenter:
-    """The process-wide segmenter, loaded on first use (about 0.1 s)."""
+    """The process-wide segmenter, loaded on first use."""
     global _instance
     if _instance is None:
         with _instance_lock:

@@ -8,13 +8,14 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from clipsearch.text.normalize import Normalized
+from clipsearch.text.normalize import Normalized, normalize
 
 __all__ = [
     "Syllable",
     "linked",
     "sequence_starts",
     "syllable_form",
+    "syllable_forms",
     "syllable_pattern",
     "syllables",
     "whole_syllables",
@@ -55,6 +56,12 @@ def syllables(norm: Normalized) -> list[Syllable]:
     return result
 
 
+def syllable_forms(text: str) -> list[str]:
+    """The forms of the syllables of ``text`` (a query's words, a token),
+    normalised first (NFC, one tone placement)."""
+    return [s.text for s in syllables(normalize(text))]
+
+
 # Finding given syllables in folded text (snippets, "did you mean")
 
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
@@ -62,8 +69,8 @@ _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 def syllable_pattern(folded: Iterable[str]) -> re.Pattern[str]:
     """Matches any of the ``folded`` syllables followed by no letter or
-    digit. Whether one precedes it is checked by :func:`whole_syllables`:
-    a lookbehind triples the scan time."""
+    digit. Whether one precedes it is checked by :func:`whole_syllables`, on
+    the matches only: a lookbehind would slow the scan of the whole text."""
     alternatives = "|".join(re.escape(f) for f in sorted(set(folded), key=len, reverse=True))
     return re.compile(r"(?:" + alternatives + r")(?![^\W_])")
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from clipsearch.text.fold import fold, fold_syllable
 from clipsearch.text.normalize import normalize
+from clipsearch.text.segmenter import get_segmenter
 from clipsearch.text.syllables import syllable_form, syllables
 
 __all__ = [
@@ -94,8 +95,6 @@ def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
 
 def analyse_words(value: str) -> tuple[WordRow, ...]:
     """The multi-syllable words pyvi's model finds in a field value."""
-    from clipsearch.text.segmenter import get_segmenter
-
     segmenter = get_segmenter()
     rows: list[WordRow] = []
     for zone, zone_offset, zone_text in _zones(value):
