@@ -73,7 +73,7 @@ GROUPS_FILE = "groups.json"
 SKIPPED_FILE = "skipped.tsv"
 REBUILD_FOLDER = ".rebuild"
 _INDEX_FILE = re.compile(
-    rf"^(_{INDEX_NAME}_\d+\.toc(\.[\d.]+)?|{INDEX_NAME}_\w+(\.\w+)*|{INDEX_NAME}\.tmp|"
+    rf"^(_{INDEX_NAME}_\d+\.toc(\.[\d.]+)?|_{INDEX_NAME}_\d+\.sums|{INDEX_NAME}_\w+(\.\w+)*|{INDEX_NAME}\.tmp|"
     rf"{re.escape(META_FILE)}|{re.escape(LOCK_FILE)}|{re.escape(VOCABULARY_FILE)}|{re.escape(GROUPS_FILE)}|"
     rf"{re.escape(SKIPPED_FILE)}|{re.escape(REBUILD_FOLDER)})(\.new)?$"
 )
@@ -123,10 +123,7 @@ def read_meta(index_dir: Path) -> dict[str, Any]:
         if has_toc:
             raise damaged(index_dir, f"{META_FILE} is missing")
         raise IndexNotFoundError(f"no clipsearch index in {str(index_dir)!r}: run `clipsearch index` first")
-    try:
-        data: dict[str, Any] = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexVersionError(f"cannot read {meta}: {exc}; rebuild with `clipsearch index --rebuild`") from None
+    data = read_json(meta)
     if data.get("schema_version") != SCHEMA_VERSION or data.get("analysis_version") != ANALYSIS_VERSION:
         raise IndexVersionError(
             f"the index in {str(index_dir)!r} was built by another version of clipsearch "
@@ -137,16 +134,16 @@ def read_meta(index_dir: Path) -> dict[str, Any]:
 
 
 def write_meta(index_dir: Path, **extra: Any) -> None:
-    """Record this version's schema and analysis versions (and ``extra``) in ``index_dir``."""
+    """Record this version's schema and analysis versions (and ``extra``) in
+    ``index_dir``, and that every generation from now on has checksums."""
     data = {
         "schema_version": SCHEMA_VERSION,
         "analysis_version": ANALYSIS_VERSION,
+        "checksums": True,
         "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **extra,
     }
-    tmp = index_dir / (META_FILE + ".new")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, index_dir / META_FILE)
+    write_json(index_dir / META_FILE, data)
 
 
 def manifest_entry(clipping_id: str, sha: str, location: str) -> bytes:
@@ -161,34 +158,54 @@ def read_manifest_entry(raw: bytes) -> tuple[str, str, str]:
     return clipping_id, sha, location
 
 
+def _json_crc(data: dict[str, Any]) -> int:
+    return zlib.crc32(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()) & 0xFFFFFFFF
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Replace ``path`` with ``data`` as compact JSON, never leaving it half written."""
+    """Replace ``path`` with ``data`` as compact JSON and its checksum
+    (``crc32``), never leaving it half written."""
     tmp = path.with_name(path.name + ".new")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    text = json.dumps({**data, "crc32": _json_crc(data)}, ensure_ascii=False, separators=(",", ":"))
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object written by :func:`write_json`; empty if missing or unreadable."""
+    """A JSON object written by :func:`write_json` (empty if missing). Raises
+    :class:`IndexDamagedError` if it is unreadable or does not match its checksum."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
         return {}
-    return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        raise damaged(path.parent, f"file {path.name} is unreadable") from None
+    if not isinstance(data, dict):
+        raise damaged(path.parent, f"file {path.name} is unreadable")
+    written = data.pop("crc32", None)
+    if written is not None and written != _json_crc(data):  # files of clipsearch before 0.2 have none
+        raise damaged(path.parent, f"file {path.name} does not match its checksum")
+    return data
 
 
 def read_groups(index_path: Path) -> dict[str, list[str]]:
     """The reprint groups written beside the index (empty if missing):
     representative id -> member ids."""
     groups = read_json(index_path / GROUPS_FILE).get("groups", {})
-    return groups if isinstance(groups, dict) else {}
+    if not isinstance(groups, dict) or not all(
+        isinstance(members, list) and all(isinstance(m, str) for m in members) for members in groups.values()
+    ):
+        raise damaged(index_path, f"file {GROUPS_FILE} is unreadable")
+    return groups
 
 
 def read_vocabulary(index_path: Path) -> dict[str, dict[str, int]]:
     """The vocabulary written beside the index (empty if missing): for each
     folded syllable, its exact written forms with their document frequencies."""
     forms = read_json(index_path / VOCABULARY_FILE).get("forms", {})
-    return forms if isinstance(forms, dict) else {}
+    if not isinstance(forms, dict) or not all(isinstance(counts, dict) for counts in forms.values()):
+        raise damaged(index_path, f"file {VOCABULARY_FILE} is unreadable")
+    return forms
 
 
 def stored_body(fields: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ terms (:mod:`clipsearch.searching.similar`). The index's files are read by
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import threading
@@ -30,10 +31,21 @@ import numpy as np
 
 from clipsearch.errors import ClippingNotFoundError, QueryError
 from clipsearch.reading.columns import Columns
-from clipsearch.reading.segments import IndexFiles, latest_generation, toc_path
+from clipsearch.reading.segments import UNREADABLE, IndexFiles, open_index_files
 from clipsearch.reading.stored import FieldsCache, StoredFields
+from clipsearch.reading.toc import latest_generation, toc_path
 from clipsearch.reprints.collapse import ReprintGroups, collapse_hits
-from clipsearch.schema import INDEX_NAME, TEXT_FIELD, read_groups, read_meta, read_vocabulary, stored_body
+from clipsearch.schema import (
+    GROUPS_FILE,
+    INDEX_NAME,
+    TEXT_FIELD,
+    VOCABULARY_FILE,
+    damaged,
+    read_groups,
+    read_meta,
+    read_vocabulary,
+    stored_body,
+)
 from clipsearch.searching.filters import Filters, facet_counts, filter_matches
 from clipsearch.searching.highlight import HighlightTerms, best_snippet, highlight_spans, highlight_terms
 from clipsearch.searching.plan import Or, Term, plan
@@ -121,20 +133,19 @@ class Index:
 
     def __init__(self, index_dir: str | Path) -> None:
         self.path = Path(index_dir)
-        read_meta(self.path)  # the versions, or a clear error
-        self._version = self._index_version()
-        self._files = IndexFiles(self.path, INDEX_NAME, self._version[0])
+        self._meta = read_meta(self.path)  # the versions, or a clear error
         self._lock = threading.Lock()
+        self._files = self._open_files()
+        self._version = self._index_version(self._files)
         self._cols: Columns | None = None
-        self._vocab: tuple[tuple[int, int], dict[str, dict[str, int]]] | None = None
+        self._vocab: tuple[object, dict[str, dict[str, int]]] | None = None
         self._group_cache: ReprintGroups | None = None
         self._eval: Evaluator | None = None
         self._stored_fields: StoredFields | None = None
 
     def __len__(self) -> int:
         """The number of clippings in the index."""
-        with self._lock:
-            self._refresh()
+        with self._reading():
             return self._files.doc_count()
 
     def __enter__(self) -> Index:
@@ -148,11 +159,14 @@ class Index:
         self._files.close()
         self._eval = self._cols = self._stored_fields = None
 
-    def _index_version(self) -> tuple[int, int]:
-        """The index's generation and when its table of contents was written:
-        a rebuild starts the generations again, so the generation alone does
-        not tell that the index changed."""
-        generation = latest_generation(self.path, INDEX_NAME)
+    def _open_files(self) -> IndexFiles:
+        return open_index_files(self.path, INDEX_NAME, checksums_required=bool(self._meta.get("checksums")))
+
+    def _index_version(self, files: IndexFiles | None = None) -> tuple[int, int]:
+        """The index's latest generation (or that of ``files``) and when its
+        table of contents was written: a rebuild starts the generations
+        again, so the generation alone does not tell that the index changed."""
+        generation = files.generation if files is not None else latest_generation(self.path, INDEX_NAME)
         try:
             written = os.stat(toc_path(self.path, INDEX_NAME, generation)).st_mtime_ns
         except OSError:  # replaced while being looked at: read again next time
@@ -161,13 +175,28 @@ class Index:
 
     def _refresh(self) -> None:
         # The new generation's files when the index has changed, opened before
-        # the old ones are closed: if opening fails (during a rebuild), the old
-        # ones still work.
-        version = self._index_version()
-        if version != self._version:
-            files = IndexFiles(self.path, INDEX_NAME, version[0])
+        # the old ones are closed: if opening fails, the old ones still work.
+        if self._index_version() != self._version:
+            meta = read_meta(self.path)
+            self._meta = meta
+            files = self._open_files()
             self._files.close()
-            self._files, self._version = files, version
+            self._files, self._version = files, self._index_version(files)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Hold the lock on the open files (opening a newer generation if
+        there is one). Bytes that fail to decode are checked against the
+        index's checksums: damage is :class:`IndexDamagedError`, naming the
+        file; anything else is raised as it is."""
+        with self._lock:
+            self._refresh()
+            try:
+                yield
+            except UNREADABLE:
+                if self._files.has_checksums:
+                    self._files.verify(full=True)
+                raise
 
     def _stored(self) -> StoredFields:
         if self._stored_fields is None or self._stored_fields.files is not self._files:
@@ -215,8 +244,7 @@ class Index:
             sort = "newest" if sort == "relevance" else sort
         query_plan = plan(words)
         terms = highlight_terms(words)
-        with self._lock:
-            self._refresh()
+        with self._reading():
             evaluator = self._evaluator()
             columns = self._columns()
             matches = evaluator.evaluate(query_plan.required)
@@ -234,9 +262,10 @@ class Index:
             counts = facet_counts(self._stored(), columns, matches) if facets else None
             days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
             suggestion = self._suggest(query, matches, fields_of) if terms else None
+            bodies = [fields_of.body(d) for _f, _s, d, _sim in stored]
         hits = [
-            _make_hit(fields, score, terms, day, similar, body=fields_of.body(d))
-            for (fields, score, d, similar), day in zip(stored, days, strict=True)
+            _make_hit(fields, score, terms, day, similar, body=body)
+            for (fields, score, _d, similar), day, body in zip(stored, days, bodies, strict=True)
         ]
         return SearchResult(query, len(matches), hits, counts, suggestion)
 
@@ -245,9 +274,21 @@ class Index:
             self._eval = Evaluator(self._files)
         return self._eval
 
+    def _statistics_key(self, name: str) -> object:
+        """What tells that a statistics file changed: the index's version and
+        the file's own (it is rewritten after each commit)."""
+        try:
+            stat = os.stat(self.path / name)
+        except FileNotFoundError:
+            if self._meta.get("statistics"):
+                raise damaged(self.path, f"file {name} is missing") from None
+            return (self._version, None)
+        return (self._version, stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
     def _groups(self) -> ReprintGroups:
-        if self._group_cache is None or self._group_cache.version != self._version:
-            self._group_cache = ReprintGroups(self._version, read_groups(self.path))
+        key = self._statistics_key(GROUPS_FILE)
+        if self._group_cache is None or self._group_cache.version != key:
+            self._group_cache = ReprintGroups(key, read_groups(self.path))
         return self._group_cache
 
     def _suggest(self, query: str, matches: Matches, fields_of: FieldsCache) -> str | None:
@@ -264,8 +305,9 @@ class Index:
         return suggest(query, texts(), lambda folded: Counter(self._vocabulary().get(folded, {})))
 
     def _vocabulary(self) -> dict[str, dict[str, int]]:
-        if self._vocab is None or self._vocab[0] != self._version:
-            self._vocab = (self._version, read_vocabulary(self.path))
+        key = self._statistics_key(VOCABULARY_FILE)
+        if self._vocab is None or self._vocab[0] != key:
+            self._vocab = (key, read_vocabulary(self.path))
         return self._vocab[1]
 
     def search(self, query: str = "*", limit: int = 10, **filters: Any) -> list[Hit]:
@@ -276,14 +318,13 @@ class Index:
         """The whole clipping ``clipping_id``; with ``query``, the spans of its
         words in title, lead and body. Raises :class:`ClippingNotFoundError`."""
         terms = highlight_terms(parse_query(query)) if query else HighlightTerms(frozenset(), frozenset())
-        with self._lock:
-            self._refresh()
+        with self._reading():
             docnum = self._files.document_number(clipping_id)
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
             fields = self._stored()(docnum)
             day = int(self._columns().days[docnum])
-        title, lead, body = fields.get("title", ""), fields.get("lead", ""), stored_body(fields)
+            title, lead, body = fields.get("title", ""), fields.get("lead", ""), stored_body(fields)
         return ClippingView(
             id=clipping_id,
             path=fields.get("path", ""),
@@ -303,8 +344,7 @@ class Index:
         near-duplicate reprints are left out unless ``include_reprints``."""
         if limit < 1:
             raise QueryError("the limit must be at least 1")
-        with self._lock:
-            self._refresh()
+        with self._reading():
             docnum = self._files.document_number(clipping_id)
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
@@ -335,8 +375,7 @@ class Index:
     def stats(self) -> IndexStats:
         """What the index holds: clippings, sources, date range, clippings
         without date or source, size on disk and when it was last updated."""
-        with self._lock:
-            self._refresh()
+        with self._reading():
             columns = self._columns()
             live = self._evaluator().live().tolist()
             by_key: Counter[str] = Counter(columns.key_names[int(columns.key_codes[d])] for d in live)
@@ -346,7 +385,7 @@ class Index:
             stored_fields = self._stored()
             sources = Counter({stored_fields(first[k]).get("source") or k: n for k, n in by_key.items() if k})
             days = [int(columns.days[d]) for d in live if columns.days[d]]
-        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        size = _folder_size(self.path)
         return IndexStats(
             index_dir=str(self.path),
             clippings=len(live),
@@ -356,7 +395,7 @@ class Index:
             without_date=len(live) - len(days),
             without_source=by_key.get("", 0),
             size_bytes=size,
-            updated=read_meta(self.path).get("updated"),
+            updated=self._meta.get("updated"),
         )
 
 
@@ -416,6 +455,17 @@ class IndexStats:
             "size_bytes": self.size_bytes,
             "updated": self.updated,
         }
+
+
+def _folder_size(folder: Path) -> int:
+    """The bytes of the files in ``folder`` (a file removed meanwhile by a commit counts for nothing)."""
+    size = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False):
+                    size += entry.stat(follow_symlinks=False).st_size
+    return size
 
 
 def _date(day: int) -> dt.date | None:

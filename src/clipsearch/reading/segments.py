@@ -29,21 +29,27 @@ importing their modules. The tests compare every reading here with Whoosh's read
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import os
+import pickle
 import struct
+import zlib
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from clipsearch.codec.blocks import BlockCursor, decode_postings
 from clipsearch.errors import IndexNotFoundError, IndexVersionError
 from clipsearch.pickles import load_stand_ins
+from clipsearch.reading.checksums import CHECKED_ON_OPEN, crc, read_sums, sums_path
 from clipsearch.reading.terms import TermsFile
 from clipsearch.reading.toc import latest_generation, read_toc, toc_path
-from clipsearch.schema import RENAMED_CLASSES
+from clipsearch.schema import META_FILE, RENAMED_CLASSES, damaged
 
 __all__ = [
     "IndexFiles",
+    "UNREADABLE",
+    "open_index_files",
     "Inline",
     "Segment",
     # Re-exported from clipsearch.reading.toc for clipsearch.search and clipsearch.writing.build.
@@ -70,20 +76,57 @@ class _Files:
     def __init__(self, folder: Path, segment_name: str, compound: bool) -> None:
         self._maps: list[Any] = []
         self._ranges: dict[str, tuple[Any, int, int]] = {}
+        #: Each sub-file's file (the compound file, or its own).
+        self.file_of: dict[str, str] = {}
+        #: The size of each file.
+        self.sizes: dict[str, int] = {}
         if compound:
-            data = _map(folder / f"{segment_name}.seg")
+            name = f"{segment_name}.seg"
+            data = _map(folder / name)
             self._maps.append(data)
+            self.sizes[name] = len(data)
             directory_at, _length = _LONG_INT.unpack_from(data, 0)
             directory = load_stand_ins(data[directory_at:], RENAMED_CLASSES)
             for sub, info in directory.items():
-                self._ranges[sub] = (data, info["offset"], info["length"])
+                offset, length = int(info["offset"]), int(info["length"])
+                if offset < 0 or length < 0 or offset + length > len(data):
+                    raise ValueError(f"part {sub} lies outside {name}")
+                self._ranges[sub] = (data, offset, length)
+                self.file_of[sub] = name
         else:
             for entry in os.listdir(folder):
                 if entry.startswith(segment_name + "."):
                     data = _map(folder / entry)
                     self._maps.append(data)
                     self._ranges[entry] = (data, 0, len(data))
+                    self.file_of[entry] = entry
+                    self.sizes[entry] = len(data)
         self._name = segment_name
+
+    def frame(self, file: str) -> bytes:
+        """The bytes of ``file`` outside its parts (a compound file's header
+        and directory)."""
+        maps = [data for sub, (data, _o, _l) in self._ranges.items() if self.file_of[sub] == file]
+        if not maps:
+            return b""
+        data = maps[0]
+        spans = sorted(
+            (offset, offset + length) for sub, (_d, offset, length) in self._ranges.items() if self.file_of[sub] == file
+        )
+        gaps, at = [], 0
+        for start, end in spans:
+            if start > at:
+                gaps.append(bytes(data[at:start]))
+            at = max(at, end)
+        gaps.append(bytes(data[at:]))
+        return b"".join(gaps)
+
+    def parts(self) -> list[tuple[str, str, int, memoryview]]:
+        """``(file, part, offset, bytes)`` of every sub-file."""
+        return [
+            (self.file_of[sub], sub, offset, memoryview(data)[offset : offset + length])
+            for sub, (data, offset, length) in sorted(self._ranges.items())
+        ]
 
     def get(self, ext: str) -> memoryview | None:
         """The sub-file ``<segment><ext>``, or None."""
@@ -135,10 +178,10 @@ class Segment:
             compound = bool(getattr(info, "compound", False))
         except AttributeError as exc:
             raise IndexVersionError(f"a segment this version cannot read ({exc}): rebuild the index") from None
-        self._files = _Files(folder, name, compound)
-        terms = self._files.get(".trm")
+        self.files = _Files(folder, name, compound)
+        terms = self.files.get(".trm")
         self._terms = TermsFile(terms) if terms is not None else None
-        self._postings = self._files.get(".pst")
+        self._postings = self.files.get(".pst")
         self._infos: dict[tuple[str, str], _TermInfo | None] = {}
 
     def term_info(self, field: str, text: str) -> _TermInfo | None:
@@ -166,12 +209,47 @@ class Segment:
 
     def column(self, name: str) -> memoryview | None:
         """The bytes of the column ``name`` (None: the segment has none)."""
-        return self._files.get(f".{name}.col")
+        return self.files.get(f".{name}.col")
 
     def close(self) -> None:
         self._terms = None
         self._postings = None
-        self._files.close()
+        self.files.close()
+
+
+#: What reading damaged bytes raises, besides a checksum that does not match.
+UNREADABLE = (
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    EOFError,
+    OverflowError,
+    struct.error,
+    zlib.error,
+    pickle.UnpicklingError,
+    UnicodeDecodeError,
+    MemoryError,
+)
+
+
+def open_index_files(folder: Path, name: str, *, checksums_required: bool = False) -> IndexFiles:
+    """The latest generation of the index ``name`` in ``folder``. A file that
+    disappears while it is opened (a commit replaced the generation) means
+    the next generation is opened instead; a file missing from the latest
+    generation is damage."""
+    for _attempt in range(20):
+        generation = latest_generation(folder, name)
+        if generation < 0 and (folder / META_FILE).exists():
+            raise damaged(folder, "it has no table of contents")
+        try:
+            return IndexFiles(folder, name, generation, checksums_required=checksums_required)
+        except FileNotFoundError as exc:
+            if latest_generation(folder, name) == generation:
+                missing = Path(exc.filename).name if exc.filename else "a file"
+                raise damaged(folder, f"file {missing} is missing") from None
+    raise damaged(folder, "no generation could be opened: it changed at every attempt")
 
 
 class IndexFiles:
@@ -180,22 +258,36 @@ class IndexFiles:
     as Whoosh's multi-segment reader gives them (document numbers run on
     from one segment to the next)."""
 
-    def __init__(self, folder: str | Path, name: str, generation: int | None = None) -> None:
+    def __init__(
+        self, folder: str | Path, name: str, generation: int | None = None, *, checksums_required: bool = False
+    ) -> None:
         self.folder = Path(folder)
         if generation is None:
             generation = latest_generation(self.folder, name)
         if generation < 0:
             raise IndexNotFoundError(f"no clipsearch index in {str(self.folder)!r}: run `clipsearch index` first")
         self.generation = generation
-        toc = read_toc(toc_path(self.folder, name, generation), generation)
-        self.fields = toc.fields
-        self.common = toc.common
+        path = toc_path(self.folder, name, generation)
+        toc_bytes = path.read_bytes()
+        self._sums = read_sums(sums_path(self.folder, name, generation))
+        if self._sums is None and checksums_required:  # removed with its generation, or damage
+            missing = sums_path(self.folder, name, generation)
+            raise FileNotFoundError(errno.ENOENT, "no checksums", str(missing))
+        if self._sums is not None and self._sums["toc"] != [len(toc_bytes), crc(toc_bytes)]:
+            raise damaged(self.folder, f"file {path.name} does not match its checksum")
         self.segments: list[Segment] = []
         try:
+            toc = read_toc(path, generation, toc_bytes)
+            self.fields = toc.fields
+            self.common = toc.common
             for info in toc.segments:
                 self.segments.append(Segment(self.folder, info))
-        except BaseException:
+            if self._sums is not None:
+                self.verify(full=False)
+        except BaseException as exc:
             self.close()
+            if isinstance(exc, UNREADABLE):
+                raise damaged(self.folder, f"generation {generation} cannot be read: {type(exc).__name__}") from None
             raise
         #: Each segment with the number of its first document.
         self.leaves: list[tuple[Segment, int]] = []
@@ -204,6 +296,44 @@ class IndexFiles:
             self.leaves.append((segment, total))
             total += segment.doc_count_all
         self._total = total
+
+    @property
+    def has_checksums(self) -> bool:
+        """Whether this generation was written with checksums (indexes of
+        clipsearch before 0.2 were not)."""
+        return self._sums is not None
+
+    def verify(self, *, full: bool = True) -> int:
+        """Check every file of this generation against its checksums (only
+        sizes and the parts up to :data:`~clipsearch.reading.checksums.CHECKED_ON_OPEN`
+        bytes unless ``full``); the bytes checked. Raises
+        :class:`~clipsearch.errors.IndexDamagedError` on a difference, or where
+        the index has no checksums and ``full``."""
+        if self._sums is None:
+            if full:
+                raise damaged(self.folder, f"generation {self.generation} has no checksums")
+            return 0
+        known: dict[str, Any] = self._sums["files"]
+        checked = 0
+        for segment in self.segments:
+            files = segment.files
+            for file, size in files.sizes.items():
+                entry = known.get(file)
+                if entry is None:
+                    raise damaged(self.folder, f"file {file} is not the one this generation was written with")
+                if entry["size"] != size:
+                    raise damaged(self.folder, f"file {file} has {size:,} bytes, not {entry['size']:,}")
+                if entry.get("frame", 0) != crc(files.frame(file)):
+                    raise damaged(self.folder, f"file {file} does not match its checksum")
+            for file, part, offset, data in files.parts():
+                expected = known[file]["parts"].get(part)
+                if expected is None or expected[:2] != [offset, len(data)]:
+                    raise damaged(self.folder, f"file {file}, part {part} is not where it was written")
+                if full or len(data) <= CHECKED_ON_OPEN:
+                    if crc(data) != expected[2]:
+                        raise damaged(self.folder, f"file {file}, part {part} does not match its checksum")
+                    checked += len(data)
+        return checked
 
     def doc_count_all(self) -> int:
         """Documents, deleted ones included (document numbers run below it)."""

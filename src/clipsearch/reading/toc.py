@@ -74,9 +74,11 @@ class Toc(NamedTuple):
     segments: list[Any]
 
 
-def read_toc(path: Path, generation: int) -> Toc:
-    """The table of contents at ``path``, of ``generation`` (``whoosh.index.TOC.read``)."""
-    data = path.read_bytes()
+def read_toc(path: Path, generation: int, data: bytes | None = None) -> Toc:
+    """The table of contents at ``path`` (whose bytes are ``data``, if read
+    already), of ``generation`` (``whoosh.index.TOC.read``)."""
+    if data is None:
+        data = path.read_bytes()
     pos = 0
     sizes = []
     for _ in range(3):

@@ -17,10 +17,10 @@ __all__ = ["ReprintGroups", "collapse_hits"]
 
 
 class ReprintGroups:
-    """The reprint groups of one version of the index (``groups.json``), and
-    each member's group."""
+    """The reprint groups of one version of ``groups.json`` (``version``
+    tells which to whoever caches them), and each member's group."""
 
-    def __init__(self, version: tuple[int, int], groups: dict[str, list[str]]) -> None:
+    def __init__(self, version: object, groups: dict[str, list[str]]) -> None:
         self.version = version
         self.groups = groups
         self.group_of = {member: rep for rep, members in groups.items() for member in members}

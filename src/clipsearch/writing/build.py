@@ -30,6 +30,8 @@ from whoosh.index import TOC, LockError, clean_files
 from clipsearch.clipping import Clipping, clipping_from_bytes, read_bytes
 from clipsearch.codec.compact import CompactCodec
 from clipsearch.errors import ClippingError, IndexLockedError, IndexNotFoundError, IndexWriteError
+from clipsearch.reading.checksums import sums_path
+from clipsearch.reading.segments import open_index_files
 from clipsearch.reading.toc import latest_generation
 from clipsearch.schema import (
     INDEX_NAME,
@@ -170,9 +172,23 @@ def _clean(index_dir: Path) -> None:
     storage = _storage(index_dir)
     try:
         toc = TOC.read(storage, INDEX_NAME, schema=build_schema())  # the schema is not needed: skip its pickle
-    except Exception:
+    except Exception:  # no readable table of contents: nothing is known to be unused
         return
     clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
+    for sums in index_dir.glob(f"_{INDEX_NAME}_*.sums"):
+        if sums.name != sums_path(index_dir, INDEX_NAME, toc.generation).name:
+            sums.unlink()
+
+
+def _verify(index_dir: Path, meta: dict[str, Any]) -> None:
+    """Check every byte of the index's latest generation against its
+    checksums before writing to it: a damaged index is rebuilt, not extended."""
+    files = open_index_files(index_dir, INDEX_NAME, checksums_required=bool(meta.get("checksums")))
+    try:
+        if files.has_checksums:
+            files.verify(full=True)
+    finally:
+        files.close()
 
 
 def _replace(index_dir: Path, built: Path) -> None:
@@ -411,13 +427,16 @@ def build_index(
                     shutil.rmtree(built, ignore_errors=True)
                 ix = open_whoosh_index(index_path)
             else:
-                ix = open_whoosh_index(index_path) if latest_generation(index_path, INDEX_NAME) >= 0 else None
+                ix = None
+                if latest_generation(index_path, INDEX_NAME) >= 0:
+                    _verify(index_path, read_meta(index_path))
+                    ix = open_whoosh_index(index_path)
                 if ix is None:
                     ix = _create(index_path, files)
                 _index(ix, index_path, files, roots, report, indexed_files(ix), progress, procs, commit_every)
-                write_meta(index_path)
             if report.indexed or report.removed or not statistics_current(ix, index_path):
                 write_statistics(ix, index_path)
+            write_meta(index_path, statistics=True)
             report.total = ix.doc_count()
     except OSError as exc:
         raise _write_error(index_path, exc) from None

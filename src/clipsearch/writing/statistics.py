@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from clipsearch.errors import IndexDamagedError
 from clipsearch.reprints.grouping import REPRINT_THRESHOLD, reprint_groups
 from clipsearch.schema import EXACT_FIELD, GROUPS_FILE, VOCABULARY_FILE, read_json, write_json
 from clipsearch.text.fold import fold_syllable
@@ -20,7 +21,10 @@ __all__ = ["statistics_current", "write_statistics"]
 
 def statistics_current(ix: Any, index_path: Path) -> bool:
     """Whether the statistics beside the Whoosh index ``ix`` describe its latest generation."""
-    vocabulary, groups = read_json(index_path / VOCABULARY_FILE), read_json(index_path / GROUPS_FILE)
+    try:
+        vocabulary, groups = read_json(index_path / VOCABULARY_FILE), read_json(index_path / GROUPS_FILE)
+    except IndexDamagedError:  # written again
+        return False
     return bool(
         vocabulary.get("generation") == groups.get("generation") == ix.latest_generation()
         and groups.get("threshold") == REPRINT_THRESHOLD

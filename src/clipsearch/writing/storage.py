@@ -11,24 +11,35 @@
   segments' classes are looked up under their current names
   (:data:`clipsearch.schema.RENAMED_CLASSES`): indexes written before a class
   moved are updated as they are.
+* Before a table of contents is put in place (Whoosh writes it under a
+  temporary name, then renames it), the checksums of its generation are
+  written (:mod:`clipsearch.reading.checksums`), so that every generation a
+  reader can see has them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import pickle
+import re
+from pathlib import Path
 from typing import Any
 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile, StructFile
 
 from clipsearch.errors import ClipsearchError
-from clipsearch.reading.segments import IndexFiles
+from clipsearch.reading.checksums import Part, crc, read_sums, sums_path, write_sums
+from clipsearch.reading.segments import IndexFiles, Segment
+from clipsearch.reading.toc import read_toc
 from clipsearch.schema import RENAMED_CLASSES
 from clipsearch.writing.fields import build_schema
 
 __all__ = ["SegmentStorage"]
+
+_TOC_NAME = re.compile(r"^_(?P<name>.+)_(?P<generation>\d+)\.toc$")
 
 
 class _MemoryReader:
@@ -129,6 +140,49 @@ class SegmentStorage(FileStorage):
                 files.close()
                 schema = build_schema(files.common)
         return super().open_index(indexname, schema=schema, indexclass=indexclass)
+
+    def rename_file(self, frm: str, to: str, safe: bool = False) -> None:
+        toc = _TOC_NAME.match(to)
+        if toc is not None:
+            self._write_sums(frm, toc["name"], int(toc["generation"]))
+        super().rename_file(frm, to, safe=safe)
+
+    def _write_sums(self, toc_file: str, name: str, generation: int) -> None:
+        """Write the checksums of the generation whose table of contents is
+        ``toc_file``, reusing those of the previous generation for the
+        segment files it already had (segment files never change)."""
+        folder = Path(self.folder)
+        data = (folder / toc_file).read_bytes()
+        previous: dict[str, Any] = {}
+        with contextlib.suppress(ClipsearchError):
+            previous = (read_sums(sums_path(folder, name, generation - 1)) or {}).get("files", {})
+        sizes: dict[str, int] = {}
+        frames: dict[str, int] = {}
+        parts: list[Part] = []
+        for info in read_toc(folder / toc_file, generation, data).segments:
+            segment = Segment(folder, info)
+            try:
+                for file, size in segment.files.sizes.items():
+                    sizes[file] = size
+                    known = previous.get(file)
+                    if known is not None and known["size"] == size:
+                        frames[file] = known["frame"]
+                        parts += [(file, part, *where) for part, where in known["parts"].items()]
+                        continue
+                    frames[file] = crc(segment.files.frame(file))
+                    parts += [
+                        (file, part, offset, len(view), crc(view))
+                        for f, part, offset, view in segment.files.parts()
+                        if f == file
+                    ]
+            finally:
+                segment.close()
+        write_sums(sums_path(folder, name, generation), data, sizes, frames, parts)
+        for stale in folder.glob(f"_{name}_*.sums"):
+            number = stale.name[len(name) + 2 : -len(".sums")]
+            if number.isdigit() and int(number) < generation - 1:
+                with contextlib.suppress(OSError):
+                    stale.unlink()
 
     def open_file(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if name.endswith(".toc"):
