@@ -18,17 +18,21 @@ No Whoosh and no pyvi here.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from clipsearch.errors import ClippingError
+from clipsearch.text.normalize import clean
 
 __all__ = [
     "MAX_FILE_BYTES",
     "Clipping",
     "clipping_from_bytes",
+    "clipping_id",
     "decode",
     "parse",
     "read_bytes",
@@ -213,29 +217,52 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 def read_bytes(path: str | Path) -> bytes:
     """The bytes of a clipping file. Raises :class:`ClippingError` when it
-    cannot be read or is larger than :data:`MAX_FILE_BYTES`."""
-    p = Path(path)
+    cannot be read, is not a regular file (a FIFO named ``*.txt`` would block
+    the reader forever, a device never end) or is larger than
+    :data:`MAX_FILE_BYTES`."""
     try:
-        with p.open("rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ClippingError(exc.strerror or str(exc)) from None
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            raise ClippingError("is a directory")
+        if not stat.S_ISREG(status.st_mode):
+            raise ClippingError("not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ClippingError(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_FILE_BYTES:
-        size = p.stat().st_size / 1024 / 1024
+        size = status.st_size / 1024 / 1024
         raise ClippingError(f"file too large ({size:.1f} MB; a clipping may have {MAX_FILE_BYTES // 1024 // 1024} MB)")
     return data
 
 
+def clipping_id(path: str | Path) -> str:
+    """The id of the clipping in the file at ``path``: its name without the
+    extension, NFC (a macOS file system writes names in NFD), without
+    invisible characters. A name that is not UTF-8 (archives from old
+    Windows machines name files in Windows-1258) is read as Windows-1258."""
+    stem = Path(path).stem
+    if any("\udc80" <= ch <= "\udcff" for ch in stem):  # bytes that were not UTF-8
+        stem = os.fsencode(stem).decode("cp1258", errors="replace")
+    return clean(stem)
+
+
 def clipping_from_bytes(data: bytes, path: str | Path) -> Clipping:
-    """Decode and parse the bytes of the clipping file at ``path`` (its stem
-    is the clipping's id). Raises :class:`ClippingError` with a reason."""
+    """Decode and parse the bytes of the clipping file at ``path`` (its id is
+    :func:`clipping_id`). Raises :class:`ClippingError` with a reason."""
     p = Path(path)
     if not data.strip():
         raise ClippingError("empty file")
     text, warnings = decode(data)
     if not text.strip(" \t\r\n\ufeff\u200b\u00a0"):
         raise ClippingError("empty file")
-    return parse(text, id=p.stem, path=str(p), warnings=tuple(warnings))
+    return parse(text, id=clipping_id(p), path=str(p), warnings=tuple(warnings))
 
 
 def read_clipping(path: str | Path) -> Clipping:

@@ -148,14 +148,20 @@ def write_meta(index_dir: Path, **extra: Any) -> None:
 
 def manifest_entry(clipping_id: str, sha: str, location: str) -> bytes:
     """The ``manifest`` column's value for a clipping: its id, the SHA-256 of
-    its file and the file's absolute path, for incremental runs."""
-    return f"{clipping_id}\t{sha}\t{location}".encode()
+    its file and the file's absolute path, for incremental runs; separated by
+    NUL, which no file name holds, the path as the file system's bytes (a
+    name need not be UTF-8, and may hold tabs)."""
+    return b"\0".join((clipping_id.encode("utf-8", "surrogatepass"), sha.encode("ascii"), os.fsencode(location)))
 
 
 def read_manifest_entry(raw: bytes) -> tuple[str, str, str]:
-    """``(id, sha256, absolute path)`` from what :func:`manifest_entry` wrote."""
-    clipping_id, sha, location = raw.decode("utf-8").split("\t", 2)
-    return clipping_id, sha, location
+    """``(id, sha256, absolute path)`` from what :func:`manifest_entry` wrote
+    (or what clipsearch before 0.2 wrote: the three separated by tabs)."""
+    if b"\0" in raw:
+        clipping_id, sha, location = raw.split(b"\0", 2)
+        return clipping_id.decode("utf-8", "surrogatepass"), sha.decode("ascii"), os.fsdecode(location)
+    clipping_id_text, sha_text, location_text = raw.decode("utf-8").split("\t", 2)
+    return clipping_id_text, sha_text, location_text
 
 
 def _json_crc(data: dict[str, Any]) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 
 from whoosh.index import TOC, LockError, clean_files
 
-from clipsearch.clipping import Clipping, clipping_from_bytes, read_bytes
+from clipsearch.clipping import Clipping, clipping_from_bytes, clipping_id, read_bytes
 from clipsearch.codec.compact import CompactCodec
 from clipsearch.errors import ClippingError, IndexLockedError, IndexNotFoundError, IndexWriteError
 from clipsearch.reading.checksums import sums_path
@@ -476,7 +476,7 @@ def _index(
             try:
                 data = read_bytes(path)
                 sha = sha256(data).hexdigest()
-                doc_id, shown, location = path.stem, str(path), os.path.abspath(path)
+                doc_id, shown, location = clipping_id(path), str(path), os.path.abspath(path)
                 if doc_id in seen:
                     raise ClippingError(f"duplicate id {doc_id!r}: also in {seen[doc_id]}")
                 previous = known.get(doc_id)
