@@ -10,13 +10,16 @@ skipped (listed on stderr and in ``<index>/skipped.tsv``).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import errno
+import io
 import json
 import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -34,6 +37,11 @@ EXIT_SKIPPED = 3
 DEFAULT_INDEX_DIR = "index"
 SNIPPET_LINES = 2
 DEFAULT_SEEDS_DIR = "seeds"
+
+#: Snippets are wrapped to the terminal's width, at most this many columns...
+MAX_WIDTH = 100
+#: ... and at least this many: a narrower terminal folds the lines itself.
+MIN_WIDTH = 20
 
 
 #: Commands that only read the index: their process may end without the
@@ -74,6 +82,33 @@ def cli() -> None:
         clipsearch query "văn phòng cấp ủy"
         clipsearch query "van phong cap uy" --json
     """
+
+
+class _Text(click.ParamType):  # type: ignore[type-arg]  # generic in new click, not in 8.1
+    """Text from the command line, the same for the same bytes whatever the
+    locale: Python decodes the arguments with the locale's encoding and keeps
+    the bytes it cannot decode as surrogate escapes (every non-ASCII byte
+    under ``LC_ALL=C``); an argument with them is decoded again as UTF-8.
+    Bytes that are not UTF-8 either stay surrogate escapes (no clipping id or
+    word has them; messages show them as ``\\udcff``). Paths are left as
+    Python decodes them: they name files."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "surrogateescape")
+        text = str(value)
+        if not any("\udc80" <= c <= "\udcff" for c in text):
+            return text
+        try:
+            return os.fsencode(text).decode("utf-8", "surrogateescape")
+        except UnicodeError:  # not what Python made of command-line bytes: as it is
+            return text
+
+
+#: The type of every text argument and option (not paths, numbers or choices).
+TEXT = _Text()
 
 
 index_dir_option = click.option(
@@ -231,7 +266,7 @@ def _write_skipped(report: IndexReport, report_file: str | None) -> None:
 
 
 def _write_text(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as out:
+    with open(path, "w", encoding="utf-8", errors="surrogateescape") as out:  # a path's own bytes
         out.write(text)
     if text:
         click.echo(f"The list of skipped files is in {path}", err=True)
@@ -245,7 +280,7 @@ def _open_index(index_dir: str) -> Index:
 
 
 @cli.command("query")
-@click.argument("query", required=False, default="*")
+@click.argument("query", required=False, default="*", type=TEXT)
 @index_dir_option
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
 @click.option(
@@ -253,12 +288,18 @@ def _open_index(index_dir: str) -> Index:
     "sources",
     multiple=True,
     metavar="NAME",
+    type=TEXT,
     help="Only this source (repeatable; any case, with or without diacritics).",
 )
 @click.option(
-    "--since", metavar="DATE", help="Only clippings dated on or after DATE (dd/mm/yyyy, yyyy-mm-dd, mm/yyyy, yyyy)."
+    "--since",
+    metavar="DATE",
+    type=TEXT,
+    help="Only clippings dated on or after DATE (dd/mm/yyyy, yyyy-mm-dd, mm/yyyy, yyyy).",
 )
-@click.option("--until", metavar="DATE", help="Only clippings dated on or before DATE (a month or year: to its end).")
+@click.option(
+    "--until", metavar="DATE", type=TEXT, help="Only clippings dated on or before DATE (a month or year: to its end)."
+)
 @click.option(
     "--sort",
     type=click.Choice(["relevance", "newest", "oldest"]),
@@ -305,22 +346,22 @@ def query_command(
             collapse=not no_collapse,
         )
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        _echo_json(result.to_dict())
     else:
         _print_result(result)
 
 
 @cli.command("show")
-@click.argument("clipping_id", metavar="ID")
+@click.argument("clipping_id", metavar="ID", type=TEXT)
 @index_dir_option
-@click.option("--query", "-q", "query", metavar="QUERY", help="Highlight the words of this query.")
+@click.option("--query", "-q", "query", metavar="QUERY", type=TEXT, help="Highlight the words of this query.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def show_command(clipping_id: str, index_dir: str, query: str | None, as_json: bool) -> None:
     """Print the whole clipping ID (as shown by query), its words of QUERY marked."""
     with _open_index(index_dir) as index:
         view = index.show(clipping_id, query)
     if as_json:
-        click.echo(json.dumps(view.to_dict(), ensure_ascii=False, indent=2))
+        _echo_json(view.to_dict())
         return
     color = _use_color()
     click.echo(_mark(view.title, view.title_highlights, color, bold=True))
@@ -334,7 +375,7 @@ def show_command(clipping_id: str, index_dir: str, query: str | None, as_json: b
 
 
 @cli.command("similar")
-@click.argument("clipping_id", metavar="ID")
+@click.argument("clipping_id", metavar="ID", type=TEXT)
 @index_dir_option
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
 @click.option("--include-reprints", is_flag=True, help="Also list near-duplicate reprints of ID.")
@@ -344,7 +385,7 @@ def similar_command(clipping_id: str, index_dir: str, limit: int, include_reprin
     with _open_index(index_dir) as index:
         result = index.similar(clipping_id, limit=limit, include_reprints=include_reprints)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        _echo_json(result.to_dict())
     else:
         _print_result(result)
 
@@ -357,7 +398,7 @@ def stats_command(index_dir: str, as_json: bool) -> None:
     with _open_index(index_dir) as index:
         stats = index.stats()
     if as_json:
-        click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
+        _echo_json(stats.to_dict())
         return
     dates = (
         f"{stats.first_date:%d/%m/%Y} – {stats.last_date:%d/%m/%Y}" if stats.first_date and stats.last_date else "none"
@@ -370,6 +411,18 @@ def stats_command(index_dir: str, as_json: bool) -> None:
     click.echo(f"Sources:        {len(stats.sources):,}")
     for name, count in stats.sources.items():
         click.echo(f"  {count:>8,}  {name}")
+
+
+def _echo_json(data: object) -> None:
+    """Print ``data`` as JSON: as UTF-8 text when the output can take it, else
+    with ``\\u`` escapes (an output in another encoding, or text that is not
+    valid Unicode, such as undecodable bytes of an argument)."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    try:
+        text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+    except (UnicodeError, LookupError):
+        text = json.dumps(data, ensure_ascii=True, indent=2)
+    click.echo(text)
 
 
 def _use_color() -> bool:
@@ -393,7 +446,9 @@ def _mark(text: str, spans: Sequence[tuple[int, int]], color: bool, bold: bool =
 
 
 def _wrap(text: str, width: int) -> list[tuple[int, int]]:
-    """Line ranges of ``text`` broken at spaces to at most ``width`` characters."""
+    """Line ranges of ``text`` broken at spaces to at most ``width`` characters
+    (at least one)."""
+    width = max(width, 1)
     lines, start = [], 0
     while len(text) - start > width:
         cut = text.rfind(" ", start, start + width + 1)
@@ -434,7 +489,7 @@ def _print_result(result: SearchResult) -> None:
         else f"1 clipping matches {result.query!r}:"
     )
     color = _use_color()
-    width = min(100, _terminal_columns(100))
+    width = max(MIN_WIDTH, min(MAX_WIDTH, _terminal_columns(MAX_WIDTH)))
     for rank, hit in enumerate(result.hits, start=1):
         click.echo("")
         for line in _format_hit(rank, hit, color, width):
@@ -452,8 +507,102 @@ def _print_facets(result: SearchResult) -> None:
             click.echo(f"  {count:>8,}  {value}")
 
 
+class _OutputError(OSError):
+    """Standard output or error could not be written (a full disk, a closed
+    stream, a reader that went away)."""
+
+
+class _StandardStream(io.RawIOBase):
+    """The bytes of standard output or error, written to its file descriptor
+    (None: the stream was closed when the process started). The first failure
+    to write raises :class:`_OutputError`; after it the stream drops what it is
+    given, so that nothing fails a second time at exit."""
+
+    def __init__(self, fd: int | None, what: str) -> None:
+        super().__init__()
+        self.fd = fd
+        self.what = what
+        self.failed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        if self.fd is None:
+            raise io.UnsupportedOperation(f"{self.what} is closed")
+        return self.fd
+
+    def isatty(self) -> bool:
+        return self.fd is not None and os.isatty(self.fd)
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        if self.failed:
+            return size
+        try:
+            if self.fd is None:
+                raise OSError(errno.EBADF, f"{self.what} is closed")
+            return os.write(self.fd, data)
+        except OSError as exc:
+            self.failed = True
+            raise _OutputError(exc.errno, exc.strerror) from None
+
+
+def _standard_stream(stream: TextIO | None, fd: int, name: str, errors: str) -> TextIO:
+    """A text stream for standard output or error (``fd``) that never fails to
+    encode (``errors``; UTF-8 where the locale says ASCII, as click does) and
+    raises :class:`_OutputError` when it cannot write. A stream that is not
+    a file (a Windows console, a program's own object) is kept as it is."""
+    encoding = "utf-8"
+    line_buffering = False
+    if stream is None:  # closed: /dev/null takes the descriptor, so no file opened later gets it
+        with contextlib.suppress(OSError):
+            plug = os.open(os.devnull, os.O_WRONLY)
+            if plug != fd:
+                os.dup2(plug, fd)
+                os.close(plug)
+        raw = _StandardStream(None, name)
+    else:
+        buffer = getattr(stream, "buffer", None)
+        file = getattr(buffer, "raw", buffer)  # no buffer between them with PYTHONUNBUFFERED
+        if not isinstance(file, io.FileIO) or file.closed:
+            return stream
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+        with contextlib.suppress(LookupError, TypeError):
+            if codecs.lookup(stream.encoding).name != "ascii":
+                encoding = stream.encoding
+        line_buffering = bool(stream.line_buffering)
+        raw = _StandardStream(file.fileno(), name)
+    return io.TextIOWrapper(io.BufferedWriter(raw), encoding, errors, line_buffering=line_buffering)
+
+
+def _use_standard_streams() -> None:
+    """Standard output and error as :func:`_standard_stream` makes them: text
+    that their encoding cannot show is replaced (``?`` on standard output,
+    ``\\u`` escapes on standard error), never an error."""
+    sys.stdout = _standard_stream(sys.stdout, 1, "standard output", "replace")
+    sys.stderr = _standard_stream(sys.stderr, 2, "standard error", "backslashreplace")
+
+
+def _output_failed(exc: _OutputError) -> int:
+    """Say that the output could not be written (not for a closed pipe, whose
+    reader has what it wanted) and return the exit code."""
+    if exc.errno != errno.EPIPE:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"Error: cannot write the output: {exc.strerror}\n")
+            sys.stderr.flush()
+    return EXIT_ERROR
+
+
 def main() -> None:
     """Entry point of the ``clipsearch`` console script.
+
+    Standard output and error are replaced first (see
+    :func:`_use_standard_streams`): text they cannot encode is replaced, and a
+    failure to write them (a full disk, a closed stream) ends the command with
+    ``Error: cannot write the output: <reason>`` and exit code 1, quietly for
+    a closed pipe (``| head``).
 
     A command that only reads the index ends with ``os._exit`` once its
     output is flushed, skipping the interpreter's teardown (freeing numpy's
@@ -462,15 +611,17 @@ def main() -> None:
     ``atexit`` work of ours); other commands end normally. A program that
     runs the command line in its own process calls :func:`cli` (with
     ``standalone_mode=False`` or click's ``CliRunner``), not this."""
+    _use_standard_streams()
+    code: str | int | None = EXIT_OK
     try:
-        cli(prog_name="clipsearch")
-    except SystemExit as done:
-        if not isinstance(done.code, int) or _Group.command_name not in READ_ONLY_COMMANDS:
-            raise
-        code = done.code
-    else:  # pragma: no cover - click's standalone mode always exits
-        return
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: click has chosen the exit code
+        try:
+            cli(prog_name="clipsearch")
+        except SystemExit as done:
+            code = done.code
+        for stream in (sys.stdout, sys.stderr):
             stream.flush()
-    os._exit(code)
+    except _OutputError as exc:
+        code = _output_failed(exc)
+    if isinstance(code, int) and _Group.command_name in READ_ONLY_COMMANDS:
+        os._exit(code)
+    sys.exit(code)

@@ -357,7 +357,13 @@ class IndexFiles:
         return sum(s.field_lengths.get(field, 0) for s in self.segments)
 
     def document_number(self, clipping_id: str) -> int | None:
-        """The document number of the clipping ``clipping_id`` (not deleted), or None."""
+        """The document number of the clipping ``clipping_id`` (not deleted), or
+        None (also for an id that is not valid Unicode, such as undecodable bytes
+        of a command-line argument: every id in an index is UTF-8)."""
+        try:
+            clipping_id.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
         for segment, offset in self.leaves:
             postings = segment.postings("id", clipping_id)
             if postings is None:
