@@ -231,9 +231,12 @@ class Index:
         reprints (grouped at index time) show as one hit, the best placed, with
         the ids of the others that matched in its ``similar``; ``total`` and the
         facets still count every matching clipping."""
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
+            raise QueryError(f"the limit must be a whole number, not {type(limit).__name__}")
         if limit < 1:
             raise QueryError("the limit must be at least 1")
-        if sort not in SORTS:
+        limit = int(limit)
+        if not isinstance(sort, str) or sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
         words, q_since, q_until = split_filters(parse_query(query))
         filters = Filters.make(source, since, until).narrowed(q_since, q_until)
@@ -317,7 +320,12 @@ class Index:
     def show(self, clipping_id: str, query: str | None = None) -> ClippingView:
         """The whole clipping ``clipping_id``; with ``query``, the spans of its
         words in title, lead and body. Raises :class:`ClippingNotFoundError`."""
-        terms = highlight_terms(parse_query(query)) if query else HighlightTerms(frozenset(), frozenset())
+        if not isinstance(clipping_id, str):
+            raise QueryError(f"the clipping id must be a string, not {type(clipping_id).__name__}")
+        if query is None or (isinstance(query, str) and not query):
+            terms = HighlightTerms(frozenset(), frozenset())
+        else:
+            terms = highlight_terms(parse_query(query))  # a QueryError for a query that is not a string
         with self._reading():
             docnum = self._files.document_number(clipping_id)
             if docnum is None:
@@ -342,8 +350,13 @@ class Index:
         """The clippings most like ``clipping_id``: its most distinctive words
         and syllables (weighted by zone and rarity) as one OR query. Its own
         near-duplicate reprints are left out unless ``include_reprints``."""
+        if not isinstance(clipping_id, str):
+            raise QueryError(f"the clipping id must be a string, not {type(clipping_id).__name__}")
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
+            raise QueryError(f"the limit must be a whole number, not {type(limit).__name__}")
         if limit < 1:
             raise QueryError("the limit must be at least 1")
+        limit = int(limit)
         with self._reading():
             docnum = self._files.document_number(clipping_id)
             if docnum is None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from clipsearch.errors import QueryError
 from clipsearch.reading.columns import Columns
 from clipsearch.reading.stored import StoredFields
 from clipsearch.searching.scoring import Matches
-from clipsearch.searching.syntax import parse_date_span
+from clipsearch.searching.syntax import check_text, parse_date_span
 from clipsearch.sorted_arrays import in_sorted
 from clipsearch.text.fold import fold
 from clipsearch.text.normalize import clean
@@ -66,10 +67,11 @@ class Filters:
     ) -> Filters:
         """Filters from API or CLI values: dates as :class:`datetime.date` or
         as text (:func:`~clipsearch.searching.syntax.parse_date_span`: ``since`` takes the first day,
-        ``until`` the last)."""
-        names = [sources] if isinstance(sources, str) else list(sources or [])
-        start = parse_date_span(since).first if isinstance(since, str) else since
-        end = parse_date_span(until).last if isinstance(until, str) else until
+        ``until`` the last). Anything else (a number for a date, a source
+        name that is not a string or not valid text) is a :class:`QueryError`."""
+        names = _names(sources)
+        start = _day(since, "since", last=False)
+        end = _day(until, "until", last=True)
         if start and end and start > end:
             raise QueryError(f"the date range is empty: {start:%d/%m/%Y} is after {end:%d/%m/%Y}")
         return cls(frozenset(source_key(n) for n in names if source_key(n)), start, end)
@@ -83,6 +85,39 @@ class Filters:
     @property
     def active(self) -> bool:
         return bool(self.sources or self.since or self.until)
+
+
+def _names(sources: object) -> list[str]:
+    """The source names given: one name, several, or None for all."""
+    if sources is None:
+        return []
+    if isinstance(sources, str):
+        names: list[object] = [sources]
+    elif isinstance(sources, Iterable) and not isinstance(sources, (bytes, bytearray, Mapping)):
+        names = list(sources)
+    else:
+        names = [sources]
+    for name in names:
+        if not isinstance(name, str):
+            raise QueryError(f"a source must be a name (a string), not {type(name).__name__}")
+        check_text(name, "the source")
+    return cast(list[str], names)
+
+
+def _day(value: object, name: str, *, last: bool) -> dt.date | None:
+    """A date bound: a date (a datetime's day), or text read by
+    :func:`~clipsearch.searching.syntax.parse_date_span` (its first day,
+    or with ``last`` its last)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        span = parse_date_span(value)
+        return span.last if last else span.first
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    raise QueryError(f"{name} must be a date or a date written as text, e.g. 31/03/2026, not {type(value).__name__}")
 
 
 #: The facet value of clippings without a date or a source.

@@ -6,7 +6,7 @@ Syntax (as users of search engines expect it)::
     văn phòng cấp ủy          all words must match (in any field)
     "văn phòng cấp ủy"        the syllables in this order
     hòa bình OR chiến tranh   either side
-    hòa bình NOT mỹ           NOT (or a leading -) excludes
+    hòa bình NOT mỹ           NOT (or a leading -) excludes: -mỹ, -"hoa kỳ", -(a b), -title:x
     (a OR b) c                parentheses group
     title:hà nội  title:"văn phòng"  source:ttxvn    restrict to the title or the source
     date:03/2026  date:01/03/2026..15/03/2026  date:2026-03-01..   a date range
@@ -14,8 +14,13 @@ Syntax (as users of search engines expect it)::
 
 Operators must be written in capitals; ``and``, ``or``, ``not`` in lowercase
 are ordinary words. A query is never rejected for a stray operator or an
-unclosed quote or parenthesis: those are read the forgiving way. Only a query
-with nothing to search for raises :class:`~clipsearch.errors.QueryError`.
+unclosed quote or parenthesis: those are read the forgiving way (a NOT with
+nothing after it is ignored, ``NOT NOT x`` is ``x``; see :class:`_Parser`).
+:class:`~clipsearch.errors.QueryError` is raised for a query with nothing to
+search for, a ``date:`` that cannot be read, brackets nested more than
+:data:`MAX_NESTING` deep, and text that is not text (a lone surrogate).
+Parsing has no recursion, and the tree it gives is shallow, so no query
+reaches Python's recursion limit.
 
 Dates are read the way Vietnamese users write them (``31/3/2026``,
 ``03/2026``) and in ISO form (``2026-03-31``, ``2026-03``, ``2026``); a
@@ -33,6 +38,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -52,6 +58,8 @@ __all__ = [
     "Phrase",
     "Terms",
     "Token",
+    "MAX_NESTING",
+    "check_text",
     "parse_date_range",
     "parse_date_span",
     "parse_query",
@@ -164,128 +172,249 @@ def word_spans(query: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: How deeply groups may nest: AND and OR inside one another, each inside
+#: the other's brackets (``a OR (b (c OR (d …``). Brackets that do not
+#: change the grouping (``((x))``, ``a (b c)``, ``a OR (b OR c)``) do not
+#: count. A parsed query is at most ``2 * MAX_NESTING + 2`` nodes deep, so
+#: the code that walks it recursively (here, :mod:`~clipsearch.searching.plan`,
+#: :mod:`~clipsearch.searching.highlight`) stays far from Python's recursion limit.
+MAX_NESTING = 32
+
+
+class _Group:
+    """A bracket being read (or the whole query): its finished OR
+    alternatives and the parts of the one being read."""
+
+    __slots__ = ("alternatives", "field", "negated", "parts")
+
+    def __init__(self, negated: bool = False, field: str | None = None) -> None:
+        self.negated = negated  # a NOT (or -) before the bracket
+        self.field = field  # a title: or source: before it (or before an enclosing one)
+        self.alternatives: list[Node | None] = []
+        self.parts: list[Node] = []
+
+
 class _Parser:
+    """Reads the tokens in one loop, with a stack of open brackets (no
+    recursion, so no nesting is too deep to read: too deep to keep is a
+    :class:`QueryError`).
+
+    The forgiving readings: a NOT (or ``-``) with nothing to apply to (at
+    the end, before OR, AND or a closing bracket) is ignored, and so is a
+    stray AND or OR; ``NOT NOT x`` is ``x``. A stray ``)`` separates two
+    parts of the query that must both match; a bracket or a quote left open
+    closes at the end. A field prefix applies to the word, quote or bracket
+    right after it (the outermost one to everything in its bracket), and is
+    ignored before anything else.
+    """
+
     def __init__(self, query: str) -> None:
-        self.tokens = tokenize(query)
-        self.i = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.i].kind if self.i < len(self.tokens) else None
-
-    def take(self) -> Token:
-        token = self.tokens[self.i]
-        self.i += 1
-        return token
+        self.stream = tokenize(query)[::-1]  # the tokens still to read, the next last
+        self.groups = [_Group()]
+        self.segments: list[Node | None] = []  # the parts a stray ")" separated
+        self.negations = 0  # NOT and - read since the last word
+        #: Each compound node's nesting (And and Or levels below it, itself
+        #: included), with the node (kept alive, so that ids stay unique).
+        self.levels: dict[int, tuple[Node, int]] = {}
 
     def parse(self) -> Node | None:
-        node = self.or_expr()
-        while self.i < len(self.tokens):  # a stray ")" : skip it and go on
-            self.take()
-            more = self.or_expr()
-            node = _combine(And, [n for n in (node, more) if n is not None])
+        while self.stream:
+            self.step(self.stream.pop())
+        while len(self.groups) > 1:  # brackets left open close at the end
+            self.close()
+        self.segments.append(self.finish(self.groups[0]))
+        return self.compound(And, self.segments)
+
+    def peek(self) -> Token | None:
+        return self.stream[-1] if self.stream else None
+
+    def step(self, token: Token) -> None:
+        kind = token.kind
+        group = self.groups[-1]
+        if kind == "NOT":
+            self.negations += 1
+            return
+        if kind == "word" and token.text.startswith("-") and self.negates(token):
+            return
+        if kind in ("AND", "OR", "close"):
+            self.negations = 0  # a NOT before them has nothing to apply to
+        if kind == "OR":
+            group.alternatives.append(self.compound(And, _merge_terms(group.parts)))
+            group.parts = []
+        elif kind == "close":
+            if len(self.groups) > 1:
+                self.close()
+            else:  # a stray ")"
+                self.segments.append(self.finish(group))
+                self.groups[0] = _Group()
+        elif kind == "open":
+            self.open(group.field)
+        elif kind == "field":
+            self.field(token.text)
+        elif kind in ("word", "phrase"):
+            self.add(_leaf(token, None, group.field))
+        # a stray AND is ignored
+
+    def negates(self, token: Token) -> bool:
+        """Read a word that starts with ``-``: the word without it, excluded.
+        A ``-`` of its own excludes the quote, bracket or field right after it;
+        ``--x`` is ``x``. False for a ``-`` that is not an operator."""
+        rest = token.text.lstrip("-")
+        dashes = len(token.text) - len(rest)
+        if rest:
+            offset = token.start + dashes
+            tokens = [Token(t.kind, t.text, t.start + offset, t.end + offset) for t in tokenize(rest)]
+            if tokens[0].kind in OPERATORS:  # -NOT: the word "not"
+                tokens[0] = tokens[0]._replace(kind="word")
+            self.stream.extend(reversed(tokens))
+        else:
+            after = self.peek()
+            if after is None or after.start != token.end or after.kind not in ("open", "phrase", "field"):
+                return False
+        self.negations += dashes
+        return True
+
+    def field(self, name: str) -> None:
+        after = self.peek()
+        if name == "date":
+            if after is None or after.kind not in ("word", "phrase"):
+                raise QueryError("date: needs a date or a range, e.g. date:03/2026 or date:01/03/2026..31/03/2026")
+            self.stream.pop()
+            self.add(DateFilter(*parse_date_range(after.text.strip('"'))))
+        elif after is not None and after.kind in ("word", "phrase"):
+            self.stream.pop()
+            self.add(_leaf(after, name, self.groups[-1].field))
+        elif after is not None and after.kind == "open":
+            self.stream.pop()
+            self.open(self.groups[-1].field or name)
+        else:  # a field prefix with nothing to apply to is ignored, and so is a NOT before it
+            self.negations = 0
+
+    def open(self, field: str | None) -> None:
+        self.groups.append(_Group(self.negations % 2 == 1, field))
+        self.negations = 0
+
+    def close(self) -> None:
+        group = self.groups.pop()
+        node = self.finish(group)
+        if node is not None and group.negated:
+            node = self.negate(node)
+        if node is not None:
+            self.groups[-1].parts.append(node)
+
+    def add(self, node: Node | None) -> None:
+        """Add a word, phrase or date to the group being read (excluded
+        after an odd number of NOT). A NOT before a word that has no
+        syllables goes with it."""
+        if node is not None:
+            self.groups[-1].parts.append(self.negate(node) if self.negations % 2 else node)
+        self.negations = 0
+
+    def negate(self, node: Node) -> Node:
+        if isinstance(node, Not):
+            return node.child
+        negated = Not(node)
+        if node_level := self.levels.get(id(node)):
+            self.levels[id(negated)] = (negated, node_level[1])
+        return negated
+
+    def finish(self, group: _Group) -> Node | None:
+        return self.compound(Or, [*group.alternatives, self.compound(And, _merge_terms(group.parts))])
+
+    def compound(self, kind: type[And] | type[Or], parts: Sequence[Node | None]) -> Node | None:
+        """``parts`` (without None) as one node of ``kind``: a part of the
+        same kind gives its own parts (``a (b c)`` is ``a b c``)."""
+        children: list[Node] = []
+        for part in parts:
+            if isinstance(part, kind):
+                children.extend(part.children)
+            elif part is not None:
+                children.append(part)
+        if not children:
+            return None
+        if len(children) == 1:
+            return children[0]
+        node = kind(tuple(children))
+        level = 1 + max((self.levels[id(c)][1] for c in children if id(c) in self.levels), default=0)
+        if level > MAX_NESTING:
+            raise QueryError(f"the query nests brackets more than {MAX_NESTING} deep")
+        self.levels[id(node)] = (node, level)
         return node
 
-    def or_expr(self) -> Node | None:
-        parts = [self.and_expr()]
-        while self.peek() == "OR":
-            self.take()
-            parts.append(self.and_expr())
-        return _combine(Or, [p for p in parts if p is not None])
 
-    def and_expr(self) -> Node | None:
-        parts: list[Node] = []
-        while self.peek() not in (None, "OR", "close"):
-            if self.peek() == "AND":
-                self.take()
-                continue
-            node = self.unary()
-            if node is not None:
-                parts.append(node)
-        return _combine(And, _merge_terms(parts))
-
-    def unary(self) -> Node | None:
-        kind = self.peek()
-        if kind == "NOT":
-            self.take()
-            child = self.unary()
-            return Not(child) if child is not None else None
-        if kind == "word" and self.tokens[self.i].text.startswith("-") and len(self.tokens[self.i].text) > 1:
-            token = self.take()
-            self.tokens.insert(self.i, Token("word", token.text[1:], token.start + 1, token.end))
-            child = self.unary()
-            return Not(child) if child is not None else None
-        return self.primary(None)
-
-    def primary(self, field: str | None) -> Node | None:
-        token = self.take()
-        kind, value = token.kind, token.text
-        if kind == "open":
-            node = self.or_expr()
-            if self.peek() == "close":
-                self.take()
-            return node
-        if kind == "field" and value == "date":
-            if self.peek() in ("word", "phrase"):
-                return DateFilter(*parse_date_range(self.take().text.strip('"')))
-            raise QueryError("date: needs a date or a range, e.g. date:03/2026 or date:01/03/2026..31/03/2026")
-        if kind == "field":
-            if self.peek() in ("word", "phrase", "open"):
-                return _with_field(self.primary(value), value)
-            return None
-        if kind == "phrase":
-            text = value.strip('"')
-            return Phrase(text, field) if syllable_forms(text) else None
-        if kind == "word" and value == "*" and field is None:
-            return All()
-        if kind == "word":
-            return Terms(value, field) if syllable_forms(value) else None
-        return None  # a stray AND / OR / ")" is ignored
-
-
-def _with_field(node: Node | None, field: str) -> Node | None:
-    if isinstance(node, Terms):
-        return Terms(node.text, field)
-    if isinstance(node, Phrase):
-        return Phrase(node.text, field)
-    if isinstance(node, And):
-        return And(tuple(n for c in node.children if (n := _with_field(c, field)) is not None))
-    if isinstance(node, Or):
-        return Or(tuple(n for c in node.children if (n := _with_field(c, field)) is not None))
-    if isinstance(node, Not):
-        child = _with_field(node.child, field)
-        return Not(child) if child is not None else None
-    return node if isinstance(node, (All, DateFilter)) else None
+def _leaf(token: Token, field: str | None, scope: str | None) -> Node | None:
+    """A word or a quoted phrase (None without syllables); ``field``: the
+    prefix right before it; ``scope``: the prefix of a bracket around it,
+    which wins. ``*`` without a prefix is every clipping."""
+    if token.kind == "phrase":
+        text = token.text.strip('"')
+        return Phrase(text, scope or field) if syllable_forms(text) else None
+    if token.text == "*" and field is None:
+        return All()
+    return Terms(token.text, scope or field) if syllable_forms(token.text) else None
 
 
 def _merge_terms(parts: list[Node]) -> list[Node]:
     """Adjacent plain words of the same field become one :class:`Terms`, so
     they are segmented together (``văn phòng`` is one word)."""
     merged: list[Node] = []
+    run: list[Terms] = []
+
+    def flush() -> None:
+        if run:
+            text = " ".join(t.text for t in run)
+            merged.append(run[0] if len(run) == 1 else Terms(text, run[0].field))
+            run.clear()
+
     for part in parts:
-        last = merged[-1] if merged else None
-        if isinstance(part, Terms) and isinstance(last, Terms) and last.field == part.field:
-            merged[-1] = Terms(f"{last.text} {part.text}", part.field)
+        if not (isinstance(part, Terms) and run and run[-1].field == part.field):
+            flush()
+        if isinstance(part, Terms):
+            run.append(part)
         else:
             merged.append(part)
+    flush()
     return merged
 
 
-def _combine(kind: type[And] | type[Or], parts: list[Node]) -> Node | None:
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    return kind(tuple(parts))
+def _shown(query: str) -> str:
+    """``query`` as error messages show it: quoted, escaped, on one line and cut short."""
+    text = query.strip()
+    return repr(text if len(text) <= 80 else text[:79] + "…")
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str) -> None:
+    """Raise :class:`QueryError` when ``text`` has a lone surrogate: not
+    text at all, but what Python makes of bytes that are not UTF-8 on the
+    command line (or a bug in the program that passed it). ``what`` names
+    it in the message (``the query``), with the position in it as shown."""
+    if bad := _SURROGATE_RE.search(text.strip()):
+        raise QueryError(
+            f"{what} {_shown(text)} is not valid text: character {bad.start() + 1} is a lone surrogate"
+            " (bytes that are not UTF-8?)"
+        )
 
 
 def parse_query(query: str) -> Node:
-    """Parse ``query``; raise :class:`QueryError` when it has nothing to search for."""
+    """Parse ``query``; raise :class:`QueryError` when it is not a string
+    of valid text (:func:`check_text`), nests brackets more than
+    :data:`MAX_NESTING` deep or has nothing to search for."""
+    if not isinstance(query, str):
+        raise QueryError(f"the query must be a string, not {type(query).__name__}")
+    check_text(query, "the query")
     node = _Parser(query).parse()
     if node is None:
-        shown = query.strip()
-        raise QueryError(f"the query {shown!r} has no words to search for" if shown else "the query is empty")
+        if not query.strip():
+            raise QueryError("the query is empty")
+        hint = ""
+        if any(t.kind in OPERATORS for t in tokenize(query)):
+            hint = ": AND, OR and NOT are operators (in lowercase they are words)"
+        raise QueryError(f"the query {_shown(query)} has no words to search for{hint}")
     if _only_negative(node):
-        raise QueryError(f"the query {query.strip()!r} only excludes words: add a word to search for")
+        raise QueryError(f"the query {_shown(query)} only excludes words: add a word to search for")
     return node
 
 
