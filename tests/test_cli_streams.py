@@ -296,3 +296,18 @@ def test_api_ids_that_are_not_unicode_are_not_found(index: clipsearch.Index, cli
         index.show(clipping_id)
     with pytest.raises(clipsearch.ClippingNotFoundError, match="no clipping with id"):
         index.similar(clipping_id)
+
+
+def test_a_suggestion_cannot_act_on_the_terminal(index_dir: Path) -> None:
+    """'Did you mean' rewrites the query: its control characters, escape
+    sequences and direction overrides must not reach the terminal."""
+    from click.testing import CliRunner
+
+    from clipsearch.cli import cli
+
+    hostile = "van\x1b[2J phong\n\u202ecap\r uy\x07"
+    result = CliRunner().invoke(cli, ["query", hostile, "--index-dir", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if line.startswith("Did you mean: "))
+    assert line.startswith("Did you mean: văn[2J phòng cấp ")  # the escape character gone, the text kept
+    assert not any(ch in result.stdout for ch in "\x1b\x07\r\u202e")

@@ -73,6 +73,8 @@ def test_an_nfd_file_name_gives_an_nfc_id(tmp_path: Path) -> None:
     assert _ids(tmp_path / "ix") == [NFC_NAME]
     with clipsearch.open_index(tmp_path / "ix") as index:
         assert index.show(NFC_NAME).title == "Tin từ máy Mac"
+        assert index.show(nfd).id == NFC_NAME  # typed in NFD, found all the same
+        assert index.similar("\u200b" + nfd).query == f"similar to \u200b{nfd}"
 
 
 def test_a_fifo_named_txt_is_skipped_not_waited_for(tmp_path: Path) -> None:

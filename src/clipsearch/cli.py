@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from clipsearch.errors import ClipsearchError
+from clipsearch.text.normalize import clean
 
 if TYPE_CHECKING:
     from clipsearch.search import Hit, Index, SearchResult
@@ -478,7 +479,8 @@ def _format_hit(rank: int, hit: Hit, color: bool, width: int) -> list[str]:
 
 def _print_result(result: SearchResult) -> None:
     if result.suggestion:
-        click.echo(f"Did you mean: {result.suggestion}")
+        # The suggestion is the query rewritten: nothing of it may act on the terminal.
+        click.echo(f"Did you mean: {' '.join(clean(result.suggestion).split())}")
     if not result.hits:
         click.echo(f"No clipping matches {result.query!r}.")
         return

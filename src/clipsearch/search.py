@@ -334,7 +334,7 @@ class Index:
             day = int(self._columns().days[docnum])
             title, lead, body = fields.get("title", ""), fields.get("lead", ""), stored_body(fields)
         return ClippingView(
-            id=clipping_id,
+            id=fields["id"],
             path=fields.get("path", ""),
             title=title,
             date=_date(day),

@@ -45,6 +45,7 @@ from clipsearch.reading.checksums import CHECKED_ON_OPEN, crc, read_sums, sums_p
 from clipsearch.reading.terms import TermsFile
 from clipsearch.reading.toc import latest_generation, read_toc, toc_path
 from clipsearch.schema import META_FILE, RENAMED_CLASSES, damaged
+from clipsearch.text.normalize import clean
 
 __all__ = [
     "IndexFiles",
@@ -359,11 +360,14 @@ class IndexFiles:
     def document_number(self, clipping_id: str) -> int | None:
         """The document number of the clipping ``clipping_id`` (not deleted), or
         None (also for an id that is not valid Unicode, such as undecodable bytes
-        of a command-line argument: every id in an index is UTF-8)."""
+        of a command-line argument: every id in an index is UTF-8). The id is
+        compared as indexes hold ids: NFC, without invisible characters
+        (:func:`clipsearch.clipping.clipping_id`), so one typed in NFD is found."""
         try:
             clipping_id.encode("utf-8")
         except UnicodeEncodeError:
             return None
+        clipping_id = clean(clipping_id)
         for segment, offset in self.leaves:
             postings = segment.postings("id", clipping_id)
             if postings is None:
