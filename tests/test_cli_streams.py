@@ -311,3 +311,17 @@ def test_a_suggestion_cannot_act_on_the_terminal(index_dir: Path) -> None:
     line = next(line for line in result.stdout.splitlines() if line.startswith("Did you mean: "))
     assert line.startswith("Did you mean: văn[2J phòng cấp ")  # the escape character gone, the text kept
     assert not any(ch in result.stdout for ch in "\x1b\x07\r\u202e")
+
+
+def test_a_query_may_start_with_a_minus(index_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from clipsearch.cli import cli
+
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["query", "--index-dir", str(index_dir), "--", "-lúa mùa"])
+    dashed = runner.invoke(cli, ["query", "-lúa mùa", "--index-dir", str(index_dir)])
+    assert plain.exit_code == dashed.exit_code == 0, dashed.output
+    assert dashed.stdout == plain.stdout and "match '-lúa mùa'" in dashed.stdout
+    typo = runner.invoke(cli, ["query", "mùa", "--limt", "3", "--index-dir", str(index_dir)])
+    assert typo.exit_code == 2  # an unknown option is still no search

@@ -280,7 +280,8 @@ def _open_index(index_dir: str) -> Index:
     return open_index(index_dir)
 
 
-@cli.command("query")
+# A query may start with "-" (-lúa mùa: without lúa): what is no option of the command is the query.
+@cli.command("query", context_settings={"ignore_unknown_options": True})
 @click.argument("query", required=False, default="*", type=TEXT)
 @index_dir_option
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
