@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import re
+import stat
 import zlib
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ __all__ = [
     "WORDS_FIELD",
     "manifest_entry",
     "is_index_file",
+    "open_index_file",
+    "read_index_file",
     "read_groups",
     "read_manifest_entry",
     "read_json",
@@ -105,6 +108,39 @@ def is_index_file(name: str) -> bool:
     return bool(_INDEX_FILE.match(name))
 
 
+def open_index_file(path: Path) -> int:
+    """A file descriptor of the index file at ``path``, opened for reading
+    without blocking (a FIFO put in its place would block forever). Raises
+    :class:`FileNotFoundError` when there is none (a commit may have removed
+    it), and :class:`IndexDamagedError` when it is not a regular file (a
+    folder, a device, a FIFO, a loop of symbolic links) or cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise damaged(path.parent, f"file {path.name} cannot be read: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise damaged(path.parent, f"file {path.name} is not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_index_file(path: Path) -> bytes:
+    """The bytes of the index file at ``path`` (see :func:`open_index_file`)."""
+    fd = open_index_file(path)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    except OSError as exc:
+        raise damaged(path.parent, f"file {path.name} cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
 def damaged(index_dir: Path, what: str) -> IndexDamagedError:
     """The error for an index with a missing or damaged file."""
     return IndexDamagedError(
@@ -115,7 +151,7 @@ def damaged(index_dir: Path, what: str) -> IndexDamagedError:
 def read_meta(index_dir: Path) -> dict[str, Any]:
     """The recorded versions of the index in ``index_dir``."""
     meta = index_dir / META_FILE
-    if not meta.exists():
+    if not os.path.lexists(meta):
         try:
             has_toc = any(name.startswith(f"_{INDEX_NAME}_") for name in os.listdir(index_dir))
         except OSError:
@@ -124,6 +160,8 @@ def read_meta(index_dir: Path) -> dict[str, Any]:
             raise damaged(index_dir, f"{META_FILE} is missing")
         raise IndexNotFoundError(f"no clipsearch index in {str(index_dir)!r}: run `clipsearch index` first")
     data = read_json(meta)
+    if not data:  # a dangling symbolic link, or removed meanwhile
+        raise damaged(index_dir, f"{META_FILE} is missing")
     if data.get("schema_version") != SCHEMA_VERSION or data.get("analysis_version") != ANALYSIS_VERSION:
         raise IndexVersionError(
             f"the index in {str(index_dir)!r} was built by another version of clipsearch "
@@ -181,10 +219,10 @@ def read_json(path: Path) -> dict[str, Any]:
     """A JSON object written by :func:`write_json` (empty if missing). Raises
     :class:`IndexDamagedError` if it is unreadable or does not match its checksum."""
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(read_index_file(path).decode("utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError):
+    except ValueError:
         raise damaged(path.parent, f"file {path.name} is unreadable") from None
     if not isinstance(data, dict):
         raise damaged(path.parent, f"file {path.name} is unreadable")
