@@ -221,6 +221,8 @@ def read_bytes(path: str | Path) -> bytes:
     the reader forever, a device never end) or is larger than
     :data:`MAX_FILE_BYTES`."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path):  # a socket cannot even be opened
+            raise ClippingError("not a regular file")
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise ClippingError(exc.strerror or str(exc)) from None

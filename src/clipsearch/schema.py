@@ -20,6 +20,7 @@ import json
 import os
 import re
 import stat
+import uuid
 import zlib
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ __all__ = [
     "read_index_file",
     "read_groups",
     "read_manifest_entry",
+    "read_statistics",
     "read_json",
     "read_meta",
     "read_vocabulary",
@@ -174,9 +176,15 @@ def read_meta(index_dir: Path) -> dict[str, Any]:
 def write_meta(index_dir: Path, **extra: Any) -> None:
     """Record this version's schema and analysis versions (and ``extra``) in
     ``index_dir``, and that every generation from now on has checksums."""
+    try:
+        index_id = read_json(index_dir / META_FILE).get("index_id")
+    except IndexDamagedError:
+        index_id = None
     data = {
         "schema_version": SCHEMA_VERSION,
         "analysis_version": ANALYSIS_VERSION,
+        # Which index the statistics files belong to; kept by every run and rebuild.
+        "index_id": index_id if isinstance(index_id, str) else uuid.uuid4().hex,
         "checksums": True,
         "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **extra,
@@ -209,6 +217,8 @@ def _json_crc(data: dict[str, Any]) -> int:
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Replace ``path`` with ``data`` as compact JSON and its checksum
     (``crc32``), never leaving it half written."""
+    if (os.path.lexists(path) and not os.path.isfile(path)) or os.path.islink(path):
+        raise damaged(path.parent, f"file {path.name} is not a regular file")
     tmp = path.with_name(path.name + ".new")
     text = json.dumps({**data, "crc32": _json_crc(data)}, ensure_ascii=False, separators=(",", ":"))
     tmp.write_text(text, encoding="utf-8")
@@ -232,10 +242,19 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_groups(index_path: Path) -> dict[str, list[str]]:
+def read_statistics(path: Path, index_id: str | None) -> dict[str, Any]:
+    """A statistics file written beside the index (empty if missing), which
+    must be the index's own: one copied from another index is damage."""
+    data = read_json(path)
+    if index_id and data.get("index_id") not in (None, index_id):
+        raise damaged(path.parent, f"file {path.name} belongs to another index")
+    return data
+
+
+def read_groups(index_path: Path, index_id: str | None = None) -> dict[str, list[str]]:
     """The reprint groups written beside the index (empty if missing):
     representative id -> member ids."""
-    groups = read_json(index_path / GROUPS_FILE).get("groups", {})
+    groups = read_statistics(index_path / GROUPS_FILE, index_id).get("groups", {})
     if not isinstance(groups, dict) or not all(
         isinstance(members, list) and all(isinstance(m, str) for m in members) for members in groups.values()
     ):
@@ -243,10 +262,10 @@ def read_groups(index_path: Path) -> dict[str, list[str]]:
     return groups
 
 
-def read_vocabulary(index_path: Path) -> dict[str, dict[str, int]]:
+def read_vocabulary(index_path: Path, index_id: str | None = None) -> dict[str, dict[str, int]]:
     """The vocabulary written beside the index (empty if missing): for each
     folded syllable, its exact written forms with their document frequencies."""
-    forms = read_json(index_path / VOCABULARY_FILE).get("forms", {})
+    forms = read_statistics(index_path / VOCABULARY_FILE, index_id).get("forms", {})
     if not isinstance(forms, dict) or not all(isinstance(counts, dict) for counts in forms.values()):
         raise damaged(index_path, f"file {VOCABULARY_FILE} is unreadable")
     return forms

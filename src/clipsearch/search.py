@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from clipsearch.errors import ClippingNotFoundError, QueryError
+from clipsearch.errors import ClippingNotFoundError, ClipsearchError, QueryError
 from clipsearch.reading.columns import Columns
 from clipsearch.reading.segments import UNREADABLE, IndexFiles, open_index_files
 from clipsearch.reading.stored import FieldsCache, StoredFields
@@ -132,7 +132,10 @@ class Index:
     the index has changed. Use as a context manager or call :meth:`close`."""
 
     def __init__(self, index_dir: str | Path) -> None:
-        self.path = Path(index_dir)
+        if not isinstance(index_dir, str | bytes | os.PathLike):
+            raise TypeError(f"the index folder must be a path, not {type(index_dir).__name__}")
+        self.path = Path(os.fsdecode(index_dir))
+        self._closed = False
         self._meta = read_meta(self.path)  # the versions, or a clear error
         self._lock = threading.Lock()
         self._files = self._open_files()
@@ -155,7 +158,8 @@ class Index:
         self.close()
 
     def close(self) -> None:
-        """Release the index's files."""
+        """Release the index's files; the index cannot be searched after."""
+        self._closed = True
         self._files.close()
         self._eval = self._cols = self._stored_fields = None
 
@@ -190,6 +194,8 @@ class Index:
         index's checksums: damage is :class:`IndexDamagedError`, naming the
         file; anything else is raised as it is."""
         with self._lock:
+            if self._closed:
+                raise ClipsearchError(f"the index at {str(self.path)!r} was closed")
             self._refresh()
             try:
                 yield
@@ -286,12 +292,14 @@ class Index:
             if self._meta.get("statistics"):
                 raise damaged(self.path, f"file {name} is missing") from None
             return (self._version, None)
+        except OSError as exc:  # a loop of links, for one
+            raise damaged(self.path, f"file {name} cannot be read: {exc.strerror or exc}") from None
         return (self._version, stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
     def _groups(self) -> ReprintGroups:
         key = self._statistics_key(GROUPS_FILE)
         if self._group_cache is None or self._group_cache.version != key:
-            self._group_cache = ReprintGroups(key, read_groups(self.path))
+            self._group_cache = ReprintGroups(key, read_groups(self.path, self._meta.get("index_id")))
         return self._group_cache
 
     def _suggest(self, query: str, matches: Matches, fields_of: FieldsCache) -> str | None:
@@ -310,7 +318,7 @@ class Index:
     def _vocabulary(self) -> dict[str, dict[str, int]]:
         key = self._statistics_key(VOCABULARY_FILE)
         if self._vocab is None or self._vocab[0] != key:
-            self._vocab = (key, read_vocabulary(self.path))
+            self._vocab = (key, read_vocabulary(self.path, self._meta.get("index_id")))
         return self._vocab[1]
 
     def search(self, query: str = "*", limit: int = 10, **filters: Any) -> list[Hit]:

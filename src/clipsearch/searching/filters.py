@@ -74,7 +74,10 @@ class Filters:
         end = _day(until, "until", last=True)
         if start and end and start > end:
             raise QueryError(f"the date range is empty: {start:%d/%m/%Y} is after {end:%d/%m/%Y}")
-        return cls(frozenset(source_key(n) for n in names if source_key(n)), start, end)
+        for name in names:
+            if not source_key(name):
+                raise QueryError(f"the source name {name!r} has no letters or digits to compare")
+        return cls(frozenset(source_key(n) for n in names), start, end)
 
     def narrowed(self, since: dt.date | None, until: dt.date | None) -> Filters:
         """These filters and a further date range (the intersection)."""

@@ -101,12 +101,15 @@ def find_clipping_files(paths: Iterable[str | Path], report: IndexReport) -> lis
     A path that does not exist is recorded in ``report.skipped``."""
     found: list[Path] = []
     for raw in paths:
+        if not os.fspath(raw):  # Path("") would be the current folder
+            report.skipped.append(Skipped("", "no such file or folder"))
+            continue
         path = Path(raw)
         if path.is_dir():
             for root, dirs, files in os.walk(path, onerror=None, followlinks=False):
                 dirs.sort()
                 for name in sorted(files):
-                    if name.endswith(".txt") and not name.startswith("."):
+                    if name.lower().endswith(".txt") and not name.startswith("."):
                         found.append(Path(root) / name)
         elif path.exists() or path.is_symlink():
             found.append(path)
@@ -177,7 +180,23 @@ def _clean(index_dir: Path) -> None:
     clean_files(storage, INDEX_NAME, toc.generation, toc.segments)
     for sums in index_dir.glob(f"_{INDEX_NAME}_*.sums"):
         if sums.name != sums_path(index_dir, INDEX_NAME, toc.generation).name:
-            sums.unlink()
+            with contextlib.suppress(OSError):  # not a file: reported as damage by the readers
+                sums.unlink()
+
+
+def _remove_broken(index_dir: Path) -> None:
+    """Before a rebuild: remove what stands, under the name of one of
+    clipsearch's files, where a regular file should (a folder, a link, a
+    FIFO), so that the rebuild can write it."""
+    for entry in os.scandir(index_dir):
+        if not is_index_file(entry.name) or entry.name in (REBUILD_FOLDER, f"{INDEX_NAME}.tmp", LOCK_FILE):
+            continue
+        if entry.is_file(follow_symlinks=False):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
 
 
 def _verify(index_dir: Path, meta: dict[str, Any]) -> None:
@@ -382,7 +401,7 @@ class _Writer:
 
 
 def build_index(
-    paths: Iterable[str | Path],
+    paths: str | Path | Iterable[str | Path],
     index_dir: str | Path,
     *,
     rebuild: bool = False,
@@ -409,13 +428,15 @@ def build_index(
     :class:`IndexDamagedError` for an index that only a rebuild can use."""
     index_path = Path(index_dir)
     report = IndexReport(str(index_path))
-    given = list(paths)
+    given = [paths] if isinstance(paths, str | bytes | os.PathLike) else list(paths)
     roots = [Path(os.path.abspath(p)) for p in given]
     files = find_clipping_files(given, report)
     try:
         index_path.mkdir(parents=True, exist_ok=True)
         _check_folder(index_path)
         with _RunLock(index_path), _workers_die_with_this_process():
+            if rebuild:
+                _remove_broken(index_path)
             _clean(index_path)
             if rebuild and latest_generation(index_path, INDEX_NAME) >= 0:
                 built = index_path / REBUILD_FOLDER

@@ -13,7 +13,7 @@ from typing import Any
 
 from clipsearch.errors import IndexDamagedError
 from clipsearch.reprints.grouping import REPRINT_THRESHOLD, reprint_groups
-from clipsearch.schema import EXACT_FIELD, GROUPS_FILE, VOCABULARY_FILE, read_json, write_json
+from clipsearch.schema import EXACT_FIELD, GROUPS_FILE, META_FILE, VOCABULARY_FILE, read_json, write_json
 from clipsearch.text.fold import fold_syllable
 
 __all__ = ["statistics_current", "write_statistics"]
@@ -41,6 +41,8 @@ def write_statistics(ix: Any, index_path: Path) -> None:
                 key = fold_syllable(form)
                 forms.setdefault(key, {})
                 forms[key][form] = forms[key].get(form, 0) + int(info.doc_frequency())
-    groups = {"generation": ix.latest_generation(), "threshold": REPRINT_THRESHOLD, "groups": reprint_groups(ix)}
-    write_json(index_path / GROUPS_FILE, groups)
-    write_json(index_path / VOCABULARY_FILE, {"generation": ix.latest_generation(), "forms": forms})
+    index_id = read_json(index_path / META_FILE).get("index_id")
+    generation = ix.latest_generation()
+    groups = {"generation": generation, "threshold": REPRINT_THRESHOLD, "groups": reprint_groups(ix)}
+    write_json(index_path / GROUPS_FILE, {**groups, "index_id": index_id})
+    write_json(index_path / VOCABULARY_FILE, {"generation": generation, "forms": forms, "index_id": index_id})
