@@ -4,8 +4,12 @@ Each command parses its arguments, calls one library function and formats
 the result. Library errors become one-line messages here, in one place.
 
 Exit codes: 0 success; 1 error (no index, bad query, locked index, nothing
-could be indexed); 2 usage error; 3 indexing finished but some files were
-skipped (listed on stderr and in ``<index>/skipped.tsv``).
+could be indexed, a list of skipped files that could not be written); 2
+usage error; 3 indexing finished but some files were skipped (listed on
+stderr and in ``<index>/skipped.tsv``).
+
+File names, paths and ids never reach the terminal or ``skipped.tsv`` with
+their control characters: they are escaped (see :func:`_name`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
@@ -48,6 +52,48 @@ MIN_WIDTH = 20
 #: Commands that only read the index: their process may end without the
 #: interpreter's teardown (see :func:`main`).
 READ_ONLY_COMMANDS = frozenset({"query", "show", "similar", "stats"})
+
+
+# Escapes for file names, ids and the text of clippings: nothing of them may
+# act on a terminal or break a line of skipped.tsv. A tab, newline or carriage
+# return becomes \t, \n or \r, the other control characters (C0, DEL, C1)
+# \xNN, and the Unicode line and paragraph separators and direction controls
+# (which reorder what a terminal shows) \uNNNN.
+_ESCAPES = {
+    **{c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))},
+    **{c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F))},
+    **{c: f"\\u{c:04x}" for c in range(0x2066, 0x206A)},
+    ord("\t"): "\\t",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+}
+#: File names, paths, ids and reasons: the backslash is escaped too, so that
+#: the escaped name reads back as the name.
+_ESCAPE_NAME = str.maketrans({**_ESCAPES, ord("\\"): "\\\\"})
+#: Text of a clipping on one line (titles, sources, snippets): a backslash in
+#: it is the author's and stays.
+_ESCAPE_LINE = str.maketrans(_ESCAPES)
+#: Text of a clipping shown whole (the lead and body of ``show``): its
+#: paragraphs and tabs are kept.
+_ESCAPE_PARAGRAPHS = str.maketrans({c: e for c, e in _ESCAPES.items() if chr(c) not in "\t\n"})
+
+
+def _name(text: str) -> str:
+    r"""A file name, path, id or reason as one field of one line: ``\\``,
+    ``\t``, ``\n``, ``\r``, ``\xNN`` or ``\uNNNN`` for a backslash and the
+    characters that could act on a terminal or break the line."""
+    return text.translate(_ESCAPE_NAME)
+
+
+def _line(text: str) -> str:
+    """Text of a clipping shown on one line: its control characters escaped."""
+    return text.translate(_ESCAPE_LINE)
+
+
+def _paragraphs(text: str) -> str:
+    """Text of a clipping shown whole: newlines and tabs kept, the other
+    control characters escaped."""
+    return text.translate(_ESCAPE_PARAGRAPHS)
 
 
 class _Group(click.Group):
@@ -112,6 +158,72 @@ class _Text(click.ParamType):  # type: ignore[type-arg]  # generic in new click,
 TEXT = _Text()
 
 
+class _DashCommand(click.Command):
+    """A command whose argument (a query, an ID) may start with ``-``: an
+    argument that starts with a single ``-`` is an option only when it is
+    one of the command's short options (``-n``, ``-h``, ``-q``) or one that
+    takes a value followed by that value (``-n5``: a number for a numeric
+    option, anything for a text one); otherwise it is the argument
+    (``-hà nội``, ``-nông dân``, ``-lúa``). Long options (``--...``), their
+    values and ``--`` work as usual; an unknown long option is a usage
+    error."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _operands_last(self.get_params(ctx), args))
+
+
+def _operands_last(params: Sequence[click.Parameter], args: Sequence[str]) -> list[str]:
+    """``args`` with the command's arguments (see :class:`_DashCommand`)
+    moved after a ``--``, where click reads nothing as an option; their
+    order is kept."""
+    valued: dict[str, click.Option] = {}
+    flags: set[str] = set()
+    for param in params:
+        if isinstance(param, click.Option):
+            for name in (*param.opts, *param.secondary_opts):
+                if param.is_flag or param.count:
+                    flags.add(name)
+                else:
+                    valued[name] = param
+    head, after = list(args), []
+    if "--" in head:
+        cut = head.index("--")
+        head, after = head[:cut], head[cut + 1 :]
+    options: list[str] = []
+    operands: list[str] = []
+    i = 0
+    while i < len(head):
+        arg = head[i]
+        if arg in valued:  # the option and its value, whatever the value looks like
+            take = 1 + max(valued[arg].nargs, 1)
+            if i + take > len(head):  # no value: click says so (or takes the "--")
+                return list(args)
+            options += head[i : i + take]
+            i += take
+            continue
+        if arg.startswith("--") or arg in flags or _attached_value(arg, valued):
+            options.append(arg)
+        else:
+            operands.append(arg)
+        i += 1
+    return [*options, "--", *operands, *after]
+
+
+def _attached_value(arg: str, valued: dict[str, click.Option]) -> bool:
+    """Is ``arg`` a short option with its value attached (``-n5``)? For a
+    numeric option only when the rest is a number (``-nông`` is no limit)."""
+    option = valued.get(arg[:2]) if len(arg) > 2 and arg[0] == "-" and arg[1] != "-" else None
+    if option is None:
+        return False
+    if isinstance(option.type, click.types.IntParamType | click.types.FloatParamType):
+        number = int if isinstance(option.type, click.types.IntParamType) else float
+        try:
+            number(arg[2:])
+        except ValueError:
+            return False
+    return True
+
+
 index_dir_option = click.option(
     "--index-dir",
     default=DEFAULT_INDEX_DIR,
@@ -161,7 +273,7 @@ def index_command(
 
     with _ProgressBar(enabled=not quiet and sys.stderr.isatty()) as bar:
         report = build_index(
-            paths or [DEFAULT_SEEDS_DIR],
+            list(paths) if paths else [DEFAULT_SEEDS_DIR],  # "" is skipped: not the current folder
             index_dir,
             rebuild=rebuild,
             progress=bar.update,
@@ -171,10 +283,12 @@ def index_command(
     if not quiet:
         _print_report(report)
     _print_problems(report)
-    _write_skipped(report, report_file)
+    written = _write_skipped(report, report_file)
+    if report.skipped and not report.indexed and not report.unchanged:
+        raise click.ClickException(f"no clipping could be indexed ({len(report.skipped)} skipped)")
+    if not written:
+        sys.exit(EXIT_ERROR)
     if report.skipped:
-        if not report.indexed and not report.unchanged:
-            raise click.ClickException(f"no clipping could be indexed ({len(report.skipped)} skipped)")
         sys.exit(EXIT_SKIPPED)
 
 
@@ -237,7 +351,7 @@ def _plural(n: int, word: str) -> str:
 
 def _print_report(report: IndexReport) -> None:
     click.echo(
-        f"Indexed {_plural(len(report.indexed), 'clipping')} into {report.index_dir}/ "
+        f"Indexed {_plural(len(report.indexed), 'clipping')} into {_name(report.index_dir)}/ "
         f"({len(report.added):,} new, {len(report.updated):,} changed, {len(report.unchanged):,} unchanged, "
         f"{len(report.removed):,} removed); {_plural(report.total, 'clipping')} in the index."
     )
@@ -245,32 +359,50 @@ def _print_report(report: IndexReport) -> None:
 
 def _print_problems(report: IndexReport) -> None:
     for warning in report.warnings:
-        click.echo(f"Warning: {warning.path}: {warning.reason}", err=True)
+        click.echo(f"Warning: {_name(warning.path)}: {_name(warning.reason)}", err=True)
     if report.skipped:
         click.echo(f"Skipped {_plural(len(report.skipped), 'file')}:", err=True)
         for skipped in report.skipped:
-            click.echo(f"  {skipped.path}: {skipped.reason}", err=True)
+            click.echo(f"  {_name(skipped.path)}: {_name(skipped.reason)}", err=True)
 
 
-def _write_skipped(report: IndexReport, report_file: str | None) -> None:
-    """Write the skipped files, one ``path<TAB>reason`` line each, to
-    ``<index>/skipped.tsv`` (removed when nothing was skipped) and to
-    ``report_file`` if given."""
+def _write_skipped(report: IndexReport, report_file: str | None) -> bool:
+    """Write the skipped files, one ``path<TAB>reason`` line each (both
+    escaped by :func:`_name`), to ``<index>/skipped.tsv`` (removed when
+    nothing was skipped) and to ``report_file`` if given. A file that cannot
+    be written is an ``Error:`` line on stderr (the index is committed by
+    now, and stays); returns whether all went well."""
     in_index = os.path.join(report.index_dir, "skipped.tsv")
-    lines = "".join(f"{s.path}\t{s.reason}\n" for s in report.skipped)
+    lines = "".join(f"{_name(s.path)}\t{_name(s.reason)}\n" for s in report.skipped)
+    done = True
     if lines:
-        _write_text(in_index, lines)
-    elif os.path.exists(in_index):
-        os.remove(in_index)
-    if report_file:
-        _write_text(report_file, lines)
+        done = _write_text(in_index, lines)
+    elif os.path.lexists(in_index):
+        try:
+            os.remove(in_index)
+        except OSError as exc:
+            _report_failed("cannot remove the old report", in_index, exc)
+            done = False
+    if report_file is not None:
+        done = _write_text(report_file, lines) and done
+    return done
 
 
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8", errors="surrogateescape") as out:  # a path's own bytes
-        out.write(text)
+def _write_text(path: str, text: str) -> bool:
+    try:
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as out:  # a path's own bytes
+            out.write(text)
+    except (OSError, UnicodeError) as exc:
+        _report_failed("cannot write the report", path, exc)
+        return False
     if text:
-        click.echo(f"The list of skipped files is in {path}", err=True)
+        click.echo(f"The list of skipped files is in {_name(path)}", err=True)
+    return True
+
+
+def _report_failed(what: str, path: str, exc: Exception) -> None:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    click.echo(f"Error: {what} {_name(path)}: {_name(reason)}", err=True)
 
 
 def _open_index(index_dir: str) -> Index:
@@ -281,7 +413,7 @@ def _open_index(index_dir: str) -> Index:
 
 
 # A query may start with "-" (-lúa mùa: without lúa): what is no option of the command is the query.
-@cli.command("query", context_settings={"ignore_unknown_options": True})
+@cli.command("query", cls=_DashCommand)
 @click.argument("query", required=False, default="*", type=TEXT)
 @index_dir_option
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
@@ -353,7 +485,7 @@ def query_command(
         _print_result(result)
 
 
-@cli.command("show")
+@cli.command("show", cls=_DashCommand)
 @click.argument("clipping_id", metavar="ID", type=TEXT)
 @index_dir_option
 @click.option("--query", "-q", "query", metavar="QUERY", type=TEXT, help="Highlight the words of this query.")
@@ -367,16 +499,20 @@ def show_command(clipping_id: str, index_dir: str, query: str | None, as_json: b
         return
     color = _use_color()
     click.echo(_mark(view.title, view.title_highlights, color, bold=True))
-    meta = [view.date.strftime("%d/%m/%Y") if view.date else "no date", view.source or "no source", view.id]
+    meta = [
+        view.date.strftime("%d/%m/%Y") if view.date else "no date",
+        _line(view.source) if view.source else "no source",
+        _name(view.id),
+    ]
     click.echo(" · ".join(meta))
-    click.echo(view.path)
+    click.echo(_name(view.path))
     for text, spans in ((view.lead, view.lead_highlights), (view.body, view.body_highlights)):
         if text:
             click.echo("")
-            click.echo(_mark(text, spans, color))
+            click.echo(_mark(text, spans, color, escape=_paragraphs))
 
 
-@cli.command("similar")
+@cli.command("similar", cls=_DashCommand)
 @click.argument("clipping_id", metavar="ID", type=TEXT)
 @index_dir_option
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
@@ -405,14 +541,14 @@ def stats_command(index_dir: str, as_json: bool) -> None:
     dates = (
         f"{stats.first_date:%d/%m/%Y} – {stats.last_date:%d/%m/%Y}" if stats.first_date and stats.last_date else "none"
     )
-    click.echo(f"Index:          {stats.index_dir}/ ({stats.size_bytes / 1e6:,.1f} MB, updated {stats.updated})")
+    click.echo(f"Index:          {_name(stats.index_dir)}/ ({stats.size_bytes / 1e6:,.1f} MB, updated {stats.updated})")
     click.echo(f"Clippings:      {stats.clippings:,}")
     click.echo(f"Dates:          {dates}")
     click.echo(f"Without date:   {stats.without_date:,}")
     click.echo(f"Without source: {stats.without_source:,}")
     click.echo(f"Sources:        {len(stats.sources):,}")
     for name, count in stats.sources.items():
-        click.echo(f"  {count:>8,}  {name}")
+        click.echo(f"  {count:>8,}  {_line(name)}")
 
 
 def _echo_json(data: object) -> None:
@@ -431,16 +567,25 @@ def _use_color() -> bool:
     return "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def _mark(text: str, spans: Sequence[tuple[int, int]], color: bool, bold: bool = False) -> str:
-    """``text`` with the spans bold and yellow on a terminal, else ``**marked**``."""
+def _mark(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    color: bool,
+    bold: bool = False,
+    escape: Callable[[str], str] = _line,
+) -> str:
+    """``text`` with the spans bold and yellow on a terminal, else
+    ``**marked**``; ``escape`` (:func:`_line`, :func:`_paragraphs`) keeps its
+    control characters from the terminal."""
 
     def plain(piece: str) -> str:
+        piece = escape(piece)
         return click.style(piece, bold=True) if color and bold and piece else piece
 
     out, pos = [], 0
     for start, end in spans:
         out.append(plain(text[pos:start]))
-        word = text[start:end]
+        word = escape(text[start:end])
         out.append(click.style(word, bold=True, fg="yellow") if color else f"**{word}**")
         pos = end
     out.append(plain(text[pos:]))
@@ -464,8 +609,8 @@ def _wrap(text: str, width: int) -> list[tuple[int, int]]:
 
 def _format_hit(rank: int, hit: Hit, color: bool, width: int) -> list[str]:
     meta = [hit.date.strftime("%d/%m/%Y") if hit.date else "no date"]
-    meta.append(hit.source or "no source")
-    meta += [hit.id, f"score {hit.score:.2f}"]
+    meta.append(_line(hit.source) if hit.source else "no source")
+    meta += [_name(hit.id), f"score {hit.score:.2f}"]
     title = _mark(hit.title, hit.title_highlights, color, bold=True)
     lines = [f"{rank:>2}. {title}", "    " + " · ".join(meta)]
     ranges = _wrap(hit.snippet, width - 4)
@@ -474,14 +619,14 @@ def _format_hit(rank: int, hit: Hit, color: bool, width: int) -> list[str]:
         more = "…" if i == SNIPPET_LINES - 1 and len(ranges) > SNIPPET_LINES else ""
         lines.append("    " + _mark(hit.snippet[start:end], spans, color) + more)
     if hit.similar:
-        lines.append(f"    +{len(hit.similar)} similar: {', '.join(hit.similar)}")
+        lines.append(f"    +{len(hit.similar)} similar: {', '.join(_name(id_) for id_ in hit.similar)}")
     return lines
 
 
 def _print_result(result: SearchResult) -> None:
     if result.suggestion:
         # The suggestion is the query rewritten: nothing of it may act on the terminal.
-        click.echo(f"Did you mean: {' '.join(clean(result.suggestion).split())}")
+        click.echo(f"Did you mean: {_line(' '.join(clean(result.suggestion).split()))}")
     if not result.hits:
         click.echo(f"No clipping matches {result.query!r}.")
         return
@@ -507,7 +652,7 @@ def _print_facets(result: SearchResult) -> None:
         click.echo("")
         click.echo(f"{label}:")
         for value, count in result.facets[name].items():
-            click.echo(f"  {count:>8,}  {value}")
+            click.echo(f"  {count:>8,}  {_line(value)}")
 
 
 class _OutputError(OSError):

@@ -429,7 +429,7 @@ def build_index(
     index_path = Path(index_dir)
     report = IndexReport(str(index_path))
     given = [paths] if isinstance(paths, str | bytes | os.PathLike) else list(paths)
-    roots = [Path(os.path.abspath(p)) for p in given]
+    roots = [Path(os.path.abspath(p)) for p in given if os.fspath(p)]  # abspath('') is the current folder
     files = find_clipping_files(given, report)
     try:
         index_path.mkdir(parents=True, exist_ok=True)
