@@ -7,14 +7,16 @@ buffer (a memory-mapped segment file): :class:`BlockCursor` walks a posting
 list block by block, and the functions below decode its heads (ids,
 weights) and values (positions) in one numpy pass. The search path
 (:mod:`clipsearch.reading.segments`, :mod:`clipsearch.searching.scoring`)
-reads through it without importing Whoosh.
+reads through it without importing Whoosh, and gives :class:`BlockCursor`
+what checks the bytes of a posting list before they are read (the chunk
+CRCs of :mod:`clipsearch.reading.checksums`).
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import Any
 
@@ -47,21 +49,31 @@ __all__ = [
 #: tests/test_fastscore.py (which should import it from clipsearch.codec.varints).
 _varints = vectorised_varints
 
+#: The most bytes a block's header takes (:func:`~clipsearch.codec.layout.read_block_header`):
+#: its length, three varints (count, max id, head size; at most 10 bytes
+#: each), its flags, two byte-coded lengths and a 4-byte float.
+_HEADER_MAX = 4 + 3 * 10 + 1 + 2 + 4
+
 
 class BlockCursor:
     """The blocks of one posting list in ``buf`` (a memory map, or bytes),
     from ``start``, one at a time: the current block's ``count`` and
     ``max_id``, its :meth:`head` and :meth:`values` (decompressed), and
-    :meth:`next_block`; ``at_end`` once past the last."""
+    :meth:`next_block`; ``at_end`` once past the last. ``check(start, end)``,
+    if given, checks bytes ``start`` to ``end`` of ``buf`` before they are
+    read (a header, a head, values): only the blocks read are checked."""
 
-    __slots__ = ("_buf", "_flags", "_head_size", "_head_start", "_next", "at_end", "count", "max_id")
+    __slots__ = ("_buf", "_check", "_flags", "_head_size", "_head_start", "_next", "at_end", "count", "max_id")
 
-    def __init__(self, buf: Any, start: int) -> None:
+    def __init__(self, buf: Any, start: int, check: Callable[[int, int], None] | None = None) -> None:
         self._buf = buf
+        self._check = check
         self.at_end = False
         self._goto(start)
 
     def _goto(self, position: int) -> None:
+        if self._check is not None:
+            self._check(position, position + _HEADER_MAX)  # past the block's end at most: bytes of the part
         header = read_block_header(self._buf, position)
         self.count, self.max_id, self._flags = header[0], header[1], header[2]
         self._head_start, self._head_size, self._next = header[6], header[7], header[8]
@@ -75,12 +87,16 @@ class BlockCursor:
 
     def head(self) -> bytes:
         """The current block's head (ids, weights, value sizes), uncompressed."""
+        if self._check is not None:
+            self._check(self._head_start, self._head_start + self._head_size)
         raw = self._buf[self._head_start : self._head_start + self._head_size]
         return decompressed(raw, self._flags, HEAD_ZLIB)
 
     def values(self) -> bytes:
         """The current block's values (concatenated), uncompressed."""
         start = self._head_start + self._head_size
+        if self._check is not None:
+            self._check(start, abs(self._next))
         raw = self._buf[start : abs(self._next)]
         return decompressed(raw, self._flags, VALUES_ZLIB)
 

@@ -1,11 +1,18 @@
 """Per-document columns of an index: Whoosh's ``NumericColumn`` and
 ``VarBytesColumn`` read from a segment's bytes, and the columns the search
 filters, sorts and counts by (``day``, ``source_key``) as arrays by document
-number."""
+number.
+
+The columns read whole here come checked whole
+(:meth:`clipsearch.reading.segments.Segment.column`); a
+:class:`VarBytesColumn` read a document at a time (the stored fields) checks
+the bytes it reads, given its part's chunk CRCs' check.
+"""
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -34,22 +41,31 @@ class VarBytesColumn:
     """A Whoosh ``VarBytesColumn`` of ``count`` documents: the values, then
     their lengths, then (above 32,768 documents) their offsets; the last
     bytes name the arrays' types. The offsets are derived from the lengths
-    in one cumulative sum when they are not written."""
+    in one cumulative sum when they are not written. ``check(start, end)``,
+    if given, checks bytes ``start`` to ``end`` of ``buf`` before they are
+    read: the arrays when the column is opened, then each value read."""
 
-    __slots__ = ("_buf", "lengths", "offsets")
+    __slots__ = ("_buf", "_check", "lengths", "offsets")
 
-    def __init__(self, buf: memoryview, count: int) -> None:
+    def __init__(self, buf: memoryview, count: int, check: Callable[[int, int], None] | None = None) -> None:
         self._buf = buf
+        self._check = check
         last = len(buf) - 1
+        if check is not None:
+            check(last - 2, last + 1)
         code = chr(buf[last])
         offsets: npt.NDArray[Any] | None = None
         if code == "X":
             code, offsets_code = chr(buf[last - 2]), chr(buf[last - 1])
             offsets_type = np.dtype(offsets_code).newbyteorder(">")
             last = last - 2 - count * offsets_type.itemsize
+            if check is not None:
+                check(last, len(buf))
             offsets = np.frombuffer(buf, dtype=offsets_type, count=count, offset=last)
         lengths_type = np.dtype(code).newbyteorder(">")
         start = last - count * lengths_type.itemsize
+        if check is not None:
+            check(start, len(buf))
         self.lengths = np.frombuffer(buf, dtype=lengths_type, count=count, offset=start).astype(np.int64)
         if offsets is None:
             offsets = np.zeros(count, dtype=np.int64)
@@ -64,6 +80,8 @@ class VarBytesColumn:
         if not length:
             return b""
         start = int(self.offsets[docnum])
+        if self._check is not None:
+            self._check(start, start + length)
         return bytes(self._buf[start : start + length])
 
 

@@ -35,16 +35,17 @@ import os
 import pickle
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from clipsearch.codec.blocks import BlockCursor, decode_postings
 from clipsearch.errors import IndexNotFoundError, IndexVersionError
 from clipsearch.pickles import load_stand_ins
-from clipsearch.reading.checksums import CHECKED_ON_OPEN, crc, read_sums, sums_path
+from clipsearch.reading.checksums import Chunks, chunked, crc, read_sums, sums_path
 from clipsearch.reading.terms import TermsFile
 from clipsearch.reading.toc import latest_generation, read_toc, toc_path
-from clipsearch.schema import META_FILE, RENAMED_CLASSES, damaged
+from clipsearch.schema import META_FILE, RENAMED_CLASSES, damaged, open_index_file, read_index_file
 from clipsearch.text.normalize import clean
 
 __all__ = [
@@ -62,12 +63,25 @@ _TERM_INFO = struct.Struct("!BfIBBfII")  # flags, weight, doc freq, min/max leng
 _LONG_INT = struct.Struct("!qi")
 
 
+#: Checks that the bytes ``start`` to ``end`` of a part match its chunk CRCs
+#: (:meth:`clipsearch.reading.checksums.Chunks.check`).
+Check = Callable[[int, int], None]
+
+
 def _map(path: Path) -> Any:
-    """A read-only memory map of a file (an empty file: empty bytes)."""
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
+    """A read-only memory map of a file (an empty file: empty bytes). Raises
+    :class:`FileNotFoundError` if there is none, and
+    :class:`~clipsearch.errors.IndexDamagedError` if it is not a regular file
+    (:func:`~clipsearch.schema.open_index_file`) or cannot be mapped."""
+    fd = open_index_file(path)
+    try:
+        if os.fstat(fd).st_size == 0:
             return b""
-        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except OSError as exc:
+        raise damaged(path.parent, f"file {path.name} cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
 
 
 class _Files:
@@ -102,7 +116,7 @@ class _Files:
                     self._ranges[entry] = (data, 0, len(data))
                     self.file_of[entry] = entry
                     self.sizes[entry] = len(data)
-        self._name = segment_name
+        self.name = segment_name
 
     def frame(self, file: str) -> bytes:
         """The bytes of ``file`` outside its parts (a compound file's header
@@ -131,7 +145,7 @@ class _Files:
 
     def get(self, ext: str) -> memoryview | None:
         """The sub-file ``<segment><ext>``, or None."""
-        found = self._ranges.get(self._name + ext)
+        found = self._ranges.get(self.name + ext)
         if found is None:
             return None
         data, offset, length = found
@@ -168,9 +182,16 @@ def _term_info(raw: memoryview) -> _TermInfo:
 
 
 class Segment:
-    """One segment of the index: its documents, terms, postings and columns."""
+    """One segment of the index: its documents, terms, postings and columns.
 
-    def __init__(self, folder: Path, info: Any) -> None:
+    With the checksums of its generation (``sums``, what
+    :func:`~clipsearch.reading.checksums.read_sums` gives), its files' sizes,
+    the places of their parts and the small parts are checked before
+    anything is read (:meth:`verify`), and the large parts with chunk CRCs
+    as they are read: the terms and postings a search reads, the stored
+    fields of the documents it shows, a column read whole."""
+
+    def __init__(self, folder: Path, info: Any, sums: dict[str, Any] | None = None) -> None:
         try:
             name = f"{info.indexname}_{info.segid}"
             self.doc_count_all: int = int(info._doccount)
@@ -179,11 +200,64 @@ class Segment:
             compound = bool(getattr(info, "compound", False))
         except AttributeError as exc:
             raise IndexVersionError(f"a segment this version cannot read ({exc}): rebuild the index") from None
+        self.folder = folder
         self.files = _Files(folder, name, compound)
-        terms = self.files.get(".trm")
-        self._terms = TermsFile(terms) if terms is not None else None
+        #: The chunk CRCs of the large parts, by part.
+        self._chunks: dict[str, Chunks] = {}
+        self._terms: TermsFile | None = None
+        self._postings: memoryview | None = None
+        try:
+            if sums is not None:
+                self.verify(sums["files"], full=False)
+            terms = self.files.get(".trm")
+            self._terms = TermsFile(terms, self.check(".trm")) if terms is not None else None
+        except BaseException:
+            self.close()
+            raise
         self._postings = self.files.get(".pst")
+        self._check_postings = self.check(".pst")
         self._infos: dict[tuple[str, str], _TermInfo | None] = {}
+
+    def check(self, ext: str) -> Check | None:
+        """What checks the bytes read from the part ``<segment><ext>``
+        against its chunk CRCs (None: it has none, being checked whole when
+        the generation is opened, or written without them)."""
+        chunks = self._chunks.get(self.files.name + ext)
+        return chunks.check if chunks is not None else None
+
+    def verify(self, known: dict[str, Any], *, full: bool = True) -> int:
+        """Check this segment's files against ``known`` (the ``files`` of
+        the checksums of its generation): their sizes, the bytes outside
+        their parts, the places of their parts and the parts' bytes (only the
+        parts without chunk CRCs, up to
+        :data:`~clipsearch.reading.checksums.CHECKED_ON_OPEN` bytes, unless
+        ``full``); the bytes checked."""
+        folder = self.folder
+        files = self.files
+        for file, size in files.sizes.items():
+            entry = known.get(file)
+            if entry is None:
+                raise damaged(folder, f"file {file} is not the one this generation was written with")
+            if entry["size"] != size:
+                raise damaged(folder, f"file {file} has {size:,} bytes, not {entry['size']:,}")
+            if entry.get("frame", 0) != crc(files.frame(file)):
+                raise damaged(folder, f"file {file} does not match its checksum")
+        checked = 0
+        for file, part, offset, data in files.parts():
+            expected = known[file]["parts"].get(part)
+            if expected is None or expected[:2] != [offset, len(data)]:
+                raise damaged(folder, f"file {file}, part {part} is not where it was written")
+            chunks = self._chunks.get(part)
+            if chunks is None and part in known[file].get("chunks", {}):
+                size, sums = known[file]["chunks"][part]
+                chunks = self._chunks[part] = Chunks(folder, file, part, data, size, sums)
+            if full or (chunks is None and not chunked(len(data))):
+                if crc(data) != expected[2]:
+                    raise damaged(folder, f"file {file}, part {part} does not match its checksum")
+                checked += len(data)
+            if full and chunks is not None:
+                chunks.check_all()
+        return checked
 
     def term_info(self, field: str, text: str) -> _TermInfo | None:
         """A term's document frequency and where its postings are (None: not in this segment)."""
@@ -206,15 +280,25 @@ class Segment:
         if isinstance(info.postings, Inline):
             return info.postings
         offset, _length = info.postings
-        return BlockCursor(self._postings, offset)
+        return BlockCursor(self._postings, offset, self._check_postings)
 
-    def column(self, name: str) -> memoryview | None:
-        """The bytes of the column ``name`` (None: the segment has none)."""
-        return self.files.get(f".{name}.col")
+    def column(self, name: str, *, whole: bool = True) -> memoryview | None:
+        """The bytes of the column ``name`` (None: the segment has none),
+        checked whole against its chunk CRCs, if it has them, unless not
+        ``whole`` (then :meth:`check` gives what checks the bytes read)."""
+        ext = f".{name}.col"
+        buf = self.files.get(ext)
+        if buf is not None and whole:
+            chunks = self._chunks.get(self.files.name + ext)
+            if chunks is not None:
+                chunks.check_all()
+        return buf
 
     def close(self) -> None:
         self._terms = None
         self._postings = None
+        self._check_postings = None
+        self._chunks = {}
         self.files.close()
 
 
@@ -269,7 +353,7 @@ class IndexFiles:
             raise IndexNotFoundError(f"no clipsearch index in {str(self.folder)!r}: run `clipsearch index` first")
         self.generation = generation
         path = toc_path(self.folder, name, generation)
-        toc_bytes = path.read_bytes()
+        toc_bytes = read_index_file(path)
         self._sums = read_sums(sums_path(self.folder, name, generation))
         if self._sums is None and checksums_required:  # removed with its generation, or damage
             missing = sums_path(self.folder, name, generation)
@@ -281,10 +365,8 @@ class IndexFiles:
             toc = read_toc(path, generation, toc_bytes)
             self.fields = toc.fields
             self.common = toc.common
-            for info in toc.segments:
-                self.segments.append(Segment(self.folder, info))
-            if self._sums is not None:
-                self.verify(full=False)
+            for info in toc.segments:  # each checked against the checksums before it is read
+                self.segments.append(Segment(self.folder, info, self._sums))
         except BaseException as exc:
             self.close()
             if isinstance(exc, UNREADABLE):
@@ -307,7 +389,8 @@ class IndexFiles:
     def verify(self, *, full: bool = True) -> int:
         """Check every file of this generation against its checksums (only
         sizes and the parts up to :data:`~clipsearch.reading.checksums.CHECKED_ON_OPEN`
-        bytes unless ``full``); the bytes checked. Raises
+        bytes unless ``full``; with ``full``, also the chunk CRCs of the
+        large parts); the bytes checked. Raises
         :class:`~clipsearch.errors.IndexDamagedError` on a difference, or where
         the index has no checksums and ``full``."""
         if self._sums is None:
@@ -315,26 +398,7 @@ class IndexFiles:
                 raise damaged(self.folder, f"generation {self.generation} has no checksums")
             return 0
         known: dict[str, Any] = self._sums["files"]
-        checked = 0
-        for segment in self.segments:
-            files = segment.files
-            for file, size in files.sizes.items():
-                entry = known.get(file)
-                if entry is None:
-                    raise damaged(self.folder, f"file {file} is not the one this generation was written with")
-                if entry["size"] != size:
-                    raise damaged(self.folder, f"file {file} has {size:,} bytes, not {entry['size']:,}")
-                if entry.get("frame", 0) != crc(files.frame(file)):
-                    raise damaged(self.folder, f"file {file} does not match its checksum")
-            for file, part, offset, data in files.parts():
-                expected = known[file]["parts"].get(part)
-                if expected is None or expected[:2] != [offset, len(data)]:
-                    raise damaged(self.folder, f"file {file}, part {part} is not where it was written")
-                if full or len(data) <= CHECKED_ON_OPEN:
-                    if crc(data) != expected[2]:
-                        raise damaged(self.folder, f"file {file}, part {part} does not match its checksum")
-                    checked += len(data)
-        return checked
+        return sum(segment.verify(known, full=full) for segment in self.segments)
 
     def doc_count_all(self) -> int:
         """Documents, deleted ones included (document numbers run below it)."""

@@ -6,7 +6,8 @@ zlib-compressed pickle per document, then the array of their byte lengths
 derives the offsets from the lengths in a Python loop over every document
 of the segment (it writes them only above 32,768 documents), slow for a
 query that reads ten documents. :class:`StoredFields` takes the offsets as
-one cumulative sum and decodes only the documents asked for.
+one cumulative sum and decodes only the documents asked for, each checked
+against its column's chunk CRCs (if it has them) before it is decoded.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ class StoredFields:
     def _column(self, leaf: int) -> VarBytesColumn | None:
         if leaf not in self._columns:
             segment = self.files.segments[leaf]
-            buf = segment.column(_COLUMN)
-            self._columns[leaf] = VarBytesColumn(buf, segment.doc_count_all) if buf is not None else None
+            buf = segment.column(_COLUMN, whole=False)  # each document checked as it is read
+            check = segment.check(f".{_COLUMN}.col")
+            self._columns[leaf] = VarBytesColumn(buf, segment.doc_count_all, check) if buf is not None else None
         return self._columns[leaf]
 
     def __call__(self, docnum: int) -> dict[str, Any]:

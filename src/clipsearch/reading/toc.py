@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from clipsearch.codec.varints import read_varint
 from clipsearch.errors import IndexVersionError
 from clipsearch.pickles import StandIn, load_stand_ins
-from clipsearch.schema import RENAMED_CLASSES
+from clipsearch.schema import RENAMED_CLASSES, read_index_file
 
 __all__ = ["Field", "Toc", "latest_generation", "read_toc", "toc_path"]
 
@@ -76,9 +76,12 @@ class Toc(NamedTuple):
 
 def read_toc(path: Path, generation: int, data: bytes | None = None) -> Toc:
     """The table of contents at ``path`` (whose bytes are ``data``, if read
-    already), of ``generation`` (``whoosh.index.TOC.read``)."""
+    already), of ``generation`` (``whoosh.index.TOC.read``). Raises
+    :class:`FileNotFoundError` if there is none, and
+    :class:`~clipsearch.errors.IndexDamagedError` if it is not a regular file
+    (:func:`~clipsearch.schema.read_index_file`)."""
     if data is None:
-        data = path.read_bytes()
+        data = read_index_file(path)
     pos = 0
     sizes = []
     for _ in range(3):

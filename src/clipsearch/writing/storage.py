@@ -31,10 +31,10 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile, StructFile
 
 from clipsearch.errors import ClipsearchError
-from clipsearch.reading.checksums import Part, crc, read_sums, sums_path, write_sums
+from clipsearch.reading.checksums import Part, chunk_size, chunked, crc, part_sums, read_sums, sums_path, write_sums
 from clipsearch.reading.segments import IndexFiles, Segment
 from clipsearch.reading.toc import read_toc
-from clipsearch.schema import RENAMED_CLASSES
+from clipsearch.schema import RENAMED_CLASSES, read_index_file
 from clipsearch.writing.fields import build_schema
 
 __all__ = ["SegmentStorage"]
@@ -150,34 +150,56 @@ class SegmentStorage(FileStorage):
     def _write_sums(self, toc_file: str, name: str, generation: int) -> None:
         """Write the checksums of the generation whose table of contents is
         ``toc_file``, reusing those of the previous generation for the
-        segment files it already had (segment files never change)."""
+        segment files it already had (segment files never change), chunk
+        CRCs included; a large part the previous generation has no chunk
+        CRCs for (written by clipsearch before them) gets them if its bytes
+        still match its CRC."""
         folder = Path(self.folder)
-        data = (folder / toc_file).read_bytes()
+        data = read_index_file(folder / toc_file)
         previous: dict[str, Any] = {}
         with contextlib.suppress(ClipsearchError):
             previous = (read_sums(sums_path(folder, name, generation - 1)) or {}).get("files", {})
         sizes: dict[str, int] = {}
         frames: dict[str, int] = {}
         parts: list[Part] = []
+        chunks: dict[str, dict[str, list[Any]]] = {}
+
+        def add(segment: Segment) -> None:
+            """Add a segment's files (in a function of its own: the views of
+            its map are gone when it returns, and the map can be closed)."""
+            views = {part: (f, offset, view) for f, part, offset, view in segment.files.parts()}
+            for file, size in segment.files.sizes.items():
+                sizes[file] = size
+                by_part = chunks.setdefault(file, {})
+                known = previous.get(file)
+                if known is not None and known["size"] == size:
+                    frames[file] = known["frame"]
+                    known_chunks = known.get("chunks", {})
+                    for part, where in known["parts"].items():
+                        parts.append((file, part, *where))
+                        if part in known_chunks:
+                            by_part[part] = known_chunks[part]
+                        elif chunked(where[1]) and part in views and views[part][0] == file:
+                            _f, offset, view = views[part]
+                            whole, sums = part_sums(view, chunk_size(part))
+                            if sums is not None and [offset, len(view), whole] == where:
+                                by_part[part] = sums
+                    continue
+                frames[file] = crc(segment.files.frame(file))
+                for part, (f, offset, view) in views.items():
+                    if f == file:
+                        whole, sums = part_sums(view, chunk_size(part))
+                        parts.append((file, part, offset, len(view), whole))
+                        if sums is not None:
+                            by_part[part] = sums
+
         for info in read_toc(folder / toc_file, generation, data).segments:
             segment = Segment(folder, info)
             try:
-                for file, size in segment.files.sizes.items():
-                    sizes[file] = size
-                    known = previous.get(file)
-                    if known is not None and known["size"] == size:
-                        frames[file] = known["frame"]
-                        parts += [(file, part, *where) for part, where in known["parts"].items()]
-                        continue
-                    frames[file] = crc(segment.files.frame(file))
-                    parts += [
-                        (file, part, offset, len(view), crc(view))
-                        for f, part, offset, view in segment.files.parts()
-                        if f == file
-                    ]
+                add(segment)
             finally:
                 segment.close()
-        write_sums(sums_path(folder, name, generation), data, sizes, frames, parts)
+        write_sums(sums_path(folder, name, generation), data, sizes, frames, parts, chunks)
         for stale in folder.glob(f"_{name}_*.sums"):
             number = stale.name[len(name) + 2 : -len(".sums")]
             if number.isdigit() and int(number) < generation - 1:
