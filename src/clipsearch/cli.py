@@ -551,6 +551,31 @@ def stats_command(index_dir: str, as_json: bool) -> None:
         click.echo(f"  {count:>8,}  {_line(name)}")
 
 
+@cli.command("serve")
+@index_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+def serve_command(index_dir: str, host: str, port: int) -> None:
+    """Serve the HTTP API (JSON) until Ctrl-C or SIGTERM.
+
+    \b
+    GET /api/search?q=...   /api/clippings/ID   /api/clippings/ID/similar
+    GET /api/stats          /healthz
+    The index is opened on the first request: the server may start first.
+    """
+    try:  # Starlette and uvicorn: only with the serve extra, only for this command
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise click.ClickException('clipsearch serve needs the serve extra: pip install "clipsearch[serve]"') from None
+    from clipsearch.serve import serve
+
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Serving {_name(index_dir)} at http://{shown}:{port}/ (Ctrl-C stops)")
+    sys.stdout.flush()
+    serve(index_dir, host=host, port=port)
+
+
 def _echo_json(data: object) -> None:
     """Print ``data`` as JSON: as UTF-8 text when the output can take it, else
     with ``\\u`` escapes (an output in another encoding, or text that is not
