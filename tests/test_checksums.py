@@ -277,12 +277,7 @@ def test_flipped_bytes_where_the_queries_do_not_read(
     assert len(unread) > len(done) / 2
     copy = _copy_with_flips(pristine, tmp_path, file, unread)
     assert answers(copy) == expected
-    files = open_index_files(copy, INDEX_NAME)
-    try:
-        with pytest.raises(clipsearch.IndexDamagedError, match=f"part {part} does not match its checksum"):
-            files.verify(full=True)
-    finally:
-        files.close()
+    _assert_verify_finds(copy, part)
 
 
 @pytest.mark.parametrize("kind", LARGE_PARTS)
@@ -366,12 +361,7 @@ def test_a_wrong_chunk_crc_is_found_by_a_full_check(pristine: Path, tmp_path: Pa
     last = sums[-8:]
     data["files"][file]["chunks"][part] = [size, sums[:-8] + f"{int(last, 16) ^ 1:08x}"]
     path.write_text(json.dumps(data))
-    files = open_index_files(copy, INDEX_NAME)
-    try:
-        with pytest.raises(clipsearch.IndexDamagedError, match=f"part {part} does not match its checksum"):
-            files.verify(full=True)
-    finally:
-        files.close()
+    _assert_verify_finds(copy, part)
 
 
 @pytest.mark.parametrize(
@@ -474,3 +464,13 @@ def test_an_index_file_that_is_not_a_regular_file(pristine: Path, tmp_path: Path
             answers(copy)
         with pytest.raises(clipsearch.IndexDamagedError, match="is damaged"):
             open_index_files(copy, INDEX_NAME)
+
+
+def _assert_verify_finds(index_dir: Path, part: str) -> None:
+    """A full verify of ``index_dir`` reports ``part`` as damaged."""
+    files = open_index_files(index_dir, INDEX_NAME)
+    try:
+        with pytest.raises(clipsearch.IndexDamagedError, match=f"part {part} does not match its checksum"):
+            files.verify(full=True)
+    finally:
+        files.close()

@@ -16,16 +16,15 @@ from click.testing import CliRunner
 import clipsearch
 from clipsearch.cli import cli
 
-from .conftest import SEED_ID, write_fixture_corpus
+from .conftest import SEED_ID
 
 QUERIES = ["van phong cap uy", '"hoà bình"', "mùa", "title:bão OR lúa", "* -mùa"]
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("corpus")
-    write_fixture_corpus(folder)
-    return folder
+def corpus(corpus_dir: Path) -> Path:
+    """The session's fixture clippings (only read here)."""
+    return corpus_dir
 
 
 @pytest.fixture(scope="module")
