@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -24,66 +20,13 @@ import pytest
 import clipsearch
 
 from .conftest import SEED_ID, write_clipping
+from .servers import Server, running
 
 SECURITY_HEADERS = {
     "Content-Type": "application/json; charset=utf-8",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-        self.process = process
-        self.base = base
-        self.log = log
-
-    def get(self, path: str, method: str = "GET") -> tuple[int, Message, Any]:
-        request = urllib.request.Request(self.base + path, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                status, headers, body = answer.status, answer.headers, answer.read()
-        except urllib.error.HTTPError as exc:
-            status, headers, body = exc.code, exc.headers, exc.read()
-        return status, headers, json.loads(body.decode("utf-8"))
-
-
-@contextlib.contextmanager
-def running(index_dir: Path, log: Path) -> Iterator[Server]:
-    """The real server on a free port, up (it answers /healthz, with any status); stopped after."""
-    port = _free_port()
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "clipsearch", "serve", "--index-dir", str(index_dir), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            server = Server(process, f"http://127.0.0.1:{port}", log)
-            deadline = time.monotonic() + 20
-            while True:
-                assert process.poll() is None, log.read_text(errors="replace")
-                try:
-                    server.get("/healthz")
-                    break
-                except (urllib.error.URLError, ConnectionError):
-                    assert time.monotonic() < deadline, "the server did not start"
-                    time.sleep(0.05)
-            yield server
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +106,8 @@ def test_clipping_similar_stats_and_health(server: Server, index: clipsearch.Ind
         ("/api/clippings/no_such_clipping/similar", 404),
         ("/api/clippings/..%2F..%2Fetc%2Fpasswd", 404),
         ("/api/clippings/..%2F..%2Fetc%2Fpasswd/similar", 404),
-        ("/etc/passwd", 404),
+        ("/api/..%2F..%2Fetc%2Fpasswd", 404),
+        ("/api/static/style.css", 404),
         ("/api", 404),
     ],
 )

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         IndexWriteError,
         QueryError,
     )
-    from clipsearch.search import ClippingView, Hit, Index, IndexStats, SearchResult, open_index
+    from clipsearch.search import ClippingSummary, ClippingView, Hit, Index, IndexStats, SearchResult, open_index
     from clipsearch.writing.build import IndexReport, Skipped, build_index
 
 __version__ = "0.1.0"
@@ -59,6 +59,7 @@ _EXPORTS = {
     "IndexReport": "writing.build",
     "Skipped": "writing.build",
     "build_index": "writing.build",
+    "ClippingSummary": "search",
     "ClippingView": "search",
     "Hit": "search",
     "Index": "search",
@@ -71,6 +72,7 @@ __all__ = [
     "Clipping",
     "ClippingError",
     "ClippingNotFoundError",
+    "ClippingSummary",
     "ClippingView",
     "ClipsearchError",
     "Hit",

@@ -556,14 +556,16 @@ def stats_command(index_dir: str, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 def serve_command(index_dir: str, host: str, port: int) -> None:
-    """Serve the HTTP API (JSON) until Ctrl-C or SIGTERM.
+    """Serve the archive in a browser, and the HTTP API (JSON), until Ctrl-C or SIGTERM.
 
     \b
+    Pages: /  (search)  /clippings/ID  /stats
     GET /api/search?q=...   /api/clippings/ID   /api/clippings/ID/similar
     GET /api/stats          /healthz
     The index is opened on the first request: the server may start first.
     """
     try:  # Starlette and uvicorn: only with the serve extra, only for this command
+        import jinja2  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:

@@ -56,7 +56,7 @@ from clipsearch.searching.spelling import suggest
 from clipsearch.searching.syntax import All, parse_query, split_filters
 from clipsearch.sorted_arrays import in_sorted
 
-__all__ = ["SORTS", "ClippingView", "Hit", "Index", "IndexStats", "SearchResult", "open_index"]
+__all__ = ["SORTS", "ClippingSummary", "ClippingView", "Hit", "Index", "IndexStats", "SearchResult", "open_index"]
 
 #: Orders of the hits; a query without words (``*``, only filters) lists newest first.
 SORTS = ("relevance", "newest", "oldest")
@@ -91,7 +91,7 @@ class Hit:
         }
 
 
-def _described(item: Hit | ClippingView) -> dict[str, Any]:
+def _described(item: Hit | ClippingView | ClippingSummary) -> dict[str, Any]:
     """The fields every JSON object about a clipping starts with."""
     return {
         "id": item.id,
@@ -386,6 +386,28 @@ class Index:
         hits = [_make_hit(f, score, highlight, day) for f, score, day in stored]
         return SearchResult(f"similar to {clipping_id}", len(matches), hits)
 
+    def summaries(self, clipping_ids: Iterable[str]) -> list[ClippingSummary]:
+        """Id, path, title, date and source of each of ``clipping_ids`` that
+        the index holds, in the order given (an id it does not hold is left
+        out): what a list of clippings shows, without their texts."""
+        ids = list(clipping_ids)
+        if not all(isinstance(i, str) for i in ids):
+            raise QueryError("clipping ids must be strings")
+        with self._reading():
+            stored_fields = self._stored()
+            days = self._columns().days
+            found = [(d, stored_fields(d)) for d in map(self._files.document_number, ids) if d is not None]
+            return [
+                ClippingSummary(
+                    id=fields["id"],
+                    path=fields.get("path", ""),
+                    title=fields.get("title", ""),
+                    date=_date(int(days[d])),
+                    source=fields.get("source"),
+                )
+                for d, fields in found
+            ]
+
     def _reprints_of(self, docnum: int) -> set[int]:
         """Document numbers of the near-duplicate reprints of ``docnum``."""
         clipping_id = self._stored()(docnum)["id"]
@@ -418,6 +440,21 @@ class Index:
             size_bytes=size,
             updated=self._meta.get("updated"),
         )
+
+
+@dataclass(frozen=True)
+class ClippingSummary:
+    """A clipping as a list shows it: no texts but its title."""
+
+    id: str
+    path: str
+    title: str
+    date: dt.date | None
+    source: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return _described(self)
 
 
 @dataclass(frozen=True)
