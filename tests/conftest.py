@@ -7,10 +7,14 @@ import shutil
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import clipsearch
+
+if TYPE_CHECKING:
+    from .servers import Server
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "000_3c8457e68fc84bd7.txt"
@@ -143,3 +147,32 @@ def three_run_index(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     write_clipping(folder, "extra_2.txt", "Thêm ba", "Tin thêm ba.", ["Đoạn ba."], date_line="3/8/2014")
     clipsearch.build_index([folder], index_dir)
     return index_dir
+
+
+@pytest.fixture(scope="session")
+def web_index_dir(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture corpus and :func:`tests.servers.write_web_corpus`'s clippings, indexed."""
+    from .servers import write_web_corpus
+
+    folder = tmp_path_factory.mktemp("web") / "clippings"
+    shutil.copytree(corpus_dir, folder)
+    write_web_corpus(folder)
+    index_dir = folder.parent / "index"
+    report = clipsearch.build_index([folder], index_dir)
+    assert not report.skipped, report.skipped
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def web_index(web_index_dir: Path) -> Iterator[clipsearch.Index]:
+    with clipsearch.open_index(web_index_dir) as index:
+        yield index
+
+
+@pytest.fixture(scope="session")
+def site(web_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``clipsearch serve`` on :func:`web_index_dir`, for the page and browser tests."""
+    from .servers import running
+
+    with running(web_index_dir, tmp_path_factory.mktemp("site") / "server.log") as up:
+        yield up

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-import shutil
 import threading
 import time
 import urllib.parse
@@ -32,36 +31,12 @@ from .servers import (
     XSS_SOURCE,
     Server,
     running,
-    write_web_corpus,
 )
 
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-
-
-@pytest.fixture(scope="module")
-def web_index_dir(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("web") / "clippings"
-    shutil.copytree(corpus_dir, folder)
-    write_web_corpus(folder)
-    index_dir = folder.parent / "index"
-    report = clipsearch.build_index([folder], index_dir)
-    assert not report.skipped, report.skipped
-    return index_dir
-
-
-@pytest.fixture(scope="module")
-def web_index(web_index_dir: Path) -> Iterator[clipsearch.Index]:
-    with clipsearch.open_index(web_index_dir) as index:
-        yield index
-
-
-@pytest.fixture(scope="module")
-def site(web_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running(web_index_dir, tmp_path_factory.mktemp("site") / "server.log") as up:
-        yield up
 
 
 def _get(site: Server, path: str, **params: object) -> tuple[int, Element]:
