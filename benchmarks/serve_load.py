@@ -233,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--during-clients", type=int, default=8, help="clients while indexing (default 8)")
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE, help="where the added clippings come from")
     parser.add_argument("--requests", type=int, default=3000, help="distinct requests in the mix (default 3000)")
+    parser.add_argument("--workers", type=int, help="clipsearch serve --workers (default: its own default)")
     parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args(argv)
 
@@ -247,9 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.copytree(args.index_dir, index_dir)
         port = _free_port()
         log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 - closed below
+        workers = ["--workers", str(args.workers)] if args.workers else []
         server = subprocess.Popen(
-            [str(CLI), "serve", "--index-dir", str(index_dir), "--port", str(port)], stdout=log, stderr=log
+            [str(CLI), "serve", "--index-dir", str(index_dir), "--port", str(port), *workers], stdout=log, stderr=log
         )
+        print(f"clipsearch serve {' '.join(workers) or '(default workers)'}")
         try:
             deadline = time.monotonic() + 30
             while True:

@@ -50,12 +50,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(index_dir: Path, log: Path) -> Iterator[Server]:
-    """The real server on a free port, up (it answers /healthz, with any status); stopped after."""
+def running(index_dir: Path, log: Path, workers: int = 2) -> Iterator[Server]:
+    """The real server (``workers`` processes) on a free port, up (it answers
+    /healthz, with any status); stopped after."""
     port = _free_port()
+    command = ["serve", "--index-dir", str(index_dir), "--port", str(port), "--workers", str(workers)]
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "clipsearch", "serve", "--index-dir", str(index_dir), "--port", str(port)],
+            [sys.executable, "-m", "clipsearch", *command],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -263,3 +263,28 @@ def test_everything_works_without_javascript(plain_page: Page, web_index: clipse
     assert _total(page) == web_index.query("giá xăng", source="Tuổi Trẻ").total
     dates = [dt.datetime.strptime(t, "%d/%m/%Y").date() for t in page.locator("li.hit time").all_inner_texts()]
     assert dates == sorted(dates)
+
+
+def test_clearing_the_box_lists_the_archive_again(page: Page, web_index: clipsearch.Index) -> None:
+    page.goto("/?q=gia+xang")
+    box = page.locator("input[name=q]")
+    box.fill("")
+    box.press_sequentially("*", delay=20)  # one character is a search too
+    page.wait_for_url(re.compile(r"q=\*"))
+    page.wait_for_function(f"document.querySelector('strong.total').textContent.startsWith('{len(web_index)} ')")
+    box.fill("")
+    box.dispatch_event("input")
+    page.wait_for_url(re.compile(r"/$"))
+    assert _total(page) == len(web_index)
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/?q=" + urllib.parse.quote("giá xăng"), f"/clippings/{SEED_ID}?q=cap", "/stats", "/nothing"]
+)
+def test_a_phone_wide_screen_scrolls_only_down(browser: Browser, site: Server, path: str) -> None:
+    context = browser.new_context(base_url=site.base, viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    page.goto(path)
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 320
+    assert page.get_by_role("button", name="Tìm kiếm").bounding_box()["x"] + 10 < 320  # type: ignore[index]
+    context.close()

@@ -125,13 +125,22 @@ def test_an_error_says_what_the_cli_says(server: Server, index: clipsearch.Index
     assert server.get(_url("/api/search", q="mùa", since="32/13/2026"))[2] == {"error": str(raised.value)}
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD"])
-def test_only_get(server: Server, method: str) -> None:
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_only_get_and_head(server: Server, method: str) -> None:
     request = urllib.request.Request(server.base + "/api/search?q=mùa".replace("ù", "%C3%B9"), method=method)
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(request, timeout=10)
     assert raised.value.code == 405
-    assert raised.value.headers["Allow"] == "GET"
+    assert raised.value.headers["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ["/api/search?q=mua", "/healthz", "/api/stats", f"/api/clippings/{SEED_ID}"])
+def test_head_answers_as_get_without_a_body(server: Server, path: str) -> None:
+    status, headers, body = server.fetch(path, "HEAD")
+    got_status, got_headers, got_body = server.fetch(path)
+    assert (status, body) == (got_status, b"")
+    assert headers["Content-Type"] == got_headers["Content-Type"]
+    assert int(headers["Content-Length"]) == len(got_body)
 
 
 def test_no_index_is_503_until_one_is_built(tmp_path: Path, corpus_dir: Path) -> None:

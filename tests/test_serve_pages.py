@@ -17,7 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import clipsearch
-from clipsearch.serve.pages import PAGE_SIZE, count, day, marked
+from clipsearch.searching.syntax import parse_date_span
+from clipsearch.serve.pages import HISTOGRAM_MONTHS, PAGE_SIZE, _histogram, count, day, marked, moment
 from clipsearch.text.fold import fold
 
 from .conftest import SEED_ID
@@ -95,6 +96,42 @@ def test_marked_escapes_everything_and_marks_only_the_spans(text: str, spans: li
     assert {e.tag for e in tree.iter()} <= {"#document", "mark"}
     for mark in tree.find_all("mark"):
         assert mark.text()
+
+
+def test_moment_is_dd_mm_yyyy_hh_mm_with_its_zone() -> None:
+    assert moment("2026-12-06T04:21:15+00:00") == "06/12/2026 04:21 UTC"
+    assert moment("2026-12-06T11:21:15+07:00") == "06/12/2026 11:21 UTC+07:00"
+    assert moment("yesterday") == "yesterday"
+    assert moment(None) == ""
+
+
+months_strategy = st.dictionaries(
+    st.tuples(st.integers(1, 9999), st.integers(1, 12)).map(lambda ym: f"{ym[0]:04d}-{ym[1]:02d}"),
+    st.integers(1, 10**6),
+    max_size=30,
+)
+
+
+@given(months_strategy, st.integers(0, 5))
+def test_the_histogram_keeps_every_match_and_links_dates_that_read(months: dict[str, int], undated: int) -> None:
+    if undated:
+        months = {**months, "none": undated}
+    histogram = _histogram(months, None, None, lambda label: label)
+    assert sum(bar.count for bar in histogram.bars) == sum(n for k, n in months.items() if k != "none")
+    assert histogram.undated == undated
+    assert len(histogram.bars) <= max(HISTOGRAM_MONTHS, len(months), 60)
+    for bar in histogram.bars:
+        span = parse_date_span(bar.href)  # every bar's link is a date the search reads
+        dated = {dt.date(int(k[:4]), int(k[5:]), 1): n for k, n in months.items() if k != "none"}
+        inside = sum(n for first_day, n in dated.items() if span.first <= first_day <= span.last)
+        assert inside == bar.count
+        assert 0 <= bar.height <= 100
+
+
+def test_stray_years_do_not_flatten_the_histogram() -> None:
+    months = {"0001-01": 1, "2025-11": 40, "2026-01": 60, "9999-12": 1}
+    bars = _histogram(months, None, None, lambda label: label).bars
+    assert [(b.label, b.count) for b in bars] == [("0001", 1), ("2025", 40), ("2026", 60), ("9999", 1)]
 
 
 # The search page
@@ -385,8 +422,42 @@ def test_unknown_pages_are_404_pages(site: Server, path: str) -> None:
 def test_pages_answer_only_get(site: Server, method: str) -> None:
     status, headers, html = site.fetch("/?q=m", method)
     assert status == 405
-    assert headers["Allow"] == "GET"
+    assert headers["Allow"] == "GET, HEAD"
     assert "Chỉ nhận yêu cầu GET" in html.decode()
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=mua", "/stats", f"/clippings/{SEED_ID}", "/static/style.css"])
+def test_head_answers_pages_without_a_body(site: Server, path: str) -> None:
+    status, headers, body = site.fetch(path, "HEAD")
+    assert (status, body) == (200, b"")
+    assert headers["Content-Security-Policy"] == PAGE_CSP
+
+
+@pytest.mark.parametrize("path", [f"/clippings/{SEED_ID}/", "/api/search/?q=mua", "/stats/", "/static"])
+def test_a_slash_too_many_is_a_404_not_a_redirect_to_the_host_asked(site: Server, path: str) -> None:
+    request = urllib.request.Request(site.base + path, headers={"Host": "evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    assert raised.value.code == 404
+    assert raised.value.headers["Location"] is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "mùa", "page": "1_0"},
+        {"q": "mùa", "page": "\u0661"},  # ARABIC-INDIC DIGIT ONE
+        {"q": "mùa", "page": "+2"},
+        {"q": "mùa", "source": ["Báo Mẫu"] + [f"Báo {n}" for n in range(100)]},
+        {"q": "mùa", "source": "B" * 201},
+    ],
+)
+def test_numbers_and_sources_are_bounded(site: Server, params: dict[str, object]) -> None:
+    status, page = _get(site, "/", **params)
+    assert status == 400
+    assert page.find("p", "error").text().startswith("Lỗi: ")
+    api_status, _, data = site.get("/api/search?" + urllib.parse.urlencode({**params, "limit": "1_0"}, doseq=True))
+    assert api_status == 400 and list(data) == ["error"]
 
 
 def test_static_files_have_their_types_and_the_policy(site: Server) -> None:

@@ -555,7 +555,14 @@ def stats_command(index_dir: str, as_json: bool) -> None:
 @index_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every one).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-def serve_command(index_dir: str, host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=lambda: _default_workers(),
+    show_default="the usable CPUs, at most 4",
+    type=click.IntRange(1, 64),
+    help="Processes answering requests, each with its own open index.",
+)
+def serve_command(index_dir: str, host: str, port: int, workers: int) -> None:
     """Serve the archive in a browser, and the HTTP API (JSON), until Ctrl-C or SIGTERM.
 
     \b
@@ -575,7 +582,16 @@ def serve_command(index_dir: str, host: str, port: int) -> None:
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Serving {_name(index_dir)} at http://{shown}:{port}/ (Ctrl-C stops)")
     sys.stdout.flush()
-    serve(index_dir, host=host, port=port)
+    serve(index_dir, host=host, port=port, workers=workers)
+
+
+def _default_workers() -> int:
+    """One worker per CPU this process may use, at most 4."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    return max(1, min(usable, 4))
 
 
 def _echo_json(data: object) -> None:

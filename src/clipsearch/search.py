@@ -18,11 +18,12 @@ terms (:mod:`clipsearch.searching.similar`). The index's files are read by
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import threading
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,9 @@ __all__ = ["SORTS", "ClippingSummary", "ClippingView", "Hit", "Index", "IndexSta
 SORTS = ("relevance", "newest", "oldest")
 #: How many of the best matches give their text to "did you mean".
 SUGGESTION_TEXTS = 10
+#: Results an :class:`Index` keeps for searches asked again (a server's users
+#: repeat one another, and each page of results runs its query again).
+RESULT_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ class Index:
         self._group_cache: ReprintGroups | None = None
         self._eval: Evaluator | None = None
         self._stored_fields: StoredFields | None = None
+        self._results: OrderedDict[Hashable, SearchResult] = OrderedDict()
 
     def __len__(self) -> int:
         """The number of clippings in the index."""
@@ -197,6 +202,7 @@ class Index:
             if self._closed:
                 raise ClipsearchError(f"the index at {str(self.path)!r} was closed")
             self._refresh()
+            self._files.check_sizes()
             try:
                 yield
             except UNREADABLE:
@@ -253,7 +259,13 @@ class Index:
             sort = "newest" if sort == "relevance" else sort
         query_plan = plan(words)
         terms = highlight_terms(words)
+        asked = (query, limit, filters, sort, facets, collapse)
         with self._reading():
+            groups_key = self._statistics_key(GROUPS_FILE) if collapse else None
+            key = (self._version, groups_key, self._statistics_key(VOCABULARY_FILE) if terms else None, asked)
+            if (cached := self._results.get(key)) is not None:
+                self._results.move_to_end(key)
+                return _copy(cached)
             evaluator = self._evaluator()
             columns = self._columns()
             matches = evaluator.evaluate(query_plan.required)
@@ -276,7 +288,12 @@ class Index:
             _make_hit(fields, score, terms, day, similar, body=body)
             for (fields, score, _d, similar), day, body in zip(stored, days, bodies, strict=True)
         ]
-        return SearchResult(query, len(matches), hits, counts, suggestion)
+        result = SearchResult(query, len(matches), hits, counts, suggestion)
+        with self._lock:
+            self._results[key] = _copy(result)
+            while len(self._results) > RESULT_CACHE:
+                self._results.popitem(last=False)
+        return result
 
     def _evaluator(self) -> Evaluator:
         if self._eval is None or self._eval.files is not self._files:
@@ -513,6 +530,12 @@ class IndexStats:
             "size_bytes": self.size_bytes,
             "updated": self.updated,
         }
+
+
+def _copy(result: SearchResult) -> SearchResult:
+    """A result whose lists and dicts are its own (hits are immutable)."""
+    facets = {name: dict(counts) for name, counts in result.facets.items()} if result.facets is not None else None
+    return dataclasses.replace(result, hits=list(result.hits), facets=facets)
 
 
 def _folder_size(folder: Path) -> int:

@@ -89,6 +89,7 @@ class _Files:
     of files of their own."""
 
     def __init__(self, folder: Path, segment_name: str, compound: bool) -> None:
+        self.folder = folder
         self._maps: list[Any] = []
         self._ranges: dict[str, tuple[Any, int, int]] = {}
         #: Each sub-file's file (the compound file, or its own).
@@ -150,6 +151,19 @@ class _Files:
             return None
         data, offset, length = found
         return memoryview(data)[offset : offset + length]
+
+    def check_sizes(self) -> None:
+        """Raise :class:`~clipsearch.errors.IndexDamagedError` if a mapped file
+        is now shorter than its map: reading its end would kill the process
+        (SIGBUS). A file removed meanwhile (a commit merged it away) is fine:
+        its map stays readable."""
+        for name, size in self.sizes.items():
+            try:
+                now = os.stat(self.folder / name).st_size
+            except OSError:
+                continue
+            if now < size:
+                raise damaged(self.folder, f"file {name} was cut short while open ({size:,} to {now:,} bytes)")
 
     def close(self) -> None:
         for data in self._maps:
@@ -399,6 +413,13 @@ class IndexFiles:
             return 0
         known: dict[str, Any] = self._sums["files"]
         return sum(segment.verify(known, full=full) for segment in self.segments)
+
+    def check_sizes(self) -> None:
+        """Check that no file of this generation has been cut short since it was
+        mapped (:class:`~clipsearch.errors.IndexDamagedError` otherwise): a few
+        ``stat`` calls, made before each search reads the maps."""
+        for segment in self.segments:
+            segment.files.check_sizes()
 
     def doc_count_all(self) -> int:
         """Documents, deleted ones included (document numbers run below it)."""

@@ -81,6 +81,8 @@ def _stats(request: Request, index: Index) -> dict[str, Any]:
 
 
 def _healthz(request: Request, index: Index) -> dict[str, Any]:
+    # What every search needs (the files, reprint groups, stored fields), read as a listing does.
+    index.query("*", limit=1)
     return {"status": "ok", "clippings": len(index)}
 
 

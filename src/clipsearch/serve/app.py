@@ -1,17 +1,17 @@
 """The Starlette app of ``clipsearch serve`` (:func:`create_app`) and the
 uvicorn server that runs it until Ctrl-C (:func:`serve`).
 
-Only GET is answered (405 otherwise): no request writes anything. A path
-that matches no route is a 404, as JSON under ``/api/`` and as a page
-elsewhere.
+Only GET (and HEAD) is answered, 405 otherwise: no request writes anything.
+A path that matches no route is a 404, as JSON under ``/api/`` and as a page
+elsewhere; a path with a slash too many is not redirected.
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
+import os
 import threading
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,7 +25,10 @@ from clipsearch.search import Index, open_index
 from clipsearch.serve import api, pages
 from clipsearch.serve.failures import failure_status
 
-__all__ = ["SharedIndex", "create_app", "serve"]
+__all__ = ["INDEX_DIR_VARIABLE", "SharedIndex", "app_from_environment", "create_app", "serve"]
+
+#: Where :func:`serve` tells its worker processes which index to serve.
+INDEX_DIR_VARIABLE = "CLIPSEARCH_SERVE_INDEX_DIR"
 
 
 class SharedIndex:
@@ -86,13 +89,14 @@ def create_app(index_dir: str) -> Starlette:
         exception_handlers={HTTPException: http_error, Exception: http_error},
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # its redirects would name the request's Host: a 404 instead
     app.add_middleware(_Guard)
     return app
 
 
 class _Guard:
-    """Answers 405 to every method but GET, and gives the answers that have
-    none (static files, Starlette's own) the pages' security headers."""
+    """Answers 405 to every method but GET and HEAD, and gives the answers that
+    have none (static files, Starlette's own) the pages' security headers."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -101,12 +105,12 @@ class _Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] != "GET":
+        if scope["method"] not in ("GET", "HEAD"):
             if _is_api(scope["path"]):
-                answer: Response = api.error_answer(405, "method not allowed: only GET", {"Allow": "GET"})
+                answer: Response = api.error_answer(405, "method not allowed: only GET", {"Allow": "GET, HEAD"})
             else:
                 answer = pages.error_page(405, "Chỉ nhận yêu cầu GET.")
-                answer.headers["Allow"] = "GET"
+                answer.headers["Allow"] = "GET, HEAD"
             await answer(scope, receive, send)
             return
 
@@ -124,24 +128,30 @@ class _Guard:
         await self.app(scope, receive, send_with_headers)
 
 
-def serve(index_dir: str, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the pages and the API until SIGINT (Ctrl-C) or SIGTERM, then return."""
+def app_from_environment() -> Starlette:
+    """The app of one worker process of :func:`serve`: the index named by
+    the environment variable :data:`INDEX_DIR_VARIABLE`."""
+    return create_app(os.environ[INDEX_DIR_VARIABLE])
+
+
+def serve(index_dir: str, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the pages and the API until SIGINT (Ctrl-C) or SIGTERM, then return.
+
+    ``workers`` processes share the listening socket, each with its own
+    :class:`Index` (searches run in parallel, one per process), watched by
+    this one: a worker that dies (killed, or by a fault such as a file of the
+    index cut short under its memory map) is replaced."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    class Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Generator[None, None, None]:
-            # As uvicorn's, without raising the signal again once stopped: a clean stop, exit code 0.
-            if threading.current_thread() is not threading.main_thread():
-                yield
-                return
-            handled = (signal.SIGINT, signal.SIGTERM)
-            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
-            try:
-                yield
-            finally:
-                for sig, handler in original.items():
-                    signal.signal(sig, handler)
-
-    config = uvicorn.Config(create_app(index_dir), host=host, port=port, log_level="warning", lifespan="on")
-    Server(config).run()
+    os.environ[INDEX_DIR_VARIABLE] = os.path.abspath(index_dir)
+    config = uvicorn.Config(
+        f"{__name__}:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=max(1, workers),
+        log_level="warning",
+        lifespan="on",
+    )
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

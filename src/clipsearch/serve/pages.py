@@ -45,8 +45,10 @@ SHOWN_SOURCES = 12
 SHOWN_REPRINTS = 20
 #: Clippings listed as similar on a clipping's page.
 SIMILAR = 8
-#: Beyond this many months, the histogram has a bar a year.
+#: Beyond this many months, the histogram has a bar a year; beyond this many
+#: years (a stray date such as 01/01/0001), a bar for each year with matches only.
 HISTOGRAM_MONTHS = 72
+HISTOGRAM_YEARS = 60
 
 #: Headers of every page.
 HEADERS = {
@@ -83,6 +85,19 @@ def day(date: dt.date | None) -> str:
     return f"{date.day:02d}/{date.month:02d}/{date.year:04d}" if date else ""
 
 
+def moment(iso: str | None) -> str:
+    """An ISO timestamp as dd/mm/yyyy hh:mm with its offset (``UTC`` for +00:00); other text as it is."""
+    if not iso:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    offset = when.strftime("%z")
+    zone = "UTC" if offset in ("+0000", "") else f"UTC{offset[:3]}:{offset[3:]}"
+    return f"{day(when.date())} {when:%H:%M} {zone}"
+
+
 def marked(text: str, spans: Iterable[Sequence[int]]) -> Markup:
     """``text`` escaped, with each ``(start, end)`` span in ``<mark>``."""
     parts: list[str] = []
@@ -114,12 +129,24 @@ _templates = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_templates.filters.update(count=count, day=day, marked=marked)
+_templates.filters.update(count=count, day=day, marked=marked, moment=moment)
 _templates.globals.update(clipping_url=clipping_url, url=url)
 
 
 def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_templates.get_template(name).render(**context), status, headers=HEADERS)
+    return HTMLResponse(_utf8(_templates.get_template(name).render(**context)), status, headers=HEADERS)
+
+
+def _utf8(html: str) -> bytes:
+    """``html`` as UTF-8; text that is not valid Unicode (a file name's
+    undecodable bytes, kept as surrogate escapes) shows as U+FFFD."""
+    try:
+        return html.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return html.encode("utf-8", "surrogateescape").decode("utf-8", "replace").encode("utf-8")
+        except UnicodeEncodeError:
+            return html.encode("utf-8", "replace")
 
 
 def error_page(status: int, message: str, q: str = "") -> HTMLResponse:
@@ -171,23 +198,29 @@ def _source_boxes(counts: dict[str, int], ticked: list[str]) -> list[SourceBox]:
 
 def _histogram(months: dict[str, int], since: str | None, until: str | None, link: Callable[[str], str]) -> Histogram:
     """Bars for the months from the first with a match to the last (a year
-    a bar beyond :data:`HISTOGRAM_MONTHS`); ``link(label)`` is the search
-    limited to a bar's month or year."""
+    a bar beyond :data:`HISTOGRAM_MONTHS`, and only the years with matches
+    beyond :data:`HISTOGRAM_YEARS`); ``link(label)`` is the search limited to
+    a bar's month or year."""
     found = {(int(k[:4]), int(k[5:7])): n for k, n in months.items() if k != NO_VALUE}
     undated = months.get(NO_VALUE, 0)
     if not found:
         return Histogram([], False, 0, undated)
     first, last = min(found), max(found)
     spans: list[tuple[str, int]] = []
+    by_year: bool
     if (last[0] - first[0]) * 12 + last[1] - first[1] + 1 > HISTOGRAM_MONTHS:
         by_year = True
-        for year in range(first[0], last[0] + 1):
-            spans.append((str(year), sum(n for (y, _m), n in found.items() if y == year)))
+        years: dict[int, int] = {}
+        for (year, _month), n in found.items():
+            years[year] = years.get(year, 0) + n
+        every = range(first[0], last[0] + 1) if last[0] - first[0] < HISTOGRAM_YEARS else sorted(years)
+        spans = [(f"{year:04d}", years.get(year, 0)) for year in every]
     else:
         by_year = False
         year, month = first
+        spans = []
         while (year, month) <= last:
-            spans.append((f"{month}/{year}", found.get((year, month), 0)))
+            spans.append((f"{month}/{year:04d}", found.get((year, month), 0)))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     highest = max(n for _label, n in spans)
     chosen = since if since is not None and since == until else None
@@ -202,17 +235,20 @@ def _same_span(label: str, chosen: str | None) -> bool:
     """Whether the date filter ``chosen`` (as typed) names the bar's month or year."""
     if chosen is None:
         return False
-    normal = chosen.strip().lstrip("0")
+    normal = chosen.strip()
     if "-" in normal:  # yyyy-mm, as a picker or another tool writes it
         year, _, month = normal.partition("-")
         normal = f"{int(month)}/{year}" if month.isdigit() and year.isdigit() else normal
-    return normal == label
+    return normal.lstrip("0") == label.lstrip("0")
 
 
 def _search(request: Request, index: Index) -> HTMLResponse:
     raw_q = request.query_params.get("q", "")
     q = raw_q if len(raw_q) <= parameters.MAX_QUERY else ""  # too long to show again
-    ticked = parameters.sources(request)
+    try:
+        ticked, bad_sources = parameters.sources(request), None
+    except BadParameter as exc:
+        ticked, bad_sources = [], exc
     since, until = parameters.text(request, "since"), parameters.text(request, "until")
     sort = parameters.text(request, "sort") or "relevance"
     state = [("q", q), *(("source", s) for s in ticked), ("since", since or ""), ("until", until or "")]
@@ -229,6 +265,8 @@ def _search(request: Request, index: Index) -> HTMLResponse:
     }
     try:
         parameters.query(request)  # too long: a BadParameter
+        if bad_sources is not None:
+            raise bad_sources
         page = parameters.number(request, "page", 1, 1, MAX_PAGE)
         words = q if q.strip() else "*"
         offset = (page - 1) * PAGE_SIZE

@@ -3,6 +3,8 @@ that cannot be used is a :class:`~clipsearch.serve.failures.BadParameter`."""
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 
 from clipsearch.serve.failures import BadParameter
@@ -16,6 +18,11 @@ MAX_LIMIT = 100
 MAX_OFFSET = 1000
 #: The longest query accepted, in characters.
 MAX_QUERY = 2000
+#: The most sources one request may name, and the longest name.
+MAX_SOURCES = 100
+MAX_SOURCE_NAME = 200
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def number(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -23,10 +30,8 @@ def number(request: Request, name: str, default: int, low: int, high: int) -> in
     value_text = request.query_params.get(name)
     if value_text is None or value_text == "":
         return default
-    try:
-        value = int(value_text.strip(), 10)
-    except ValueError:
-        value = None
+    digits = value_text.strip()
+    value = int(digits) if _DIGITS.fullmatch(digits) else None  # ASCII digits only: not "1_0", not "١"
     if value is None or not low <= value <= high:
         raise BadParameter(f"{name} must be a whole number from {low} to {high}, not {value_text!r}")
     return value
@@ -49,8 +54,14 @@ def text(request: Request, name: str) -> str | None:
 
 
 def sources(request: Request) -> list[str]:
-    """The ``source`` parameters given, blank ones left out, each once."""
-    return list(dict.fromkeys(s for s in request.query_params.getlist("source") if s.strip()))
+    """The ``source`` parameters given, blank ones left out, each once; at
+    most :data:`MAX_SOURCES` of at most :data:`MAX_SOURCE_NAME` characters."""
+    names = list(dict.fromkeys(s for s in request.query_params.getlist("source") if s.strip()))
+    if len(names) > MAX_SOURCES:
+        raise BadParameter(f"at most {MAX_SOURCES} sources may be given, not {len(names):,}")
+    if any(len(name) > MAX_SOURCE_NAME for name in names):
+        raise BadParameter(f"a source name is longer than {MAX_SOURCE_NAME} characters")
+    return names
 
 
 def query(request: Request, name: str = "q") -> str | None:

@@ -42,8 +42,10 @@
   let timer = 0;
   async function refresh() {
     const params = new URLSearchParams(new FormData(form));
-    for (const [key, value] of [...params]) if (!value) params.delete(key);
-    const target = "/?" + params.toString();
+    for (const [key, value] of [...params]) {
+      if (!value || (key === "sort" && value === "relevance")) params.delete(key, value);
+    }
+    const target = params.toString() ? "/?" + params.toString() : "/";
     const ticket = ++pending;
     try {
       const answer = await fetch(target, { headers: { Accept: "text/html" } });
@@ -64,7 +66,6 @@
   if (box) {
     box.addEventListener("input", () => {
       clearTimeout(timer);
-      if (box.value.trim().length < 2) return;
       timer = setTimeout(refresh, 350);
     });
   }
