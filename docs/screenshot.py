@@ -59,6 +59,10 @@ STORIES = [
     ),
 ]
 BODY = [
+    "Đại diện một doanh nghiệp đầu mối cho biết giá xăng bán lẻ sẽ còn điều chỉnh theo giá thế giới, dù mức tăng "
+    "giảm mỗi kỳ không lớn. Người dân vẫn theo dõi sát từng kỳ điều hành.",
+    "Tại các cửa hàng bán lẻ ở TP.HCM, lượng khách mua xăng không thay đổi nhiều sau kỳ điều chỉnh; nhiều tài xế "
+    "công nghệ nói chi phí xăng chiếm gần một phần ba thu nhập mỗi ngày.",
     "Theo thông báo của liên Bộ, giá bán lẻ xăng E5 RON92 không cao hơn {a}.{b:03d} đồng mỗi lít; xăng RON95 không "
     "cao hơn {c}.{b:03d} đồng mỗi lít. Giá dầu diesel và dầu hỏa được giữ nguyên so với kỳ trước.",
     "Kỳ điều chỉnh này, liên Bộ không trích lập và không chi sử dụng Quỹ bình ổn giá xăng dầu. Các doanh nghiệp đầu "
@@ -73,7 +77,7 @@ def write_archive(folder: Path, rng: random.Random) -> None:
         title, lead = STORIES[n % len(STORIES)]
         month, day = 1 + n % 12, 1 + (n * 7) % 28
         price = rng.randrange(100, 900, 10)
-        body = [p.format(a=20 + n % 4, b=price, c=22 + n % 4) for p in BODY]
+        body = [BODY[n % len(BODY)].format(a=20 + n % 4, b=price, c=22 + n % 4)]
         text = [f"{day}/{month}/2026", f"{title} (kỳ {n + 1})", lead.format(n=price), *body]
         copies = 2 if n % 5 == 0 else 1  # a reprint by another source
         for copy in range(copies):
@@ -107,7 +111,8 @@ def main() -> int:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
                 page = browser.new_page(viewport={"width": 1200, "height": 820}, locale="vi-VN")
                 page.goto(f"http://127.0.0.1:{port}/?" + urllib.parse.urlencode({"q": args.query}))
-                page.locator("details.reprints").first.locator("summary").click()
+                page.evaluate("document.querySelector('details.reprints').open = true")
+                page.evaluate("window.scrollTo(0, 0)")
                 page.screenshot(path=str(args.out))
                 browser.close()
         finally:
