@@ -106,7 +106,13 @@ def test_query_no_match(runner: CliRunner, seeded: Path) -> None:
     result = runner.invoke(cli, ["query", "bão lũ"])
     assert (result.exit_code, result.output) == (0, "No clipping matches 'bão lũ'.\n")
     as_json = runner.invoke(cli, ["query", "bão lũ", "--json"])
-    assert json.loads(as_json.output) == {"query": "bão lũ", "total": 0, "suggestion": None, "hits": []}
+    assert json.loads(as_json.output) == {
+        "query": "bão lũ",
+        "corrected": None,
+        "total": 0,
+        "suggestion": None,
+        "hits": [],
+    }
 
 
 def test_query_limit(runner: CliRunner, tmp_path: Path) -> None:

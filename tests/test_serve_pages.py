@@ -525,3 +525,26 @@ def test_an_unexpected_failure_is_a_500_that_tells_nothing(
         assert "Lỗi máy chủ" in html and "secret" not in html and "Traceback" not in html
         assert server.get("/healthz")[0] == 200  # the rest still works
     assert "secret detail" in caplog.text  # logged for whoever runs the server
+
+
+def test_keystrokes_are_decoded_and_the_page_says_so(site: Server, web_index: clipsearch.Index) -> None:
+    status, page = _get(site, "/", q="gias xawng")
+    assert status == 200
+    expected = web_index.query("gias xawng")
+    assert expected.corrected == "giá xăng"
+    notice = page.find("p", "corrected")
+    assert notice.find("strong").text() == "giá xăng"
+    assert _total(page) == expected.total == PETROL_COUNT
+    link = notice.find("a")
+    assert link.text() == "gias xawng"
+    status, as_typed = _follow(site, link)
+    assert status == 200
+    assert not as_typed.find_all("p", "corrected")
+    assert _total_or_none(as_typed) == web_index.query("gias xawng", exact_input=True).total == 0
+    assert site.get("/api/search?q=gias%20xawng")[2]["corrected"] == "giá xăng"
+    assert site.get("/api/search?q=gias%20xawng&exact_input=1")[2]["corrected"] is None
+
+
+def _total_or_none(page: Element) -> int:
+    found = page.find_all("strong", "total")
+    return _total(page) if found else 0

@@ -443,6 +443,7 @@ def _open_index(index_dir: str) -> Index:
 )
 @click.option("--facets", is_flag=True, help="Also count all matches by source and by month.")
 @click.option("--no-collapse", is_flag=True, help="Show every near-duplicate reprint as a hit of its own.")
+@click.option("--exact-input", is_flag=True, help="Search the words as typed: no decoding of Telex or VNI keystrokes.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def query_command(
     query: str,
@@ -454,6 +455,7 @@ def query_command(
     sort: str,
     facets: bool,
     no_collapse: bool,
+    exact_input: bool,
     as_json: bool,
 ) -> None:
     """Search the index.
@@ -467,6 +469,8 @@ def query_command(
         clipsearch query 'bão date:01/09/2025..30/09/2025'
     A query of * (or none) lists every clipping, newest first:
         clipsearch query --source "tuoi tre" --since 01/03/2026 --until 31/03/2026 --facets
+    Words typed with the input method off (Telex or VNI) are decoded:
+        clipsearch query "vawn phongf caaps uyr"    (searches văn phòng cấp uỷ)
     """
     with _open_index(index_dir) as index:
         result = index.query(
@@ -478,6 +482,7 @@ def query_command(
             sort=sort,
             facets=facets,
             collapse=not no_collapse,
+            exact_input=exact_input,
         )
     if as_json:
         _echo_json(result.to_dict())
@@ -667,6 +672,9 @@ def _format_hit(rank: int, hit: Hit, color: bool, width: int) -> list[str]:
 
 
 def _print_result(result: SearchResult) -> None:
+    if result.corrected:
+        click.echo(f"Showing results for: {_line(result.corrected)}")
+        click.echo(f"Search instead for {_line(result.query)!r} as typed: --exact-input")
     if result.suggestion:
         # The suggestion is the query rewritten: nothing of it may act on the terminal.
         click.echo(f"Did you mean: {_line(' '.join(clean(result.suggestion).split()))}")

@@ -47,6 +47,7 @@ from clipsearch.schema import (
     read_vocabulary,
     stored_body,
 )
+from clipsearch.searching.correction import decode_query
 from clipsearch.searching.filters import Filters, facet_counts, filter_matches
 from clipsearch.searching.highlight import HighlightTerms, best_snippet, highlight_spans, highlight_terms
 from clipsearch.searching.plan import Or, Term, plan
@@ -56,6 +57,8 @@ from clipsearch.searching.similar import key_terms
 from clipsearch.searching.spelling import suggest
 from clipsearch.searching.syntax import All, parse_query, split_filters
 from clipsearch.sorted_arrays import in_sorted
+from clipsearch.text.fold import fold, fold_syllable
+from clipsearch.text.syllables import syllable_forms
 
 __all__ = ["SORTS", "ClippingSummary", "ClippingView", "Hit", "Index", "IndexStats", "SearchResult", "open_index"]
 
@@ -117,10 +120,14 @@ class SearchResult:
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, dict[str, int]] | None = None
     suggestion: str | None = None
+    #: The query searched instead of ``query``: its words typed as Telex or
+    #: VNI keystrokes decoded (:mod:`clipsearch.searching.correction`).
+    corrected: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "query": self.query,
+            "corrected": self.corrected,
             "total": self.total,
             "suggestion": self.suggestion,
             "hits": [h.to_dict() for h in self.hits],
@@ -231,9 +238,15 @@ class Index:
         sort: str = "relevance",
         facets: bool = False,
         collapse: bool = True,
+        exact_input: bool = False,
     ) -> SearchResult:
         """Search; the result has the hits shown, the total matched and, with
         ``facets=True``, counts by source and month over all of them.
+
+        A word the index does not hold as typed, whose keys spell in Telex or
+        VNI a syllable it does hold (``vawn``, ``va8n``: ``văn``), is searched
+        as that syllable, and ``corrected`` gives the query searched; not with
+        ``exact_input`` (nor inside quotes).
 
         ``source`` (one name or several) and ``since``/``until``
         (:class:`datetime.date` or ``dd/mm/yyyy``, ``yyyy-mm-dd``, a month or
@@ -251,6 +264,9 @@ class Index:
         if not isinstance(sort, str) or sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
         words, q_since, q_until = split_filters(parse_query(query))
+        corrected = None if exact_input or words is None else self._decoded(query)
+        if corrected is not None:
+            words, q_since, q_until = split_filters(parse_query(corrected))
         filters = Filters.make(source, since, until).narrowed(q_since, q_until)
         if filters.since and filters.until and filters.since > filters.until:
             raise QueryError("the date range is empty")
@@ -259,7 +275,7 @@ class Index:
             sort = "newest" if sort == "relevance" else sort
         query_plan = plan(words)
         terms = highlight_terms(words)
-        asked = (query, limit, filters, sort, facets, collapse)
+        asked = (query, limit, filters, sort, facets, collapse, exact_input)
         with self._reading():
             groups_key = self._statistics_key(GROUPS_FILE) if collapse else None
             key = (self._version, groups_key, self._statistics_key(VOCABULARY_FILE) if terms else None, asked)
@@ -282,18 +298,31 @@ class Index:
             stored = collapse_hits(fields_of, self._files, ranked, matches, groups, limit)
             counts = facet_counts(self._stored(), columns, matches) if facets else None
             days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
-            suggestion = self._suggest(query, matches, fields_of) if terms else None
+            suggestion = self._suggest(corrected or query, matches, fields_of) if terms else None
             bodies = [fields_of.body(d) for _f, _s, d, _sim in stored]
         hits = [
             _make_hit(fields, score, terms, day, similar, body=body)
             for (fields, score, _d, similar), day, body in zip(stored, days, bodies, strict=True)
         ]
-        result = SearchResult(query, len(matches), hits, counts, suggestion)
+        result = SearchResult(query, len(matches), hits, counts, suggestion, corrected)
         with self._lock:
             self._results[key] = _copy(result)
             while len(self._results) > RESULT_CACHE:
                 self._results.popitem(last=False)
         return result
+
+    def _decoded(self, query: str) -> str | None:
+        """``query`` with its keystroke words decoded, or None (:func:`decode_query`)."""
+        with self._reading():
+            files = self._files
+
+            def holds(word: str) -> bool:
+                return all(files.doc_frequency(TEXT_FIELD, fold(s)) > 0 for s in syllable_forms(word))
+
+            def has_form(syllable: str) -> bool:
+                return syllable in self._vocabulary().get(fold_syllable(syllable), {})
+
+            return decode_query(query, holds, has_form)
 
     def _evaluator(self) -> Evaluator:
         if self._eval is None or self._eval.files is not self._files:

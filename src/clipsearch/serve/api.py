@@ -61,6 +61,7 @@ def _search(request: Request, index: Index) -> dict[str, Any]:
         until=parameters.text(request, "until"),
         sort=parameters.text(request, "sort") or "relevance",
         facets=parameters.flag(request, "facets"),
+        exact_input=parameters.flag(request, "exact_input"),
     )
     data = result.to_dict()
     data["hits"] = data["hits"][offset:]

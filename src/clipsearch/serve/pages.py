@@ -251,8 +251,11 @@ def _search(request: Request, index: Index) -> HTMLResponse:
         ticked, bad_sources = [], exc
     since, until = parameters.text(request, "since"), parameters.text(request, "until")
     sort = parameters.text(request, "sort") or "relevance"
+    exact_input = request.query_params.get("exact_input", "") in ("1", "true")
     state = [("q", q), *(("source", s) for s in ticked), ("since", since or ""), ("until", until or "")]
     state.append(("sort", "" if sort == "relevance" else sort))
+    if exact_input:
+        state.insert(1, ("exact_input", "1"))
     form: dict[str, Any] = {
         "q": q,
         "ticked": ticked,
@@ -270,14 +273,15 @@ def _search(request: Request, index: Index) -> HTMLResponse:
         page = parameters.number(request, "page", 1, 1, MAX_PAGE)
         words = q if q.strip() else "*"
         offset = (page - 1) * PAGE_SIZE
+        options: dict[str, Any] = {"facets": True, "exact_input": exact_input}
         result = index.query(
-            words, offset + PAGE_SIZE + 1, source=ticked or None, since=since, until=until, sort=sort, facets=True
+            words, offset + PAGE_SIZE + 1, source=ticked or None, since=since, until=until, sort=sort, **options
         )
         source_counts, month_counts = _facets(result)["source"], _facets(result)["month"]
         if ticked:
-            source_counts = _facets(index.query(words, 1, since=since, until=until, facets=True))["source"]
+            source_counts = _facets(index.query(words, 1, since=since, until=until, **options))["source"]
         if since or until:
-            month_counts = _facets(index.query(words, 1, source=ticked or None, facets=True))["month"]
+            month_counts = _facets(index.query(words, 1, source=ticked or None, **options))["month"]
     except (QueryError, BadParameter) as exc:
         boxes = [SourceBox(name, 0, True) for name in ticked]
         return _render("search.html", 400, **form, error=str(exc), sources=boxes, shown_sources=len(boxes))
@@ -303,6 +307,7 @@ def _search(request: Request, index: Index) -> HTMLResponse:
         previous_url=url("/", [*state, ("page", str(page - 1) if page > 2 else "")]) if page > 1 else None,
         next_url=url("/", [*state, ("page", str(page + 1))]) if more else None,
         suggestion_url=url("/", [("q", result.suggestion), *state[1:]]) if result.suggestion else None,
+        as_typed_url=url("/", [*state, ("exact_input", "1")]) if result.corrected else None,
     )
 
 

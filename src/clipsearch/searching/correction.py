@@ -1,0 +1,74 @@
+"""Queries typed with the input method off: each word of a query that the
+index does not hold as typed, but whose Telex or VNI keystrokes
+(:mod:`clipsearch.text.keystrokes`) spell a syllable the index does hold, is
+replaced by that syllable (``vawn phongf caaps uyr`` → ``văn phòng cấp uỷ``).
+
+Only words are decoded: not quoted phrases (a quoted query is searched as
+typed), not operators, and not the values of ``source:`` and ``date:``. A
+word the index holds as typed (``messi``, ``trump``) is never decoded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from clipsearch.searching.syntax import tokenize
+from clipsearch.text.keystrokes import decode_keystrokes
+
+__all__ = ["MIN_KEYS", "decode_query"]
+
+#: The shortest run of keys decoded: ``a4`` (A4 paper) or ``e5`` are not ``ã`` and ``ẹ``.
+MIN_KEYS = 3
+
+_RUN_RE = re.compile(r"[^\W_]+")
+#: Field prefixes whose values are not words of the text.
+_NOT_TEXT = frozenset({"source", "date"})
+
+
+def decode_query(query: str, holds: Callable[[str], bool], has_form: Callable[[str], bool]) -> str | None:
+    """``query`` with its keystroke words decoded, or None if no word is.
+
+    ``holds(word)`` tells whether the index holds a run of letters as typed
+    (a word of letters only: as one syllable); ``has_form(syllable)``
+    whether it holds that exact written syllable."""
+    pieces: list[str] = []
+    at = 0
+    skip_depth: int | None = None  # inside source:(...) or date:(...)
+    depth = 0
+    after_field: str | None = None
+    for token in tokenize(query):
+        if token.kind == "open":
+            depth += 1
+            if after_field in _NOT_TEXT and skip_depth is None:
+                skip_depth = depth
+        elif token.kind == "close":
+            if skip_depth == depth:
+                skip_depth = None
+            depth = max(0, depth - 1)
+        elif token.kind == "word" and skip_depth is None and after_field not in _NOT_TEXT:
+            for run in _RUN_RE.finditer(token.text):
+                decoded = _decoded(run.group(), holds, has_form)
+                if decoded is not None:
+                    start = token.start + run.start()
+                    pieces += [query[at:start], decoded]
+                    at = token.start + run.end()
+        after_field = token.text if token.kind == "field" else None
+    if not pieces:
+        return None
+    return "".join([*pieces, query[at:]])
+
+
+def _decoded(keys: str, holds: Callable[[str], bool], has_form: Callable[[str], bool]) -> str | None:
+    if len(keys) < MIN_KEYS or not keys.isascii():
+        return None
+    if keys.isalpha() and holds(keys):
+        return None
+    syllable = decode_keystrokes(keys)
+    if syllable is None or not has_form(syllable):
+        return None
+    if keys.isupper() and len(keys) > 1:
+        return syllable.upper()
+    if keys[0].isupper():
+        return syllable[0].upper() + syllable[1:]
+    return syllable
