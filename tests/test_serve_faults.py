@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 from pathlib import Path
@@ -82,6 +84,72 @@ def test_a_killed_worker_is_replaced(index_dir: Path, tmp_path: Path) -> None:
         for _ in range(20):
             assert server.get("/api/search?q=mua")[0] == 200
         assert server.process.poll() is None
+    assert f"worker {victim} died (exit -9); starting another" in (tmp_path / "server.log").read_text()
+
+
+def test_workers_die_with_a_killed_supervisor_and_free_the_port(index_dir: Path, tmp_path: Path) -> None:
+    with running(index_dir, tmp_path / "server.log", workers=2) as server:
+        _until(lambda: len(_workers(server)) == 2)
+        workers = _workers(server)
+        port = int(server.base.rsplit(":", 1)[1])
+        server.process.kill()
+        server.process.wait(10)
+        _until(lambda: not any(_alive(pid) for pid in workers))
+        with socket.socket() as sock:  # the port is free again
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][:1] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_port_in_use_is_a_one_line_error(index_dir: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "clipsearch", "serve", "--index-dir", str(index_dir), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_port_0_prints_the_port_it_got(index_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        command = ["serve", "--index-dir", str(index_dir), "--port", "0", "--workers", "1"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clipsearch", *command],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _until(lambda: "Serving" in log.read_text())
+            line = log.read_text().splitlines()[0]
+            port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+            assert port > 0
+            server = Server(process, f"http://127.0.0.1:{port}", log)
+            _until(lambda: _answers(server))
+        finally:
+            process.terminate()
+            process.wait(20)
+
+
+def _answers(server: Server) -> bool:
+    try:
+        return server.get("/healthz")[0] == 200
+    except OSError:
+        return False
 
 
 def test_a_file_name_that_is_not_utf8_shows_on_its_page(tmp_path: Path) -> None:

@@ -582,12 +582,16 @@ def serve_command(index_dir: str, host: str, port: int, workers: int) -> None:
         import uvicorn  # noqa: F401
     except ImportError:
         raise click.ClickException('clipsearch serve needs the serve extra: pip install "clipsearch[serve]"') from None
-    from clipsearch.serve import serve
+    from clipsearch.serve import ServeError, listen, listening_url, serve
 
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"Serving {_name(index_dir)} at http://{shown}:{port}/ (Ctrl-C stops)")
+    try:
+        sock = listen(host, port)
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from None
+    everywhere = " (every interface of this machine)" if host in ("0.0.0.0", "::") else ""
+    click.echo(f"Serving {_name(index_dir)} at {listening_url(sock)}{everywhere} (Ctrl-C stops)")
     sys.stdout.flush()
-    serve(index_dir, host=host, port=port, workers=workers)
+    serve(index_dir, sock, workers=workers)
 
 
 def _default_workers() -> int:

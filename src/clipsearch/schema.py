@@ -41,6 +41,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "TEXT_FIELD",
     "TITLE_FIELD",
+    "SPELLING_FILE",
     "VOCABULARY_FILE",
     "WORDS_FIELD",
     "manifest_entry",
@@ -52,6 +53,7 @@ __all__ = [
     "read_statistics",
     "read_json",
     "read_meta",
+    "read_spelling",
     "read_vocabulary",
     "stored_body",
     "write_json",
@@ -72,6 +74,8 @@ LOCK_FILE = "clipsearch.lock"
 #: Index statistics kept beside the index, rewritten after each run that changed it.
 VOCABULARY_FILE = "vocabulary.json"
 GROUPS_FILE = "groups.json"
+#: The words a typo may have meant (see :mod:`clipsearch.searching.typos`).
+SPELLING_FILE = "spelling.json"
 
 #: What else a run leaves in the folder: the list of skipped files, Whoosh's
 #: write lock and temporary folder, the folder a rebuild is made in.
@@ -79,7 +83,7 @@ SKIPPED_FILE = "skipped.tsv"
 REBUILD_FOLDER = ".rebuild"
 _INDEX_FILE = re.compile(
     rf"^(_{INDEX_NAME}_\d+\.toc(\.[\d.]+)?|_{INDEX_NAME}_\d+\.sums|{INDEX_NAME}_\w+(\.\w+)*|{INDEX_NAME}\.tmp|"
-    rf"{re.escape(META_FILE)}|{re.escape(LOCK_FILE)}|{re.escape(VOCABULARY_FILE)}|{re.escape(GROUPS_FILE)}|"
+    rf"{re.escape(META_FILE)}|{re.escape(LOCK_FILE)}|{re.escape(VOCABULARY_FILE)}|{re.escape(GROUPS_FILE)}|{re.escape(SPELLING_FILE)}|"
     rf"{re.escape(SKIPPED_FILE)}|{re.escape(REBUILD_FOLDER)})(\.new)?$"
 )
 
@@ -269,6 +273,15 @@ def read_vocabulary(index_path: Path, index_id: str | None = None) -> dict[str, 
     if not isinstance(forms, dict) or not all(isinstance(counts, dict) for counts in forms.values()):
         raise damaged(index_path, f"file {VOCABULARY_FILE} is unreadable")
     return forms
+
+
+def read_spelling(index_path: Path, index_id: str | None = None) -> dict[str, int]:
+    """The words of the index a typo may have meant, written beside it (empty
+    if missing: indexes written before it): folded word -> document frequency."""
+    words = read_statistics(index_path / SPELLING_FILE, index_id).get("words", {})
+    if not isinstance(words, dict) or not all(isinstance(n, int) for n in words.values()):
+        raise damaged(index_path, f"file {SPELLING_FILE} is unreadable")
+    return words
 
 
 def stored_body(fields: dict[str, Any]) -> str:

@@ -39,11 +39,13 @@ from clipsearch.reprints.collapse import ReprintGroups, collapse_hits
 from clipsearch.schema import (
     GROUPS_FILE,
     INDEX_NAME,
+    SPELLING_FILE,
     TEXT_FIELD,
     VOCABULARY_FILE,
     damaged,
     read_groups,
     read_meta,
+    read_spelling,
     read_vocabulary,
     stored_body,
 )
@@ -56,6 +58,7 @@ from clipsearch.searching.scoring import Evaluator, Matches
 from clipsearch.searching.similar import key_terms
 from clipsearch.searching.spelling import suggest
 from clipsearch.searching.syntax import All, parse_query, split_filters
+from clipsearch.searching.typos import Speller, Typos, correct_typos
 from clipsearch.sorted_arrays import in_sorted
 from clipsearch.text.fold import fold, fold_syllable
 from clipsearch.text.syllables import syllable_forms
@@ -157,6 +160,8 @@ class Index:
         self._eval: Evaluator | None = None
         self._stored_fields: StoredFields | None = None
         self._results: OrderedDict[Hashable, SearchResult] = OrderedDict()
+        self._spelling: tuple[object, Speller] | None = None
+        self._checks = 0
 
     def __len__(self) -> int:
         """The number of clippings in the index."""
@@ -178,16 +183,17 @@ class Index:
     def _open_files(self) -> IndexFiles:
         return open_index_files(self.path, INDEX_NAME, checksums_required=bool(self._meta.get("checksums")))
 
-    def _index_version(self, files: IndexFiles | None = None) -> tuple[int, int]:
-        """The index's latest generation (or that of ``files``) and when its
-        table of contents was written: a rebuild starts the generations
-        again, so the generation alone does not tell that the index changed."""
+    def _index_version(self, files: IndexFiles | None = None) -> tuple[int, int, int, int]:
+        """The index's latest generation (or that of ``files``) and its table
+        of contents' time, inode and size: a rebuild, or another index moved
+        into the folder, starts the generations again, so the generation
+        alone does not tell that the index changed."""
         generation = files.generation if files is not None else latest_generation(self.path, INDEX_NAME)
         try:
-            written = os.stat(toc_path(self.path, INDEX_NAME, generation)).st_mtime_ns
+            stat = os.stat(toc_path(self.path, INDEX_NAME, generation))
         except OSError:  # replaced while being looked at: read again next time
-            written = -1
-        return generation, written
+            return generation, -1, -1, -1
+        return generation, stat.st_mtime_ns, stat.st_ino, stat.st_size
 
     def _refresh(self) -> None:
         # The new generation's files when the index has changed, opened before
@@ -265,8 +271,9 @@ class Index:
             raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
         words, q_since, q_until = split_filters(parse_query(query))
         corrected = None if exact_input or words is None else self._decoded(query)
-        if corrected is not None:
-            words, q_since, q_until = split_filters(parse_query(corrected))
+        typos = None if exact_input or words is None else self._typos(corrected or query)
+        if typos is not None or corrected is not None:
+            words, q_since, q_until = split_filters(parse_query(typos.widened if typos else str(corrected)))
         filters = Filters.make(source, since, until).narrowed(q_since, q_until)
         if filters.since and filters.until and filters.since > filters.until:
             raise QueryError("the date range is empty")
@@ -278,7 +285,8 @@ class Index:
         asked = (query, limit, filters, sort, facets, collapse, exact_input)
         with self._reading():
             groups_key = self._statistics_key(GROUPS_FILE) if collapse else None
-            key = (self._version, groups_key, self._statistics_key(VOCABULARY_FILE) if terms else None, asked)
+            vocabulary_key = self._statistics_key(VOCABULARY_FILE) if terms else None
+            key = (self._version, groups_key, vocabulary_key, self._spelling_key(), asked)
             if (cached := self._results.get(key)) is not None:
                 self._results.move_to_end(key)
                 return _copy(cached)
@@ -298,7 +306,10 @@ class Index:
             stored = collapse_hits(fields_of, self._files, ranked, matches, groups, limit)
             counts = facet_counts(self._stored(), columns, matches) if facets else None
             days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
-            suggestion = self._suggest(corrected or query, matches, fields_of) if terms else None
+            if typos is not None:  # the nearest words, with the diacritics the matches give them
+                suggestion: str | None = self._suggest(typos.suggestion, matches, fields_of) or typos.suggestion
+            else:
+                suggestion = self._suggest(corrected or query, matches, fields_of) if terms else None
             bodies = [fields_of.body(d) for _f, _s, d, _sim in stored]
         hits = [
             _make_hit(fields, score, terms, day, similar, body=body)
@@ -323,6 +334,32 @@ class Index:
                 return syllable in self._vocabulary().get(fold_syllable(syllable), {})
 
             return decode_query(query, holds, has_form)
+
+    def _typos(self, query: str) -> Typos | None:
+        """The typos of ``query`` and what they may stand for (:func:`correct_typos`)."""
+        with self._reading():
+            files = self._files
+
+            def holds(word: str) -> bool:
+                return all(files.doc_frequency(TEXT_FIELD, fold(s)) > 0 for s in syllable_forms(word))
+
+            return correct_typos(query, holds, lambda word: self._speller().near(word))
+
+    def _spelling_key(self) -> object:
+        try:
+            stat = os.stat(self.path / SPELLING_FILE)
+        except FileNotFoundError:  # an index written before it: no typo tolerance
+            return None
+        except OSError as exc:
+            raise damaged(self.path, f"file {SPELLING_FILE} cannot be read: {exc.strerror or exc}") from None
+        return (self._version, stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+    def _speller(self) -> Speller:
+        key = self._spelling_key()
+        if self._spelling is None or self._spelling[0] != key:
+            words = read_spelling(self.path, self._meta.get("index_id")) if key is not None else {}
+            self._spelling = (key, Speller(words))
+        return self._spelling[1]
 
     def _evaluator(self) -> Evaluator:
         if self._eval is None or self._eval.files is not self._files:
@@ -366,6 +403,23 @@ class Index:
         if self._vocab is None or self._vocab[0] != key:
             self._vocab = (key, read_vocabulary(self.path, self._meta.get("index_id")))
         return self._vocab[1]
+
+    def check(self) -> int:
+        """Read what every search needs, as the index is now (never from the
+        results kept for repeated searches): its newest files, the reprint
+        groups, and the stored fields and date of one document (another at
+        each call, so that checks in turn read the whole column); the number
+        of clippings. Raises what a search would
+        (:class:`~clipsearch.errors.IndexDamagedError`, ...)."""
+        with self._reading():
+            self._groups()
+            live = self._evaluator().live()
+            if len(live):
+                self._checks += 1
+                docnum = int(live[(self._checks * 7919) % len(live)])
+                self._stored()(docnum)
+                int(self._columns().days[docnum])
+            return self._files.doc_count()
 
     def search(self, query: str = "*", limit: int = 10, **filters: Any) -> list[Hit]:
         """The best ``limit`` hits for ``query`` (same options as :meth:`query`)."""

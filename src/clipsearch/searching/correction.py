@@ -1,4 +1,5 @@
-"""Queries typed with the input method off: each word of a query that the
+"""Rewriting a query's words (:func:`rewrite_words`), and queries typed with
+the input method off: each word of a query that the
 index does not hold as typed, but whose Telex or VNI keystrokes
 (:mod:`clipsearch.text.keystrokes`) spell a syllable the index does hold, is
 replaced by that syllable (``vawn phongf caaps uyr`` → ``văn phòng cấp uỷ``).
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from clipsearch.searching.syntax import tokenize
 from clipsearch.text.keystrokes import decode_keystrokes
 
-__all__ = ["MIN_KEYS", "decode_query"]
+__all__ = ["MIN_KEYS", "decode_query", "rewrite_words"]
 
 #: The shortest run of keys decoded: ``a4`` (A4 paper) or ``e5`` are not ``ã`` and ``ẹ``.
 MIN_KEYS = 3
@@ -26,16 +27,16 @@ _RUN_RE = re.compile(r"[^\W_]+")
 _NOT_TEXT = frozenset({"source", "date"})
 
 
-def decode_query(query: str, holds: Callable[[str], bool], has_form: Callable[[str], bool]) -> str | None:
-    """``query`` with its keystroke words decoded, or None if no word is.
-
-    ``holds(word)`` tells whether the index holds a run of letters as typed
-    (a word of letters only: as one syllable); ``has_form(syllable)``
-    whether it holds that exact written syllable."""
+def rewrite_words(query: str, replace: Callable[[str, bool], str | None]) -> str | None:
+    """``query`` with each run of letters and digits of its words replaced by
+    ``replace(run, negated)`` where that gives text (``negated``: the word is
+    excluded, ``-word`` or after ``NOT``); None if none is replaced. Phrases,
+    operators and the values of ``source:`` and ``date:`` are left as they are."""
     pieces: list[str] = []
     at = 0
     skip_depth: int | None = None  # inside source:(...) or date:(...)
     depth = 0
+    previous: str | None = None
     after_field: str | None = None
     for token in tokenize(query):
         if token.kind == "open":
@@ -47,16 +48,27 @@ def decode_query(query: str, holds: Callable[[str], bool], has_form: Callable[[s
                 skip_depth = None
             depth = max(0, depth - 1)
         elif token.kind == "word" and skip_depth is None and after_field not in _NOT_TEXT:
+            negated = token.text.startswith("-") or previous == "NOT"
             for run in _RUN_RE.finditer(token.text):
-                decoded = _decoded(run.group(), holds, has_form)
-                if decoded is not None:
+                replaced = replace(run.group(), negated)
+                if replaced is not None:
                     start = token.start + run.start()
-                    pieces += [query[at:start], decoded]
+                    pieces += [query[at:start], replaced]
                     at = token.start + run.end()
         after_field = token.text if token.kind == "field" else None
+        previous = token.kind
     if not pieces:
         return None
     return "".join([*pieces, query[at:]])
+
+
+def decode_query(query: str, holds: Callable[[str], bool], has_form: Callable[[str], bool]) -> str | None:
+    """``query`` with its keystroke words decoded, or None if no word is.
+
+    ``holds(word)`` tells whether the index holds a run of letters as typed
+    (a word of letters only: as one syllable); ``has_form(syllable)``
+    whether it holds that exact written syllable."""
+    return rewrite_words(query, lambda run, _negated: _decoded(run, holds, has_form))
 
 
 def _decoded(keys: str, holds: Callable[[str], bool], has_form: Callable[[str], bool]) -> str | None:

@@ -17,6 +17,6 @@ the server's worker threads may call it at once, and it opens the newer files
 itself after a ``clipsearch index`` run commits.
 """
 
-from clipsearch.serve.app import create_app, serve
+from clipsearch.serve.app import ServeError, create_app, listen, listening_url, serve
 
-__all__ = ["create_app", "serve"]
+__all__ = ["ServeError", "create_app", "listen", "listening_url", "serve"]

@@ -9,7 +9,10 @@ elsewhere; a path with a slash too many is not redirected.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import signal
+import socket
 import threading
 from collections.abc import AsyncIterator
 
@@ -21,14 +24,34 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clipsearch.errors import ClipsearchError
+from clipsearch.processes import die_with_parent
 from clipsearch.search import Index, open_index
 from clipsearch.serve import api, pages
 from clipsearch.serve.failures import failure_status
 
-__all__ = ["INDEX_DIR_VARIABLE", "SharedIndex", "app_from_environment", "create_app", "serve"]
+__all__ = [
+    "INDEX_DIR_VARIABLE",
+    "ServeError",
+    "SharedIndex",
+    "app_from_environment",
+    "create_app",
+    "listen",
+    "listening_url",
+    "serve",
+]
 
-#: Where :func:`serve` tells its worker processes which index to serve.
+
+class ServeError(ClipsearchError):
+    """The server cannot start (its address cannot be had)."""
+
+
+#: Where :func:`serve` tells its worker processes which index to serve, and
+#: the supervisor's process id (a worker dies with it).
 INDEX_DIR_VARIABLE = "CLIPSEARCH_SERVE_INDEX_DIR"
+PARENT_VARIABLE = "CLIPSEARCH_SERVE_PARENT"
+
+logger = logging.getLogger("clipsearch.serve")
 
 
 class SharedIndex:
@@ -130,21 +153,64 @@ class _Guard:
 
 def app_from_environment() -> Starlette:
     """The app of one worker process of :func:`serve`: the index named by
-    the environment variable :data:`INDEX_DIR_VARIABLE`."""
+    the environment variable :data:`INDEX_DIR_VARIABLE`. The worker is sent
+    SIGTERM when its supervisor dies (even by SIGKILL): none is left holding
+    the port."""
+    if PARENT_VARIABLE in os.environ:
+        die_with_parent(int(os.environ[PARENT_VARIABLE]), signal.SIGTERM)
     return create_app(os.environ[INDEX_DIR_VARIABLE])
 
 
-def serve(index_dir: str, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Serve the pages and the API until SIGINT (Ctrl-C) or SIGTERM, then return.
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host``:``port`` (port 0: a free one), for
+    :func:`serve`; :class:`ServeError` if it cannot be had."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    family, kind, proto, _name, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
-    ``workers`` processes share the listening socket, each with its own
-    :class:`Index` (searches run in parallel, one per process), watched by
-    this one: a worker that dies (killed, or by a fault such as a file of the
-    index cut short under its memory map) is replaced."""
+
+def listening_url(sock: socket.socket) -> str:
+    """The URL of the server on ``sock`` (the port it got, for port 0)."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def serve(index_dir: str, sock: socket.socket, workers: int = 1) -> None:
+    """Serve the pages and the API on ``sock`` (:func:`listen`) until SIGINT
+    (Ctrl-C) or SIGTERM, then return.
+
+    ``workers`` processes share the socket, each with its own :class:`Index`
+    (searches run in parallel, one per process), watched by this one: a
+    worker that dies (killed, or by a fault such as a file of the index cut
+    short under its memory map while it read it) is replaced, and said so on
+    stderr."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    class Supervisor(Multiprocess):
+        def keep_subprocess_alive(self) -> None:
+            for process in self.processes:
+                if not self.should_exit.is_set() and not process.process.is_alive():
+                    code = process.process.exitcode
+                    logger.warning(f"clipsearch serve: worker {process.pid} died (exit {code}); starting another")
+            super().keep_subprocess_alive()
+
     os.environ[INDEX_DIR_VARIABLE] = os.path.abspath(index_dir)
+    os.environ[PARENT_VARIABLE] = str(os.getpid())
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
         f"{__name__}:app_from_environment",
         factory=True,
@@ -154,4 +220,4 @@ def serve(index_dir: str, host: str = "127.0.0.1", port: int = 8000, workers: in
         log_level="warning",
         lifespan="on",
     )
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    Supervisor(config, sockets=[sock]).run()

@@ -125,6 +125,7 @@ def clipping_url(clipping_id: str, q: str = "") -> str:
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("clipsearch.serve", "templates"),
     autoescape=True,
+    auto_reload=False,  # the templates the code was started with, whatever is installed meanwhile
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,

@@ -11,13 +11,10 @@ clippings and then rewrites the index's statistics
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import os
 import shutil
-import signal
-import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +27,7 @@ from whoosh.index import TOC, LockError, clean_files
 from clipsearch.clipping import Clipping, clipping_from_bytes, clipping_id, read_bytes
 from clipsearch.codec.compact import CompactCodec
 from clipsearch.errors import ClippingError, IndexLockedError, IndexNotFoundError, IndexWriteError
+from clipsearch.processes import die_with_parent
 from clipsearch.reading.checksums import sums_path
 from clipsearch.reading.segments import open_index_files
 from clipsearch.reading.toc import latest_generation
@@ -318,15 +316,10 @@ _builder_pid = 0
 def _die_with_builder() -> None:
     """In a process forked during a run: be killed when the run's process dies
     (Linux), so that no worker outlives a killed run holding Whoosh's lock."""
-    if not _building or sys.platform != "linux":
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != _builder_pid:  # the run died before the line above
-        os._exit(1)
+    if _building:
+        die_with_parent(_builder_pid)
 
 
-_PR_SET_PDEATHSIG = 1
 os.register_at_fork(after_in_child=_die_with_builder)
 
 
