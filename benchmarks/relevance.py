@@ -119,6 +119,13 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("title tone", "the same span, old tone placement <-> new (hoà <-> hòa, uỷ <-> ủy)"),
     ("title NFD", "the same span decomposed (NFD)"),
     ("title CAPS", "the same span in capitals"),
+    ("title telex", "the same span typed with the input method off: Telex keys (vawn phongf)"),
+    ("title vni", "the same span as VNI keys (va8n pho2ng)"),
+    (
+        "title typo",
+        "the same span, one of its words of 5+ letters (folded) with one typo: a letter dropped, "
+        "two swapped or one changed; only where the index holds no such word",
+    ),
     ("body phrase", f"a quoted {PHRASE_LENGTH}-syllable phrase of the body with a rare syllable"),
     ("body phrase folded", "the same phrase without diacritics"),
     ("body rare", f"{RARE_TERMS} rare syllables of the body, not adjacent, unquoted"),
@@ -393,8 +400,72 @@ def title_queries(
             queries.append(Query("title tone", other_tone_placement(text), target, form=text))
         queries.append(Query("title NFD", unicodedata.normalize("NFD", text), target))
         queries.append(Query("title CAPS", text.upper(), target))
+        if any(has_diacritics(w.text) for w in span):
+            queries.append(Query("title telex", " ".join(keystrokes(w.text, "telex") for w in span), target))
+            queries.append(Query("title vni", " ".join(keystrokes(w.text, "vni") for w in span), target))
+        typo = with_typo(span, df, rng)
+        if typo is not None:
+            queries.append(Query("title typo", typo, target))
         return queries
     return []
+
+
+# Typing with the input method off (Telex, VNI), and typos: written here, not
+# taken from clipsearch, so that the benchmark does not grade clipsearch's
+# decoder with its own encoder.
+_KEY_TONES = {
+    "\u0301": ("s", "1"),
+    "\u0300": ("f", "2"),
+    "\u0309": ("r", "3"),
+    "\u0303": ("x", "4"),
+    "\u0323": ("j", "5"),
+}
+_KEY_MARKS = {
+    "â": ("aa", "a6"),
+    "ă": ("aw", "a8"),
+    "ê": ("ee", "e6"),
+    "ô": ("oo", "o6"),
+    "ơ": ("ow", "o7"),
+    "ư": ("uw", "u7"),
+    "đ": ("dd", "d9"),
+}
+
+
+def keystrokes(word: str, scheme: str) -> str:
+    """The keys that type ``word`` with Telex or VNI: each mark after its letter, the tone key last."""
+    column = 0 if scheme == "telex" else 1
+    keys, tone = [], ""
+    for ch in unicodedata.normalize("NFC", word):
+        parts = unicodedata.normalize("NFD", ch)
+        letter = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _KEY_TONES))
+        lower = letter.lower()
+        typed = _KEY_MARKS[lower][column] if lower in _KEY_MARKS else lower
+        keys.append(typed.upper() if letter.isupper() and len(typed) == 1 else typed)
+        tone = next((_KEY_TONES[c][column] for c in parts if c in _KEY_TONES), tone)
+    return "".join(keys) + tone
+
+
+def with_typo(span: Sequence[Word], df: Counter[str], rng: random.Random) -> str | None:
+    """The span with one typo in one of its words of 5 or more letters (folded): a
+    letter dropped, two neighbours swapped or one changed, into a word no clipping
+    holds; None if the span has no such word."""
+    long_words = [i for i, w in enumerate(span) if fold(w.text).isalpha() and len(fold(w.text)) >= 5]
+    if not long_words:
+        return None
+    i = rng.choice(long_words)
+    word = fold(span[i].text).lower()
+    for _ in range(10):
+        at = rng.randrange(1, len(word) - 1)
+        edit = rng.choice(("drop", "swap", "change"))
+        if edit == "drop":
+            typo = word[:at] + word[at + 1 :]
+        elif edit == "swap":
+            typo = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+        else:
+            typo = word[:at] + rng.choice("abcdeghiklmnopqrstuvxy".replace(word[at], "")) + word[at + 1 :]
+        if typo != word and df[typo] == 0:
+            return " ".join(typo if j == i else w.text for j, w in enumerate(span))
+    return None
 
 
 def body_queries(

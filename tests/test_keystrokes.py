@@ -224,3 +224,13 @@ def test_the_cli_says_what_it_searched(keys_index: clipsearch.Index) -> None:
     assert done.output == "No clipping matches 'vawn phongf caaps uyr'.\n"
     done = runner.invoke(cli, ["query", "va8n pho2ng", "--index-dir", index_dir, "--json", "--limit", "1"])
     assert '"corrected": "văn phòng"' in done.output
+
+
+@pytest.mark.parametrize(
+    "query", ["Nguyễn axít ở Quảng Ngãi", "văn phòng cấp ủy", "người dân mua sắm", "Thuỷ điện Hoà Bình"]
+)
+def test_decomposed_letters_are_never_taken_for_keys(keys_index: clipsearch.Index, query: str) -> None:
+    nfd = unicodedata.normalize("NFD", query)
+    result = keys_index.query(nfd)
+    assert result.corrected is None
+    assert result.to_dict() | {"query": query} == keys_index.query(query).to_dict()

@@ -12,6 +12,7 @@ word the index holds as typed (``messi``, ``trump``) is never decoded.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 from clipsearch.searching.syntax import tokenize
@@ -31,7 +32,10 @@ def rewrite_words(query: str, replace: Callable[[str, bool], str | None]) -> str
     """``query`` with each run of letters and digits of its words replaced by
     ``replace(run, negated)`` where that gives text (``negated``: the word is
     excluded, ``-word`` or after ``NOT``); None if none is replaced. Phrases,
-    operators and the values of ``source:`` and ``date:`` are left as they are."""
+    operators and the values of ``source:`` and ``date:`` are left as they are.
+    The query is read in NFC (a decomposed letter is one letter of its word,
+    not the end of a run), and the rewritten query is NFC."""
+    query = unicodedata.normalize("NFC", query)
     pieces: list[str] = []
     at = 0
     skip_depth: int | None = None  # inside source:(...) or date:(...)
