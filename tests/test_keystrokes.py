@@ -139,16 +139,16 @@ def test_decode_query_leaves_phrases_operators_and_field_values() -> None:
     got = decode_query(
         'vawn AND "phongf" OR source:(caaps uyr) title:caaps -uyr date:2026',
         _holds(set()),
-        lambda s: s in forms,
+        lambda s: int(s in forms),
     )
     assert got == 'văn AND "phongf" OR source:(caaps uyr) title:cấp -uỷ date:2026'
 
 
 def test_decode_query_keeps_letter_case_and_what_the_index_holds() -> None:
     forms = {"văn", "phòng"}
-    assert decode_query("Vawn PHONGF", _holds(set()), lambda s: s in forms) == "Văn PHÒNG"
-    assert decode_query("vawn phongf", _holds({"vawn"}), lambda s: s in forms) == "vawn phòng"
-    assert decode_query("vawn phongf", _holds(set()), lambda s: False) is None
+    assert decode_query("Vawn PHONGF", _holds(set()), lambda s: int(s in forms)) == "Văn PHÒNG"
+    assert decode_query("vawn phongf", _holds({"vawn"}), lambda s: int(s in forms)) == "vawn phòng"
+    assert decode_query("vawn phongf", _holds(set()), lambda s: 0) is None
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +234,36 @@ def test_decomposed_letters_are_never_taken_for_keys(keys_index: clipsearch.Inde
     result = keys_index.query(nfd)
     assert result.corrected is None
     assert result.to_dict() | {"query": query} == keys_index.query(query).to_dict()
+
+
+def test_codes_the_index_holds_are_not_keys(tmp_path: Path) -> None:
+    write_clipping(tmp_path, "codes", "Khí thải CO2 và đội U17", "Lượng CO2 tăng; U17 thắng.", ["Cò trắng bay."])
+    write_clipping(tmp_path, "birds", "Cò và ứ", "Con cò.", ["Ứ hự."])
+    clipsearch.build_index([tmp_path], tmp_path / "index")
+    with clipsearch.open_index(tmp_path / "index") as index:
+        for query in ("khí thải CO2", "đội U17", "co2", "u17"):
+            result = index.query(query)
+            assert result.corrected is None, query
+            assert [h.id for h in result.hits] == ["codes"]
+
+
+def test_field_values_and_field_names_are_not_keys() -> None:
+    forms = {"văn": 5}
+    assert decode_query("world -source:vawn", _holds(set()), lambda s: forms.get(s, 0)) is None
+    assert decode_query("world -date:vawn", _holds(set()), lambda s: forms.get(s, 0)) is None
+    assert decode_query("vawn:world", _holds(set()), lambda s: forms.get(s, 0)) is None
+    assert decode_query("-title:vawn", _holds(set()), lambda s: forms.get(s, 0)) == "-title:văn"
+
+
+@pytest.mark.parametrize(
+    ("keys", "forms", "syllable"),
+    [
+        ("thuowr", {"thuở": 181, "thưở": 2}, "thuở"),  # uo + horn key: ươ or uơ, the one the index holds more
+        ("nguoiwf", {"người": 900, "nguời": 1}, "người"),
+        ("nguwoif", {"người": 900}, "người"),  # the horn typed on u alone: ưo is no vowel group
+        ("quow", {"quơ": 20}, "quơ"),
+        ("huow", {"huơ": 9}, "huơ"),
+    ],
+)
+def test_keys_that_type_two_syllables_take_the_one_held(keys: str, forms: dict[str, int], syllable: str) -> None:
+    assert decode_query(keys, _holds(set()), lambda s: forms.get(s, 0)) == syllable

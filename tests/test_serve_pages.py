@@ -548,3 +548,10 @@ def test_keystrokes_are_decoded_and_the_page_says_so(site: Server, web_index: cl
 def _total_or_none(page: Element) -> int:
     found = page.find_all("strong", "total")
     return _total(page) if found else 0
+
+
+def test_exact_input_reads_as_the_api_reads_it(site: Server) -> None:
+    assert _get(site, "/", q="gias xawng", exact_input="TRUE")[1].find_all("p", "corrected") == []
+    status, page = _get(site, "/", q="gias xawng", exact_input="yes")
+    assert status == 400
+    assert "exact_input must be true, 1, false or 0" in page.find("p", "error").text()

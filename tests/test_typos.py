@@ -15,7 +15,17 @@ from hypothesis import strategies as st
 
 import clipsearch
 from clipsearch.schema import SPELLING_FILE
-from clipsearch.searching.typos import MIN_TARGET, NEAR_WORDS, Speller, correct_typos, max_edits
+from clipsearch.searching.plan import plan
+from clipsearch.searching.syntax import parse_query
+from clipsearch.searching.typos import (
+    MAX_TYPOS,
+    MIN_TARGET,
+    NEAR_WORDS,
+    Speller,
+    max_edits,
+    suggested,
+    widen_typos,
+)
 
 from .conftest import write_clipping
 
@@ -58,16 +68,60 @@ def _near(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
     return lambda word: table.get(word, [])
 
 
-def test_only_words_are_widened_not_phrases_exclusions_or_field_values() -> None:
-    near = _near({"romaia": ["romania", "romana"], "huddersield": ["huddersfield"]})
-    typos = correct_typos(
-        'romaia "romaia" -romaia NOT huddersield source:romaia title:huddersield', lambda w: False, near
-    )
+NEAR = {"romaia": ["romania", "romana"], "huddersield": ["huddersfield"], "hellp": ["hello", "help"]}
+
+
+@pytest.mark.parametrize(
+    ("query", "widened_as"),
+    [
+        ("romaia", "(romania OR romana)"),
+        ("romaia bóng đá", "(romania OR romana) bóng đá"),
+        ("title:huddersield", "title:huddersfield"),
+        ("hellp-world", "(hello OR help) world"),  # not "(hello OR help)-world": no word becomes an exclusion
+        ("title:hellp-world", "title:(hello OR help) title:world"),
+        ('romaia "romaia"', '(romania OR romana) "romaia"'),
+        ("world -romaia", "world -romaia"),  # an excluded typo excludes nothing: left as typed
+        ("world -(hellp)", "world -(hellp)"),
+        ("world NOT title:hellp", "world NOT title:hellp"),
+        ("source:romaia world", "source:romaia world"),
+        ("titel:hellp", "(hello OR help) titel"),  # a word, not a field: "titel" stays a word
+    ],
+)
+def test_typos_are_widened_in_the_parsed_query(query: str, widened_as: str) -> None:
+    typos = widen_typos(parse_query(query), lambda w: False, _near(NEAR))
+    expected = parse_query(widened_as)
+    if typos is None:
+        assert expected == parse_query(query)
+    else:
+        assert plan(typos.widened) == plan(expected) or typos.widened == expected
+
+
+def test_widening_keeps_its_nesting_bounded() -> None:
+    query = "hellp world"
+    for i in range(32):
+        query = f"world OR ({query})" if i % 2 == 0 else f"hello ({query})"
+    typos = widen_typos(parse_query(query), lambda w: False, _near(NEAR))
     assert typos is not None
-    assert typos.widened == ('(romania OR romana) "romaia" -romaia NOT huddersield source:romaia title:huddersfield')
-    assert typos.suggestion == 'romania "romaia" -romaia NOT huddersield source:romaia title:huddersfield'
-    assert correct_typos("romaia", lambda w: True, near) is None  # held as typed
-    assert correct_typos("roma bóng", lambda w: False, near) is None  # too short; nothing near
+    plan(typos.widened)  # no recursion error, no QueryError
+
+
+def test_the_suggestion_writes_each_typo_as_its_nearest_word() -> None:
+    nearest = {"romaia": "romania", "huddersield": "huddersfield"}
+    assert suggested("Romaia và huddersield", nearest) == "Romania và huddersfield"
+    assert suggested("world -romaia", nearest) == "world -romaia"
+    assert suggested("titel:romaia", {"titel": "title", **nearest}) == "titel:romania"
+
+
+def test_at_most_a_few_typos_are_looked_up() -> None:
+    asked: list[str] = []
+
+    def near(word: str) -> list[str]:
+        asked.append(word)
+        return ["hello"]
+
+    query = " ".join(f"wordx{chr(97 + i)}{chr(97 + j)}" for i in range(10) for j in range(10))
+    widen_typos(parse_query(query), lambda w: False, near)
+    assert len(asked) == MAX_TYPOS
 
 
 NAMES = {
@@ -146,3 +200,18 @@ def test_an_index_without_spelling_words_searches_as_before(names_index: clipsea
     with clipsearch.open_index(copy) as index:
         assert index.query("romaia").total == 0
         assert index.query("romania").total == 1
+
+
+@pytest.mark.parametrize(
+    "content", [{}, {"words": {"hello": True}}, {"words": {"": 2}}, {"words": {"he llo": 1}}, {"words": []}]
+)
+def test_a_spelling_file_that_is_not_one_is_damage(
+    names_index: clipsearch.Index, tmp_path: Path, content: dict[str, object]
+) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(names_index.path, copy)
+    (copy / SPELLING_FILE).write_text(json.dumps(content), encoding="utf-8")
+    with clipsearch.open_index(copy) as index:
+        assert index.query("romania").total == 1  # no typo: the file is not read
+        with pytest.raises(clipsearch.IndexDamagedError, match=r"spelling\.json is unreadable"):
+            index.query("romaia")

@@ -278,8 +278,12 @@ def read_vocabulary(index_path: Path, index_id: str | None = None) -> dict[str, 
 def read_spelling(index_path: Path, index_id: str | None = None) -> dict[str, int]:
     """The words of the index a typo may have meant, written beside it (empty
     if missing: indexes written before it): folded word -> document frequency."""
-    words = read_statistics(index_path / SPELLING_FILE, index_id).get("words", {})
-    if not isinstance(words, dict) or not all(isinstance(n, int) for n in words.values()):
+    if not os.path.lexists(index_path / SPELLING_FILE):
+        return {}
+    words = read_statistics(index_path / SPELLING_FILE, index_id).get("words")
+    if not isinstance(words, dict) or not all(
+        isinstance(w, str) and w.isalpha() and type(n) is int and n > 0 for w, n in words.items()
+    ):
         raise damaged(index_path, f"file {SPELLING_FILE} is unreadable")
     return words
 

@@ -57,8 +57,8 @@ from clipsearch.searching.ranking import CANDIDATES, by_date, rank, top
 from clipsearch.searching.scoring import Evaluator, Matches
 from clipsearch.searching.similar import key_terms
 from clipsearch.searching.spelling import suggest
-from clipsearch.searching.syntax import All, parse_query, split_filters
-from clipsearch.searching.typos import Speller, Typos, correct_typos
+from clipsearch.searching.syntax import All, Node, parse_query, split_filters
+from clipsearch.searching.typos import Speller, Typos, suggested, widen_typos
 from clipsearch.sorted_arrays import in_sorted
 from clipsearch.text.fold import fold, fold_syllable
 from clipsearch.text.syllables import syllable_forms
@@ -270,26 +270,30 @@ class Index:
         if not isinstance(sort, str) or sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
         words, q_since, q_until = split_filters(parse_query(query))
-        corrected = None if exact_input or words is None else self._decoded(query)
-        typos = None if exact_input or words is None else self._typos(corrected or query)
-        if typos is not None or corrected is not None:
-            words, q_since, q_until = split_filters(parse_query(typos.widened if typos else str(corrected)))
         filters = Filters.make(source, since, until).narrowed(q_since, q_until)
         if filters.since and filters.until and filters.since > filters.until:
             raise QueryError("the date range is empty")
+        asked = (query, limit, filters, sort, facets, collapse, exact_input)
+        with self._reading():
+            key = self._result_key(asked, collapse)
+            if (cached := self._results.get(key)) is not None:
+                self._results.move_to_end(key)
+                return _copy(cached)
+        corrected = typos = None
+        if words is not None and not exact_input:
+            corrected = self._decoded(query)
+            if corrected is not None:
+                words = split_filters(parse_query(corrected))[0]
+            typos = self._typos(words) if words is not None else None
+            if typos is not None:
+                words = typos.widened
         if words is None:
             words = All()
             sort = "newest" if sort == "relevance" else sort
         query_plan = plan(words)
         terms = highlight_terms(words)
-        asked = (query, limit, filters, sort, facets, collapse, exact_input)
         with self._reading():
-            groups_key = self._statistics_key(GROUPS_FILE) if collapse else None
-            vocabulary_key = self._statistics_key(VOCABULARY_FILE) if terms else None
-            key = (self._version, groups_key, vocabulary_key, self._spelling_key(), asked)
-            if (cached := self._results.get(key)) is not None:
-                self._results.move_to_end(key)
-                return _copy(cached)
+            key = self._result_key(asked, collapse)
             evaluator = self._evaluator()
             columns = self._columns()
             matches = evaluator.evaluate(query_plan.required)
@@ -307,7 +311,8 @@ class Index:
             counts = facet_counts(self._stored(), columns, matches) if facets else None
             days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
             if typos is not None:  # the nearest words, with the diacritics the matches give them
-                suggestion: str | None = self._suggest(typos.suggestion, matches, fields_of) or typos.suggestion
+                nearest = suggested(corrected or query, typos.nearest)
+                suggestion: str | None = self._suggest(nearest, matches, fields_of) or nearest
             else:
                 suggestion = self._suggest(corrected or query, matches, fields_of) if terms else None
             bodies = [fields_of.body(d) for _f, _s, d, _sim in stored]
@@ -330,20 +335,25 @@ class Index:
             def holds(word: str) -> bool:
                 return all(files.doc_frequency(TEXT_FIELD, fold(s)) > 0 for s in syllable_forms(word))
 
-            def has_form(syllable: str) -> bool:
-                return syllable in self._vocabulary().get(fold_syllable(syllable), {})
+            def frequency(syllable: str) -> int:
+                return int(self._vocabulary().get(fold_syllable(syllable), {}).get(syllable, 0))
 
-            return decode_query(query, holds, has_form)
+            return decode_query(query, holds, frequency)
 
-    def _typos(self, query: str) -> Typos | None:
-        """The typos of ``query`` and what they may stand for (:func:`correct_typos`)."""
+    def _result_key(self, asked: Hashable, collapse: bool) -> Hashable:
+        """What a kept result is found by: the question, and the versions of
+        the files its answer was read from (held under the lock)."""
+        groups_key = self._statistics_key(GROUPS_FILE) if collapse else None
+        vocabulary_key = self._statistics_key(VOCABULARY_FILE)
+        return (self._version, groups_key, vocabulary_key, self._spelling_key(), asked)
+
+    def _typos(self, words: Node) -> Typos | None:
+        """The parsed query ``words`` with its typos widened (:func:`widen_typos`), or None."""
         with self._reading():
             files = self._files
-
-            def holds(word: str) -> bool:
-                return all(files.doc_frequency(TEXT_FIELD, fold(s)) > 0 for s in syllable_forms(word))
-
-            return correct_typos(query, holds, lambda word: self._speller().near(word))
+            return widen_typos(
+                words, lambda folded: files.doc_frequency(TEXT_FIELD, folded) > 0, lambda w: self._speller().near(w)
+            )
 
     def _spelling_key(self) -> object:
         try:

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Callable
 
 from clipsearch.searching.syntax import tokenize
-from clipsearch.text.keystrokes import decode_keystrokes
+from clipsearch.text.keystrokes import keystroke_syllables
 
 __all__ = ["MIN_KEYS", "decode_query", "rewrite_words"]
 
@@ -24,6 +24,7 @@ __all__ = ["MIN_KEYS", "decode_query", "rewrite_words"]
 MIN_KEYS = 3
 
 _RUN_RE = re.compile(r"[^\W_]+")
+_FIELD_PREFIX = re.compile(r"-*(title|source|date):", re.IGNORECASE)
 #: Field prefixes whose values are not words of the text.
 _NOT_TEXT = frozenset({"source", "date"})
 
@@ -53,7 +54,12 @@ def rewrite_words(query: str, replace: Callable[[str, bool], str | None]) -> str
             depth = max(0, depth - 1)
         elif token.kind == "word" and skip_depth is None and after_field not in _NOT_TEXT:
             negated = token.text.startswith("-") or previous == "NOT"
-            for run in _RUN_RE.finditer(token.text):
+            prefix = _FIELD_PREFIX.match(token.text)  # -source:x is one word token
+            if prefix and prefix.group(1).lower() in _NOT_TEXT:
+                continue
+            for run in _RUN_RE.finditer(token.text, prefix.end() if prefix else 0):
+                if token.text.startswith(":", run.end()):  # a field's name, or what looks like one
+                    continue
                 replaced = replace(run.group(), negated)
                 if replaced is not None:
                     start = token.start + run.start()
@@ -63,25 +69,25 @@ def rewrite_words(query: str, replace: Callable[[str, bool], str | None]) -> str
         previous = token.kind
     if not pieces:
         return None
-    return "".join([*pieces, query[at:]])
+    return unicodedata.normalize("NFC", "".join([*pieces, query[at:]]))
 
 
-def decode_query(query: str, holds: Callable[[str], bool], has_form: Callable[[str], bool]) -> str | None:
+def decode_query(query: str, holds: Callable[[str], bool], frequency: Callable[[str], int]) -> str | None:
     """``query`` with its keystroke words decoded, or None if no word is.
 
-    ``holds(word)`` tells whether the index holds a run of letters as typed
-    (a word of letters only: as one syllable); ``has_form(syllable)``
-    whether it holds that exact written syllable."""
-    return rewrite_words(query, lambda run, _negated: _decoded(run, holds, has_form))
+    ``holds(word)`` tells whether the index holds a word as typed (its
+    syllables: ``co2`` is one); ``frequency(syllable)`` in how many clippings
+    it holds that exact written syllable (where the keys may type two, the
+    more frequent is taken)."""
+    return rewrite_words(query, lambda run, _negated: _decoded(run, holds, frequency))
 
 
-def _decoded(keys: str, holds: Callable[[str], bool], has_form: Callable[[str], bool]) -> str | None:
-    if len(keys) < MIN_KEYS or not keys.isascii():
+def _decoded(keys: str, holds: Callable[[str], bool], frequency: Callable[[str], int]) -> str | None:
+    if len(keys) < MIN_KEYS or not keys.isascii() or holds(keys):
         return None
-    if keys.isalpha() and holds(keys):
-        return None
-    syllable = decode_keystrokes(keys)
-    if syllable is None or not has_form(syllable):
+    held = [(frequency(s), s) for s in keystroke_syllables(keys)]
+    count, syllable = max(held, default=(0, ""), key=lambda pair: pair[0])
+    if not count:
         return None
     if keys.isupper() and len(keys) > 1:
         return syllable.upper()

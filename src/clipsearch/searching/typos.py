@@ -3,9 +3,9 @@
 the words it holds one edit away (two from :data:`TWO_EDITS` letters): a
 letter wrong, missing, added, or two swapped (optimal string alignment
 distance, computed by rapidfuzz). The word as typed matches nothing, so
-every match of those words ranks below the clippings that hold the other
-words as typed only by the usual scores; "did you mean" proposes the query
-with the nearest, most frequent word.
+its alternatives are OR-ed in the parsed query (not in its text, so that no
+operator or field is made or lost); "did you mean" proposes the query with
+the nearest, most frequent word.
 
 The words it looks in are the folded words of :data:`MIN_TARGET` letters or
 more that the index holds, with their document frequencies, written at index
@@ -17,19 +17,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from clipsearch.searching import syntax
 from clipsearch.searching.correction import rewrite_words
 from clipsearch.text.fold import fold
+from clipsearch.text.syllables import syllable_forms
 
 __all__ = [
     "MIN_TARGET",
     "MIN_TYPED",
     "NEAR_WORDS",
     "TWO_EDITS",
+    "MAX_TYPOS",
     "Speller",
     "Typos",
-    "correct_typos",
     "is_typo_target",
     "max_edits",
+    "suggested",
+    "widen_typos",
 ]
 
 #: The shortest word corrected, and the length from which two edits are allowed.
@@ -37,8 +41,9 @@ MIN_TYPED = 5
 TWO_EDITS = 9
 #: The shortest word a typo may stand for (one letter fewer than the shortest corrected).
 MIN_TARGET = MIN_TYPED - 1
-#: The most words one typo stands for.
+#: The most words one typo stands for, and the most typos looked up in one query.
 NEAR_WORDS = 5
+MAX_TYPOS = 8
 
 
 def is_typo_target(word: str) -> bool:
@@ -60,10 +65,19 @@ class Speller:
 
     words: Mapping[str, int]
     _choices: list[str] = field(default_factory=list, init=False, repr=False)
+    _found: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
 
     def near(self, word: str) -> list[str]:
         """Up to :data:`NEAR_WORDS` words within :func:`max_edits` of ``word``
-        (folded), the nearest first, then the most frequent."""
+        (folded), the nearest first, then the most frequent (the last 4,096
+        answers kept)."""
+        if word not in self._found:
+            if len(self._found) >= 4096:
+                self._found.clear()
+            self._found[word] = self._near(word)
+        return list(self._found[word])
+
+    def _near(self, word: str) -> list[str]:
         edits = max_edits(word)
         if not edits or not self.words:
             return []
@@ -79,39 +93,66 @@ class Speller:
 
 @dataclass(frozen=True)
 class Typos:
-    """A query with its typos widened (each to the words it may stand for,
-    OR-ed) and the query with each typo replaced by its nearest word."""
+    """A parsed query with its typos widened (each to the words it may stand
+    for, OR-ed), and the nearest word of each typo (folded typo -> word)."""
 
-    widened: str
-    suggestion: str
+    widened: syntax.Node
+    nearest: dict[str, str]
 
 
-def correct_typos(query: str, holds: Callable[[str], bool], near: Callable[[str], list[str]]) -> Typos | None:
-    """The typos of ``query``: its words (not excluded ones, not phrases, not
-    ``source:`` or ``date:`` values) of :data:`MIN_TYPED` letters or more, of
-    letters only, that the index does not hold (``holds``), and that ``near``
-    finds words for; None if there is none."""
-    found: dict[str, list[str]] = {}
+def widen_typos(
+    node: syntax.Node, holds: Callable[[str], bool], near: Callable[[str], list[str]], limit: int = MAX_TYPOS
+) -> Typos | None:
+    """The typos of the parsed query ``node``: the syllables of its words (not
+    of quoted phrases, excluded words or ``source:`` values) of
+    :data:`MIN_TYPED` letters or more (folded, a-z), that the index does not
+    hold (``holds``) and that ``near`` finds words for; at most ``limit``
+    looked up. Each becomes an OR of its words, in the same field, AND-ed with
+    the rest of its group of words. None if there is none."""
+    looked: dict[str, list[str]] = {}
 
-    def typo(run: str, negated: bool) -> list[str] | None:
-        folded = fold(run).lower()
-        if negated or not (folded.isascii() and folded.isalpha()) or not max_edits(folded):
+    def words_for(folded: str) -> list[str]:
+        if folded not in looked:
+            if len(looked) >= limit or holds(folded):
+                return []
+            looked[folded] = near(folded)
+        return looked[folded]
+
+    def widen(n: syntax.Node) -> syntax.Node:
+        if isinstance(n, syntax.Terms) and n.field in (None, "title"):
+            parts: list[syntax.Node] = []
+            rest: list[str] = []
+            for form in syllable_forms(n.text):
+                folded = fold(form)
+                words = words_for(folded) if folded.isascii() and folded.isalpha() and max_edits(folded) else []
+                if words:
+                    alternatives = tuple(syntax.Terms(w, n.field) for w in words)
+                    parts.append(alternatives[0] if len(alternatives) == 1 else syntax.Or(alternatives))
+                else:
+                    rest.append(form)
+            if not parts:
+                return n
+            if rest:
+                parts.append(syntax.Terms(" ".join(rest), n.field))
+            return parts[0] if len(parts) == 1 else syntax.And(tuple(parts))
+        if isinstance(n, syntax.And):
+            return syntax.And(tuple(widen(c) for c in n.children))
+        if isinstance(n, syntax.Or):
+            return syntax.Or(tuple(widen(c) for c in n.children))
+        return n  # phrases, NOT (an excluded typo excludes nothing), *, dates
+
+    widened = widen(node)
+    nearest = {typo: words[0] for typo, words in looked.items() if words}
+    return Typos(widened, nearest) if nearest else None
+
+
+def suggested(query: str, nearest: dict[str, str]) -> str:
+    """``query`` with each typo (a word that :func:`widen_typos` widened) written as its nearest word."""
+
+    def replace(run: str, negated: bool) -> str | None:
+        word = nearest.get(fold(run).lower()) if not negated else None
+        if word is None:
             return None
-        if run not in found:
-            found[run] = [] if holds(run) else near(folded)
-        return found[run] or None
+        return word.capitalize() if run[0].isupper() else word
 
-    def widened(run: str, negated: bool) -> str | None:
-        words = typo(run, negated)
-        if words is None:
-            return None
-        return words[0] if len(words) == 1 else "(" + " OR ".join(words) + ")"
-
-    def nearest(run: str, negated: bool) -> str | None:
-        words = typo(run, negated)
-        return words[0] if words else None
-
-    wide = rewrite_words(query, widened)
-    if wide is None:
-        return None
-    return Typos(wide, rewrite_words(query, nearest) or query)
+    return rewrite_words(query, replace) or query

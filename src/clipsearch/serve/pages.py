@@ -252,7 +252,10 @@ def _search(request: Request, index: Index) -> HTMLResponse:
         ticked, bad_sources = [], exc
     since, until = parameters.text(request, "since"), parameters.text(request, "until")
     sort = parameters.text(request, "sort") or "relevance"
-    exact_input = request.query_params.get("exact_input", "") in ("1", "true")
+    try:
+        exact_input = parameters.flag(request, "exact_input")
+    except BadParameter:
+        exact_input = False  # said by the search below
     state = [("q", q), *(("source", s) for s in ticked), ("since", since or ""), ("until", until or "")]
     state.append(("sort", "" if sort == "relevance" else sort))
     if exact_input:
@@ -269,6 +272,7 @@ def _search(request: Request, index: Index) -> HTMLResponse:
     }
     try:
         parameters.query(request)  # too long: a BadParameter
+        parameters.flag(request, "exact_input")
         if bad_sources is not None:
             raise bad_sources
         page = parameters.number(request, "page", 1, 1, MAX_PAGE)

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from clipsearch.text.normalize import normalize_tone_placement
 
-__all__ = ["decode_keystrokes"]
+__all__ = ["decode_keystrokes", "keystroke_syllables"]
 
 _TELEX_TONES = {"s": "\u0301", "f": "\u0300", "r": "\u0309", "x": "\u0303", "j": "\u0323"}
 _VNI_TONES = {"1": "\u0301", "2": "\u0300", "3": "\u0309", "4": "\u0303", "5": "\u0323"}
@@ -34,10 +34,31 @@ _ONSETS = frozenset([*"b c ch d đ g gh gi h k kh l m n ng ngh nh p ph qu r s t 
 _CODAS = frozenset([*"c ch m n ng nh p t".split(), ""])
 
 
-@lru_cache(maxsize=4096)
 def decode_keystrokes(token: str) -> str | None:
-    """The syllable that the Telex or VNI keys ``token`` type, or None (see
-    the module's doc). A token without any such key is not decoded (None)."""
+    """The syllable that the Telex or VNI keys ``token`` type (the likelier,
+    where the keys allow two), or None (see the module's doc). A token
+    without any such key is not decoded (None)."""
+    found = keystroke_syllables(token)
+    return found[0] if found else None
+
+
+@lru_cache(maxsize=4096)
+def keystroke_syllables(token: str) -> tuple[str, ...]:
+    """The syllables the Telex or VNI keys ``token`` may type, the likelier
+    first: ``uo`` with a horn key is ``ươ`` (người) and also ``uơ`` (thuở,
+    quơ); none for keys that spell no syllable."""
+    letters = _letters(token)
+    if letters is None:
+        return ()
+    base, tone = letters
+    found = [_syllable(base.replace("ưo", "ươ"), tone)]  # "ưo" is no Vietnamese vowel group: ươ
+    if "ươ" in base or "ưo" in base:
+        found.append(_syllable(base.replace("ươ", "uơ").replace("ưo", "uơ"), tone))
+    return tuple(dict.fromkeys(s for s in found if s is not None))
+
+
+def _letters(token: str) -> tuple[str, str | None] | None:
+    """The letters the keys type, with their marks, and the tone mark; None if they are not keys of one syllable."""
     low = token.lower()
     if not low.isascii() or not low.isalnum() or not low[0].isalpha():
         return None
@@ -78,7 +99,7 @@ def decode_keystrokes(token: str) -> str | None:
             letters.append(ch)
     if not keys:
         return None
-    return _syllable("".join(letters), tone)
+    return "".join(letters), tone
 
 
 def _has_vowel(letters: list[str]) -> bool:
