@@ -131,7 +131,7 @@ def test_any_text_decodes_to_none_or_one_syllable_with_marks(text: str) -> None:
 
 
 def _holds(words: set[str]):  # type: ignore[no-untyped-def]
-    return lambda word: word.lower() in words
+    return lambda word: int(word.lower() in words)
 
 
 def test_decode_query_leaves_phrases_operators_and_field_values() -> None:
@@ -267,3 +267,17 @@ def test_field_values_and_field_names_are_not_keys() -> None:
 )
 def test_keys_that_type_two_syllables_take_the_one_held(keys: str, forms: dict[str, int], syllable: str) -> None:
     assert decode_query(keys, _holds(set()), lambda s: forms.get(s, 0)) == syllable
+
+
+def test_in_a_query_typed_with_keys_a_rare_word_as_typed_is_decoded_too() -> None:
+    typed = {"ba2": 1, "so2": 10, "co2": 65, "gif": 1}
+    forms = {"bà": 12_775, "sơ": 7_498, "cò": 251, "văn": 900, "gì": 10_901}
+
+    def decode(query: str) -> str | None:
+        return decode_query(query, lambda w: typed.get(w.lower(), 0), lambda s: forms.get(s, 0))
+
+    assert decode("ba2") is None  # on its own, a word the index holds stays as typed
+    assert decode("khí thải SO2") is None
+    assert decode("va8n ba2") == "văn bà"  # typed with keys: ba2 too
+    assert decode("vawn gif") == "văn gì"
+    assert decode("co2 va8n") == "co2 văn"  # cò is not 50 times more frequent than co2

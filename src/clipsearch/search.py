@@ -332,13 +332,13 @@ class Index:
         with self._reading():
             files = self._files
 
-            def holds(word: str) -> bool:
-                return all(files.doc_frequency(TEXT_FIELD, fold(s)) > 0 for s in syllable_forms(word))
+            def typed(word: str) -> int:
+                return min((files.doc_frequency(TEXT_FIELD, fold(s)) for s in syllable_forms(word)), default=0)
 
             def frequency(syllable: str) -> int:
                 return int(self._vocabulary().get(fold_syllable(syllable), {}).get(syllable, 0))
 
-            return decode_query(query, holds, frequency)
+            return decode_query(query, typed, frequency)
 
     def _result_key(self, asked: Hashable, collapse: bool) -> Hashable:
         """What a kept result is found by: the question, and the versions of

@@ -2,11 +2,13 @@
 the input method off: each word of a query that the
 index does not hold as typed, but whose Telex or VNI keystrokes
 (:mod:`clipsearch.text.keystrokes`) spell a syllable the index does hold, is
-replaced by that syllable (``vawn phongf caaps uyr`` → ``văn phòng cấp uỷ``).
+replaced by that syllable (``vawn phongf caaps uyr`` → ``văn phòng cấp uỷ``);
+in such a query, also a word the index holds but far less often than the
+syllable its keys spell (see :func:`decode_query`).
 
 Only words are decoded: not quoted phrases (a quoted query is searched as
 typed), not operators, and not the values of ``source:`` and ``date:``. A
-word the index holds as typed (``messi``, ``trump``) is never decoded.
+word the index holds as typed (``messi``, ``trump``) is never decoded on its own.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from collections.abc import Callable
 from clipsearch.searching.syntax import tokenize
 from clipsearch.text.keystrokes import keystroke_syllables
 
-__all__ = ["MIN_KEYS", "decode_query", "rewrite_words"]
+__all__ = ["CONTEXT_RATIO", "MIN_KEYS", "decode_query", "rewrite_words"]
 
 #: The shortest run of keys decoded: ``a4`` (A4 paper) or ``e5`` are not ``ã`` and ``ẹ``.
 MIN_KEYS = 3
+#: In a query with keystroke words, how many times more often than a word as
+#: typed the index must hold what its keys spell for that word to be decoded too.
+CONTEXT_RATIO = 50
 
 _RUN_RE = re.compile(r"[^\W_]+")
 _FIELD_PREFIX = re.compile(r"-*(title|source|date):", re.IGNORECASE)
@@ -72,22 +77,34 @@ def rewrite_words(query: str, replace: Callable[[str, bool], str | None]) -> str
     return unicodedata.normalize("NFC", "".join([*pieces, query[at:]]))
 
 
-def decode_query(query: str, holds: Callable[[str], bool], frequency: Callable[[str], int]) -> str | None:
+def decode_query(query: str, typed: Callable[[str], int], frequency: Callable[[str], int]) -> str | None:
     """``query`` with its keystroke words decoded, or None if no word is.
 
-    ``holds(word)`` tells whether the index holds a word as typed (its
-    syllables: ``co2`` is one); ``frequency(syllable)`` in how many clippings
-    it holds that exact written syllable (where the keys may type two, the
-    more frequent is taken)."""
-    return rewrite_words(query, lambda run, _negated: _decoded(run, holds, frequency))
-
-
-def _decoded(keys: str, holds: Callable[[str], bool], frequency: Callable[[str], int]) -> str | None:
-    if len(keys) < MIN_KEYS or not keys.isascii() or holds(keys):
+    ``typed(word)`` tells in how many clippings the index holds a word as
+    typed (``co2`` is one word), ``frequency(syllable)`` in how many it holds
+    an exact written syllable (where the keys may type two, the more
+    frequent is taken). A word the index does not hold is decoded; once one
+    is (the query is typed with the input method off), so is a word it holds
+    :data:`CONTEXT_RATIO` times less often than what its keys spell (``ba2``
+    in one clipping, ``bà`` in 12,775), but never on its own: ``khí thải SO2``
+    keeps its SO2."""
+    strict = rewrite_words(query, lambda run, _negated: _decoded(run, typed, frequency, 0))
+    if strict is None:
         return None
-    held = [(frequency(s), s) for s in keystroke_syllables(keys)]
-    count, syllable = max(held, default=(0, ""), key=lambda pair: pair[0])
-    if not count:
+    return rewrite_words(query, lambda run, _negated: _decoded(run, typed, frequency, CONTEXT_RATIO)) or strict
+
+
+def _decoded(keys: str, typed: Callable[[str], int], frequency: Callable[[str], int], ratio: int) -> str | None:
+    if len(keys) < MIN_KEYS or not keys.isascii():
+        return None
+    candidates = keystroke_syllables(keys)
+    if not candidates:
+        return None
+    as_typed = typed(keys)
+    if as_typed and not ratio:
+        return None
+    count, syllable = max(((frequency(s), s) for s in candidates), key=lambda pair: pair[0])
+    if not count or count < ratio * as_typed:
         return None
     if keys.isupper() and len(keys) > 1:
         return syllable.upper()
