@@ -65,6 +65,7 @@ goes into the repository: it is printed (examples, --show-losses), not stored.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import platform
@@ -240,6 +241,34 @@ def word_runs(text: str) -> list[list[Word]]:
     return runs
 
 
+def ambiguous_words() -> frozenset[str]:
+    """Two-syllable words of pyvi's dictionary (its ``models/words.txt``),
+    lowercase with one tone placement, whose folded form another such word
+    shares (``cơ thể`` / ``có thể``, ``chu kỳ`` / ``chữ ký``)."""
+    import pyvi
+
+    listing = Path(pyvi.__file__).parent / "models" / "words.txt"
+    words = set()
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        forms = [s.text for s in syllables(normalize(line.strip().lower()))]
+        if len(forms) == 2 and all(f.isalpha() for f in forms) and any(has_diacritics(f) for f in forms):
+            words.add(" ".join(forms))
+    families = Counter(fold(w) for w in words)
+    return frozenset(w for w in words if families[fold(w)] > 1)
+
+
+def exact_bigrams(clipping: clipsearch.Clipping) -> set[str]:
+    """Pairs of adjacent syllables of title + lead + body (only spaces between
+    them), normalised and lowercased, as ``"a b"``."""
+    pairs = set()
+    for part in (clipping.title, clipping.lead, clipping.body_text):
+        found = syllables(normalize(part))  # spans in ``part``
+        for a, b in itertools.pairwise(found):
+            if not part[a.end : b.start].strip():
+                pairs.add(f"{a.text} {b.text}")
+    return pairs
+
+
 def exact_forms(clipping: clipsearch.Clipping) -> set[str]:
     """The syllables of title + lead + body, normalised and lowercased."""
     text = "\n\n".join((clipping.title, clipping.lead, clipping.body_text))
@@ -254,7 +283,9 @@ class Corpus:
     folded_df: Counter[str]
     fts5_seconds: float
     fts5_bytes: int
+    word_df: Counter[str] = field(default_factory=Counter)  # ambiguous dictionary words, adjacent as written
     _forms: dict[str, frozenset[str]] = field(default_factory=dict)
+    _bigrams: dict[str, frozenset[str]] = field(default_factory=dict)
     _titles: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -272,6 +303,14 @@ class Corpus:
             self._forms[doc_id] = frozenset(exact_forms(self.read(doc_id)))
         return self._forms[doc_id]
 
+    def bigrams(self, doc_id: str) -> frozenset[str]:
+        """A clipping's adjacent syllable pairs as written (cached)."""
+        if doc_id not in self.paths:
+            return frozenset()
+        if doc_id not in self._bigrams:
+            self._bigrams[doc_id] = frozenset(exact_bigrams(self.read(doc_id)))
+        return self._bigrams[doc_id]
+
     def title(self, doc_id: str) -> str:
         if doc_id not in self._titles:
             self._titles[doc_id] = clean(self.read(doc_id).title) if doc_id in self.paths else "?"
@@ -285,6 +324,8 @@ def load_corpus(clippings_dir: Path, database: Path) -> Corpus:
     build_index does."""
     exact_df: Counter[str] = Counter()
     folded_df: Counter[str] = Counter()
+    word_df: Counter[str] = Counter()
+    dictionary = ambiguous_words()
     paths: dict[str, Path] = {}
     skipped = 0
     counting = 0.0
@@ -315,6 +356,7 @@ def load_corpus(clippings_dir: Path, database: Path) -> Corpus:
                 forms = exact_forms(clipping)
                 exact_df.update(forms)
                 folded_df.update({fold(f) for f in forms})
+                word_df.update(exact_bigrams(clipping) & dictionary)
                 counting += time.perf_counter() - count_start
                 if done % 5000 == 0:
                     log(f"  parsed {done:,}/{len(files):,}")
@@ -322,7 +364,7 @@ def load_corpus(clippings_dir: Path, database: Path) -> Corpus:
     finally:
         connection.close()
     seconds = time.perf_counter() - start - counting
-    return Corpus(paths, skipped, exact_df, folded_df, seconds, database.stat().st_size)
+    return Corpus(paths, skipped, exact_df, folded_df, seconds, database.stat().st_size, word_df)
 
 
 # ---------------------------------------------------------------------------
@@ -596,6 +638,23 @@ def exact_candidates(corpus: Corpus, limits: Thresholds) -> list[ExactCandidate]
     return sorted(found, key=lambda c: c.form)
 
 
+def word_candidates(corpus: Corpus, limits: Thresholds) -> list[ExactCandidate]:
+    """Ambiguous dictionary words (:func:`ambiguous_words`) written, adjacent,
+    in at least ``limits.exact_df`` clippings, whose folded form another such
+    word written that often shares; sorted by word."""
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for word, df in corpus.word_df.items():
+        groups.setdefault(fold(word), []).append((word, df))
+    found = []
+    for words in groups.values():
+        decent = [w for w, df in words if df >= limits.exact_df]
+        if len(decent) < 2:
+            continue
+        group = tuple(sorted(words, key=lambda w: (-w[1], w[0])))
+        found += [ExactCandidate(w, corpus.word_df[w], group) for w in decent]
+    return sorted(found, key=lambda c: c.form)
+
+
 # ---------------------------------------------------------------------------
 # Running
 
@@ -717,6 +776,7 @@ class Report:
     exact: list[ExactCandidate]
     run: Run
     tone_targets: int = 0
+    words: list[ExactCandidate] = field(default_factory=list)
     seconds: float = 0.0
     lines: list[str] = field(default_factory=list)
 
@@ -795,7 +855,7 @@ def report_lines(rep: Report) -> list[str]:
         lines.append(f"  {number} {kind:<20} {description}")
         if example is not None:
             lines.append(f"    {example.text}  ->  {example.fts5}   [{example.target}]")
-    lines += ["", *_exact_lines(rep), "", *_latency_lines(rep)]
+    lines += ["", *_exact_lines(rep), "", *_word_lines(rep), "", *_latency_lines(rep)]
     if run.errors["clipsearch"] or run.errors["FTS5"]:
         for e in ENGINES:
             if run.errors[e]:
@@ -880,6 +940,31 @@ def _exact_lines(rep: Report) -> list[str]:
         f"  clipsearch {precision['clipsearch'] / len(rep.exact):.3f}   FTS5 {precision['FTS5'] / len(rep.exact):.3f}"
         f"   (base rate {base:.3f}: mean share of the clippings with the folded syllable that have the exact form)",
         f"  example: {example.form!r} (clippings with each form of {fold(example.form)!r}: {group})",
+    ]
+
+
+def _word_lines(rep: Report) -> list[str]:
+    run, corpus = rep.run, rep.corpus
+    offset = len(rep.known) + len(rep.exact)
+    lines = [
+        f"EXACT WORDS  {len(rep.words):,} queries: a two-syllable word of pyvi's dictionary typed with its diacritics, "
+        f"unquoted, whose folded form another such word shares, each written in >= {rep.limits.exact_df:,} clippings",
+        "  precision@10: share of the top 10 (missing hits count as wrong) whose title, lead or body has the word as",
+        "  written, its two syllables adjacent (normalised, lowercased)",
+    ]
+    if not rep.words:
+        return [*lines, "  no such word in these clippings"]
+    precision = {e: 0.0 for e in ENGINES}
+    for j, candidate in enumerate(rep.words):
+        for e in ENGINES:
+            ids = run.ranked[e][offset + j]
+            precision[e] += sum(candidate.form in corpus.bigrams(d) for d in ids) / TOP_K
+    example = rep.words[0]
+    group = ", ".join(f"{form} {df:,}" for form, df in example.group[:4])
+    return [
+        *lines,
+        f"  clipsearch {precision['clipsearch'] / len(rep.words):.3f}   FTS5 {precision['FTS5'] / len(rep.words):.3f}",
+        f"  example: {example.form!r} (clippings with each word of {fold(example.form)!r}: {group})",
     ]
 
 
@@ -991,14 +1076,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         known, targets, tone_targets = known_item_queries(corpus, args.queries, limits, rng, workdir / "fts5.sqlite3")
         candidates = exact_candidates(corpus, limits)
         exact = rng.sample(candidates, min(args.queries, len(candidates)))
+        word_pool = word_candidates(corpus, limits)
+        words = rng.sample(word_pool, min(args.queries, len(word_pool)))
         log(
             "queries: "
             + ", ".join(f"{kind} {count}" for kind, count in iter_kinds(known))
             + f", exact {len(exact)} (of {len(candidates)} candidates)"
+            + f", words {len(words)} (of {len(word_pool)} candidates)"
         )
         queries = known + [Query("exact", c.form, form=c.form) for c in exact]
+        queries += [Query("word", c.form, form=c.form) for c in words]
         run = run_queries(index_dir, workdir / "fts5.sqlite3", queries)
-        rep = Report(args, extracted, corpus, limits, index_note, known, targets, exact, run, tone_targets)
+        rep = Report(args, extracted, corpus, limits, index_note, known, targets, exact, run, tone_targets, words)
         rep.seconds = time.perf_counter() - started
         print("\n".join(line.rstrip() for line in report_lines(rep)))
     finally:

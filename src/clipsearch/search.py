@@ -279,21 +279,19 @@ class Index:
             if (cached := self._results.get(key)) is not None:
                 self._results.move_to_end(key)
                 return _copy(cached)
-        corrected = typos = None
-        if words is not None and not exact_input:
-            corrected = self._decoded(query)
-            if corrected is not None:
-                words = split_filters(parse_query(corrected))[0]
-            typos = self._typos(words) if words is not None else None
-            if typos is not None:
-                words = typos.widened
-        if words is None:
-            words = All()
-            sort = "newest" if sort == "relevance" else sort
-        query_plan = plan(words)
-        terms = highlight_terms(words)
-        with self._reading():
-            key = self._result_key(asked, collapse)
+            corrected = typos = None
+            if words is not None and not exact_input:
+                corrected = self._decoded(query)
+                if corrected is not None:
+                    words = split_filters(parse_query(corrected))[0]
+                typos = self._typos(words) if words is not None else None
+                if typos is not None:
+                    words = typos.widened
+            if words is None:
+                words = All()
+                sort = "newest" if sort == "relevance" else sort
+            query_plan = plan(words)
+            terms = highlight_terms(words)
             evaluator = self._evaluator()
             columns = self._columns()
             matches = evaluator.evaluate(query_plan.required)
@@ -328,17 +326,16 @@ class Index:
         return result
 
     def _decoded(self, query: str) -> str | None:
-        """``query`` with its keystroke words decoded, or None (:func:`decode_query`)."""
-        with self._reading():
-            files = self._files
+        """``query`` with its keystroke words decoded, or None (:func:`decode_query`); under the lock."""
+        files = self._files
 
-            def typed(word: str) -> int:
-                return min((files.doc_frequency(TEXT_FIELD, fold(s)) for s in syllable_forms(word)), default=0)
+        def typed(word: str) -> int:
+            return min((files.doc_frequency(TEXT_FIELD, fold(s)) for s in syllable_forms(word)), default=0)
 
-            def frequency(syllable: str) -> int:
-                return int(self._vocabulary().get(fold_syllable(syllable), {}).get(syllable, 0))
+        def frequency(syllable: str) -> int:
+            return int(self._vocabulary().get(fold_syllable(syllable), {}).get(syllable, 0))
 
-            return decode_query(query, typed, frequency)
+        return decode_query(query, typed, frequency)
 
     def _result_key(self, asked: Hashable, collapse: bool) -> Hashable:
         """What a kept result is found by: the question, and the versions of
@@ -348,12 +345,11 @@ class Index:
         return (self._version, groups_key, vocabulary_key, self._spelling_key(), asked)
 
     def _typos(self, words: Node) -> Typos | None:
-        """The parsed query ``words`` with its typos widened (:func:`widen_typos`), or None."""
-        with self._reading():
-            files = self._files
-            return widen_typos(
-                words, lambda folded: files.doc_frequency(TEXT_FIELD, folded) > 0, lambda w: self._speller().near(w)
-            )
+        """The parsed query ``words`` with its typos widened (:func:`widen_typos`), or None; under the lock."""
+        files = self._files
+        return widen_typos(
+            words, lambda folded: files.doc_frequency(TEXT_FIELD, folded) > 0, lambda w: self._speller().near(w)
+        )
 
     def _spelling_key(self) -> object:
         try:
