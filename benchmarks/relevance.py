@@ -102,6 +102,7 @@ from index_speed import (
 TOP_K = 10
 RARE_SHARE = 100  # a syllable is rare in at most max(2, N // RARE_SHARE) clippings
 EXACT_SHARE = 200  # exact-precision forms: each in at least ceil(N / EXACT_SHARE) clippings (and at least TOP_K)
+WORD_SHARE = 2000  # exact words: written in at least N / WORD_SHARE clippings (at least TOP_K)
 TITLE_SPAN = (2, 5)
 PHRASE_LENGTH = 5
 RARE_TERMS = 3
@@ -387,10 +388,13 @@ class Query:
 class Thresholds:
     rare_df: int  # rare: folded df <= this
     exact_df: int  # exact-precision forms: df >= this
+    word_df: int  # exact words: df >= this
 
 
 def thresholds(docs: int) -> Thresholds:
-    return Thresholds(max(2, docs // RARE_SHARE), max(TOP_K, math.ceil(docs / EXACT_SHARE)))
+    return Thresholds(
+        max(2, docs // RARE_SHARE), max(TOP_K, math.ceil(docs / EXACT_SHARE)), max(TOP_K, math.ceil(docs / WORD_SHARE))
+    )
 
 
 def _joined(words: Sequence[Word]) -> str:
@@ -640,14 +644,14 @@ def exact_candidates(corpus: Corpus, limits: Thresholds) -> list[ExactCandidate]
 
 def word_candidates(corpus: Corpus, limits: Thresholds) -> list[ExactCandidate]:
     """Ambiguous dictionary words (:func:`ambiguous_words`) written, adjacent,
-    in at least ``limits.exact_df`` clippings, whose folded form another such
+    in at least ``limits.word_df`` clippings, whose folded form another such
     word written that often shares; sorted by word."""
     groups: dict[str, list[tuple[str, int]]] = {}
     for word, df in corpus.word_df.items():
         groups.setdefault(fold(word), []).append((word, df))
     found = []
     for words in groups.values():
-        decent = [w for w, df in words if df >= limits.exact_df]
+        decent = [w for w, df in words if df >= limits.word_df]
         if len(decent) < 2:
             continue
         group = tuple(sorted(words, key=lambda w: (-w[1], w[0])))
@@ -948,7 +952,7 @@ def _word_lines(rep: Report) -> list[str]:
     offset = len(rep.known) + len(rep.exact)
     lines = [
         f"EXACT WORDS  {len(rep.words):,} queries: a two-syllable word of pyvi's dictionary typed with its diacritics, "
-        f"unquoted, whose folded form another such word shares, each written in >= {rep.limits.exact_df:,} clippings",
+        f"unquoted, whose folded form another such word shares, each written in >= {rep.limits.word_df:,} clippings",
         "  precision@10: share of the top 10 (missing hits count as wrong) whose title, lead or body has the word as",
         "  written, its two syllables adjacent (normalised, lowercased)",
     ]
