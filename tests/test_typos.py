@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import clipsearch
 from clipsearch.schema import SPELLING_FILE
+from clipsearch.searching import syntax
 from clipsearch.searching.plan import plan
 from clipsearch.searching.syntax import parse_query
 from clipsearch.searching.typos import (
@@ -84,7 +85,7 @@ NEAR = {"romaia": ["romania", "romana"], "huddersield": ["huddersfield"], "hellp
         ("world -(hellp)", "world -(hellp)"),
         ("world NOT title:hellp", "world NOT title:hellp"),
         ("source:romaia world", "source:romaia world"),
-        ("titel:hellp", "(hello OR help) titel"),  # a word, not a field: "titel" stays a word
+        ("titel:hellp", "titel (hello OR help)"),  # a word, not a field: "titel" stays a word
     ],
 )
 def test_typos_are_widened_in_the_parsed_query(query: str, widened_as: str) -> None:
@@ -215,3 +216,22 @@ def test_a_spelling_file_that_is_not_one_is_damage(
         assert index.query("romania").total == 1  # no typo: the file is not read
         with pytest.raises(clipsearch.IndexDamagedError, match=r"spelling\.json is unreadable"):
             index.query("romaia")
+
+
+def test_runs_on_either_side_of_a_typo_stay_apart() -> None:
+    typos = widen_typos(parse_query("văn phòngg tỉnh ủy"), lambda w: False, _near({"phongg": ["phong"]}))
+    assert typos is not None
+    # not "văn tỉnh uỷ" as one group of words: the sequence bonus would take it for a phrase typed
+    assert typos.widened == syntax.And((syntax.Terms("văn"), syntax.Terms("phong"), syntax.Terms("tỉnh uỷ")))
+
+
+def test_a_typo_between_words_does_not_join_its_neighbours(tmp_path: Path) -> None:
+    write_clipping(tmp_path, "meant", "Cơ quan thể thao họp", "Cơ quan thể thao tỉnh họp tổng kết.", ["Tin ngắn."])
+    write_clipping(
+        tmp_path, "phantom", "Bản tin sức khoẻ", "Tập luyện đều.", ["Giúp cơ thể thao thức; điều quan trọng là ngủ đủ."]
+    )
+    clipsearch.build_index([tmp_path], tmp_path / "index")
+    with clipsearch.open_index(tmp_path / "index") as index:
+        result = index.query("cơ quann thể thao")
+        assert result.suggestion == "cơ quan thể thao"
+        assert result.hits[0].id == "meant"

@@ -108,7 +108,9 @@ def widen_typos(
     :data:`MIN_TYPED` letters or more (folded, a-z), that the index does not
     hold (``holds``) and that ``near`` finds words for; at most ``limit``
     looked up. Each becomes an OR of its words, in the same field, AND-ed with
-    the rest of its group of words. None if there is none."""
+    the rest of its group of words, whose runs on either side of it stay
+    apart (syllables the user did not type next to each other never become
+    a word). None if there is none."""
     looked: dict[str, list[str]] = {}
 
     def words_for(folded: str) -> list[str]:
@@ -121,19 +123,24 @@ def widen_typos(
     def widen(n: syntax.Node) -> syntax.Node:
         if isinstance(n, syntax.Terms) and n.field in (None, "title"):
             parts: list[syntax.Node] = []
-            rest: list[str] = []
+            run: list[str] = []  # syllables typed next to each other, between typos: kept together
+            widened = False
             for form in syllable_forms(n.text):
                 folded = fold(form)
                 words = words_for(folded) if folded.isascii() and folded.isalpha() and max_edits(folded) else []
                 if words:
+                    if run:
+                        parts.append(syntax.Terms(" ".join(run), n.field))
+                        run = []
                     alternatives = tuple(syntax.Terms(w, n.field) for w in words)
                     parts.append(alternatives[0] if len(alternatives) == 1 else syntax.Or(alternatives))
+                    widened = True
                 else:
-                    rest.append(form)
-            if not parts:
+                    run.append(form)
+            if not widened:
                 return n
-            if rest:
-                parts.append(syntax.Terms(" ".join(rest), n.field))
+            if run:
+                parts.append(syntax.Terms(" ".join(run), n.field))
             return parts[0] if len(parts) == 1 else syntax.And(tuple(parts))
         if isinstance(n, syntax.And):
             return syntax.And(tuple(widen(c) for c in n.children))
