@@ -920,6 +920,19 @@ def _tone_check(queries: Sequence[Query]) -> str:
     return "every variant normalises like its original with clipsearch.text.normalize_tone_placement"
 
 
+def _precision(
+    run: Run, offset: int, candidates: Sequence[ExactCandidate], found_in: Callable[[str], frozenset[str]]
+) -> dict[str, float]:
+    """Each engine's mean precision@10 over the queries of ``candidates`` (from
+    ``offset`` in the run): the share of its top 10 whose ``found_in(id)`` holds
+    the candidate's form (a missing hit counts as wrong)."""
+    precision = dict.fromkeys(ENGINES, 0.0)
+    for j, candidate in enumerate(candidates):
+        for e in ENGINES:
+            precision[e] += sum(candidate.form in found_in(d) for d in run.ranked[e][offset + j]) / TOP_K
+    return {e: total / len(candidates) for e, total in precision.items()}
+
+
 def _exact_lines(rep: Report) -> list[str]:
     run, corpus = rep.run, rep.corpus
     offset = len(rep.known)
@@ -931,17 +944,13 @@ def _exact_lines(rep: Report) -> list[str]:
     ]
     if not rep.exact:
         return [*lines, "  no such syllable in these clippings"]
-    precision = {e: 0.0 for e in ENGINES}
-    for j, candidate in enumerate(rep.exact):
-        for e in ENGINES:
-            ids = run.ranked[e][offset + j]
-            precision[e] += sum(candidate.form in corpus.forms(d) for d in ids) / TOP_K
+    precision = _precision(run, offset, rep.exact, corpus.forms)
     base = sum(c.df / corpus.folded_df[fold(c.form)] for c in rep.exact) / len(rep.exact)
     example = rep.exact[0]
     group = ", ".join(f"{form} {df:,}" for form, df in example.group[:6])
     return [
         *lines,
-        f"  clipsearch {precision['clipsearch'] / len(rep.exact):.3f}   FTS5 {precision['FTS5'] / len(rep.exact):.3f}"
+        f"  clipsearch {precision['clipsearch']:.3f}   FTS5 {precision['FTS5']:.3f}"
         f"   (base rate {base:.3f}: mean share of the clippings with the folded syllable that have the exact form)",
         f"  example: {example.form!r} (clippings with each form of {fold(example.form)!r}: {group})",
     ]
@@ -958,16 +967,12 @@ def _word_lines(rep: Report) -> list[str]:
     ]
     if not rep.words:
         return [*lines, "  no such word in these clippings"]
-    precision = {e: 0.0 for e in ENGINES}
-    for j, candidate in enumerate(rep.words):
-        for e in ENGINES:
-            ids = run.ranked[e][offset + j]
-            precision[e] += sum(candidate.form in corpus.bigrams(d) for d in ids) / TOP_K
+    precision = _precision(run, offset, rep.words, corpus.bigrams)
     example = rep.words[0]
     group = ", ".join(f"{form} {df:,}" for form, df in example.group[:4])
     return [
         *lines,
-        f"  clipsearch {precision['clipsearch'] / len(rep.words):.3f}   FTS5 {precision['FTS5'] / len(rep.words):.3f}",
+        f"  clipsearch {precision['clipsearch']:.3f}   FTS5 {precision['FTS5']:.3f}",
         f"  example: {example.form!r} (clippings with each word of {fold(example.form)!r}: {group})",
     ]
 

@@ -48,9 +48,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import clipsearch
-from clipsearch.text.fold import fold
-from index_speed import percentile, source_version, title_words
-from query_latency import stored_titles
+from index_speed import VARIANTS, percentile, source_version
+from query_latency import make_seeds, stored_titles
 
 DEFAULT_ARCHIVE = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "rss-20k.tar.gz"
 CLI = Path(sys.executable).with_name("clipsearch")
@@ -73,16 +72,10 @@ def make_requests(index_dir: Path, count: int, rng: random.Random) -> list[Reque
             months.append(f"{month}/{year}")
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     requests: list[Request] = []
-    for clipping_id, title in titles:
-        if len(requests) >= count:
-            break
-        words = title_words(title)
-        if len(words) < 2:
-            continue
-        k = rng.randint(2, min(4, len(words)))
-        start = rng.randrange(len(words) - k + 1)
-        text = " ".join(words[start : start + k])
-        q = rng.choice([text, fold(text), f'"{text}"'])
+    seeds = make_seeds(titles, count, rng)  # each seed as typed, folded and quoted: one of the three is asked
+    for at in range(0, len(seeds), len(VARIANTS)):
+        query = rng.choice(seeds[at : at + len(VARIANTS)])
+        clipping_id, q = query.source_id, query.text
         kind = rng.choice(KINDS)
         params: list[tuple[str, str]] = [("q", q)]
         if kind == "api+filter":
