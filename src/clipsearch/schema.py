@@ -8,7 +8,8 @@ with the posting blocks of :mod:`clipsearch.codec`, read by
 groups) and ``vocabulary.json`` (exact forms and their document
 frequencies). Title, lead and body are indexed as zones of ``text`` (folded
 syllables, positions), ``exact`` (forms with diacritics) and ``words``
-(pyvi's words); ``pairs`` holds adjacent common syllables; ``title`` and
+(pyvi's words), ``exact_words`` the words as written (with diacritics);
+``pairs`` holds adjacent common syllables; ``title`` and
 ``source`` also have fields of their own; ``day``, ``source_key``, ``dup`` and
 ``manifest`` are columns. Nothing here imports Whoosh.
 """
@@ -30,6 +31,7 @@ from clipsearch.errors import IndexDamagedError, IndexNotFoundError, IndexVersio
 __all__ = [
     "ANALYSIS_VERSION",
     "EXACT_FIELD",
+    "EXACT_WORDS_FIELD",
     "GROUPS_FILE",
     "INDEX_NAME",
     "LOCK_FILE",
@@ -91,6 +93,9 @@ _INDEX_FILE = re.compile(
 TEXT_FIELD, EXACT_FIELD, WORDS_FIELD, TITLE_FIELD = "text", "exact", "words", "title"
 #: Adjacent common syllables of ``text`` (see :class:`clipsearch.writing.fields.PairTokenizer`).
 PAIRS_FIELD = "pairs"
+#: Words in their exact forms (see :class:`clipsearch.writing.fields.ExactWordTokenizer`);
+#: indexes written before it have no such field.
+EXACT_WORDS_FIELD = "exact_words"
 
 #: The classes Whoosh pickles into a table of contents (the schema's
 #: tokenizers, formats and columns; the segments' codec), by the name that

@@ -301,7 +301,7 @@ class Index:
             wanted = limit if not groups else max(limit * 3, CANDIDATES)
             ranked: Iterable[tuple[float, int]]
             if sort == "relevance":
-                ranked = rank(evaluator, query_plan.bonus, matches, wanted)
+                ranked = rank(evaluator, query_plan.bonus, matches, wanted, query_plan.words)
             else:
                 ranked = by_date(matches, columns.days, newest=sort == "newest")
             fields_of = FieldsCache(self._stored())

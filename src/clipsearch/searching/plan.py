@@ -13,7 +13,10 @@ The plan for each group of words (see :mod:`clipsearch.writing.fields` for the f
 * bonus, scored on the best candidates only
   (:mod:`clipsearch.searching.ranking`): the words pyvi finds in the query,
   in ``words``, and the syllables in sequence (a phrase) in ``text``, since
-  pyvi may segment the query and a clipping differently.
+  pyvi may segment the query and a clipping differently;
+* words as typed: the query's words of two or more syllables typed with
+  diacritics, in ``exact_words`` (``cơ_thể``); a clipping that holds more of
+  them ranks above one that holds fewer, whatever the scores.
 
 A quoted phrase requires the sequence (and the exact forms score as above).
 
@@ -34,9 +37,11 @@ from clipsearch.text.fold import fold, has_diacritics
 from clipsearch.text.normalize import normalize
 from clipsearch.text.segmenter import segment
 from clipsearch.text.syllables import syllable_form, syllable_forms
+from clipsearch.text.zones import exact_word
 
 __all__ = [
     "EXACT_WEIGHT",
+    "MAX_TYPED_WORDS",
     "SEQUENCE_BONUS",
     "TITLE_WEIGHT",
     "WORD_BONUS",
@@ -51,6 +56,7 @@ __all__ = [
     "AndNot",
     "plan",
     "query_words",
+    "typed_words",
 ]
 
 #: Weight of a syllable matched with the diacritics the user typed.
@@ -151,10 +157,14 @@ PlanNode = Union[Term, Phrase, And, Or, AndNot, Not, Every]  # noqa: UP007 (a ru
 class Plan:
     """What a query asks of the index: ``required`` decides which clippings
     match and ranks them (every match is scored); ``bonus`` terms and
-    sequences add score to the best candidates only."""
+    sequences add score to the best candidates only; ``words`` are the
+    ``exact_words`` terms of the query's words typed with diacritics, and a
+    clipping that holds more of them ranks above one that holds fewer
+    (:func:`clipsearch.searching.ranking.rank`)."""
 
     required: PlanNode
     bonus: tuple[Term | Phrase, ...] = ()
+    words: tuple[str, ...] = ()
 
 
 def _syllable_clause(syllable: str, field: str, whole: bool) -> PlanNode:
@@ -173,14 +183,22 @@ def _syllable_clause(syllable: str, field: str, whole: bool) -> PlanNode:
     return Or(parts)
 
 
+def _query_segments(text: str) -> list[tuple[str, ...]]:
+    """The syllables of pyvi's words of two or more syllables in the query.
+    pyvi segments capitals differently, so the query is lowercased first:
+    letter case must not change the ranking."""
+    return [seg.syllables for seg in segment(normalize(text).text.lower()) if len(seg.syllables) > 1]
+
+
 def query_words(text: str) -> list[str]:
-    """pyvi's words of the query. pyvi segments capitals differently, so the
-    query is lowercased first: letter case must not change the ranking."""
-    return [
-        fold("_".join(syllable_form(s) for s in seg.syllables))
-        for seg in segment(normalize(text).text.lower())
-        if len(seg.syllables) > 1
-    ]
+    """pyvi's words of the query, folded (``words`` terms)."""
+    return [fold("_".join(syllable_form(s) for s in word)) for word in _query_segments(text)]
+
+
+def typed_words(text: str) -> list[str]:
+    """pyvi's words of the query as typed (``exact_words`` terms), those
+    typed with diacritics: ``cơ thể`` gives ``cơ_thể``, ``co the`` nothing."""
+    return [w for word in _query_segments(text) if (w := exact_word(word)) is not None]
 
 
 def _plan_words(node: syntax.Terms | syntax.Phrase) -> Plan:
@@ -190,39 +208,53 @@ def _plan_words(node: syntax.Terms | syntax.Phrase) -> Plan:
     sylls = list(dict.fromkeys(in_order))
     folded = [fold(s) for s in in_order]
     bonus: list[Term | Phrase] = []
+    typed: tuple[str, ...] = ()
     if whole and len(in_order) > 1:  # one syllable is no pyvi word: the model is not loaded for it
         bonus += [Term(WORDS_FIELD, w, boost=WORD_BONUS) for w in query_words(node.text)]
+        typed = tuple(typed_words(node.text))
     if isinstance(node, syntax.Phrase) and len(folded) > 1:
         sequence = Phrase(field, folded)
         # The same clauses as unquoted words (title weight; exact form where
         # typed), so a phrase ranks by the same rules whether or not it was
         # typed with diacritics.
         clauses = [_syllable_clause(s, field, whole) for s in sylls] if whole else []
-        return Plan(And([sequence, *clauses]) if clauses else sequence, tuple(bonus))
+        return Plan(And([sequence, *clauses]) if clauses else sequence, tuple(bonus), typed)
     clauses = [_syllable_clause(s, field, whole) for s in sylls]
     required = And(clauses) if len(clauses) > 1 else clauses[0]
     if len(folded) > 1:
         bonus.append(Phrase(field, folded, boost=SEQUENCE_BONUS))
-    return Plan(required, tuple(bonus))
+    return Plan(required, tuple(bonus), typed)
+
+
+#: The most words as typed a query's ranking counts (each is a posting list read).
+MAX_TYPED_WORDS = 16
 
 
 def plan(node: syntax.Node) -> Plan:
-    """The plan of a parsed query (without its date filters)."""
+    """The plan of a parsed query (without its date filters); its words as
+    typed once each, at most :data:`MAX_TYPED_WORDS`."""
+    found = _plan(node)
+    words = tuple(dict.fromkeys(found.words))[:MAX_TYPED_WORDS]
+    return found if words == found.words else Plan(found.required, found.bonus, words)
+
+
+def _plan(node: syntax.Node) -> Plan:
     if isinstance(node, (syntax.Terms, syntax.Phrase)):
         return _plan_words(node)
     if isinstance(node, syntax.All):
         return Plan(Every())
     if isinstance(node, syntax.Not):
-        return Plan(Not(plan(node.child).required))
+        return Plan(Not(_plan(node.child).required))
     if isinstance(node, syntax.And):
-        positive = [plan(c) for c in node.children if not isinstance(c, syntax.Not)]
-        negative = [plan(c.child).required for c in node.children if isinstance(c, syntax.Not)]
+        positive = [_plan(c) for c in node.children if not isinstance(c, syntax.Not)]
+        negative = [_plan(c.child).required for c in node.children if isinstance(c, syntax.Not)]
         if not positive:  # (NOT a NOT b) inside a larger query
             return Plan(Not(Or(negative)))
         q = positive[0].required if len(positive) == 1 else And([p.required for p in positive])
         required = AndNot(q, Or(negative)) if negative else q
-        return Plan(required, tuple(b for p in positive for b in p.bonus))
+        return Plan(required, tuple(b for p in positive for b in p.bonus), tuple(w for p in positive for w in p.words))
     if isinstance(node, syntax.Or):
-        parts = [plan(c) for c in node.children]
-        return Plan(Or([p.required for p in parts]), tuple(b for p in parts for b in p.bonus))
+        parts = [_plan(c) for c in node.children]
+        words = tuple(w for p in parts for w in p.words)
+        return Plan(Or([p.required for p in parts]), tuple(b for p in parts for b in p.bonus), words)
     raise TypeError(node)  # pragma: no cover

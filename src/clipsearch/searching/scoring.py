@@ -272,6 +272,11 @@ class Evaluator:
         self._keep_postings(key, postings)
         return ids, scores
 
+    def documents(self, field: str, text: str) -> Ids:
+        """The live documents that hold a term, ascending (none where the
+        index has no such field)."""
+        return self._term(field, text)[0]
+
     def _scored(self, field: str, text: str, docnums: Ids | None = None) -> tuple[Ids, Scores, Postings]:
         """A term's documents and BM25F scores, and its postings (deleted
         documents included); with ``docnums`` (ascending), only the blocks

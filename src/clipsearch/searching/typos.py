@@ -2,7 +2,8 @@
 :data:`MIN_TYPED` letters or more that the index does not hold also matches
 the words it holds one edit away (two from :data:`TWO_EDITS` letters): a
 letter wrong, missing, added, or two swapped (optimal string alignment
-distance, computed by rapidfuzz). The word as typed matches nothing, so
+distance, computed by rapidfuzz); a word one letter shorter, the words of
+:data:`MIN_TYPED` letters it misses a letter of. The word as typed matches nothing, so
 its alternatives are OR-ed in the parsed query (not in its text, so that no
 operator or field is made or lost); "did you mean" proposes the query with
 the nearest, most frequent word.
@@ -36,7 +37,11 @@ __all__ = [
     "widen_typos",
 ]
 
-#: The shortest word corrected, and the length from which two edits are allowed.
+#: The shortest word corrected to any word one edit away, and the length
+#: from which two edits are allowed (Meilisearch's). A word one letter shorter
+#: is corrected only to the words of :data:`MIN_TYPED` letters it misses one
+#: letter of (``khog``: ``khong``), never to words as short as itself
+#: (``iran`` is no typo of ``tran``).
 MIN_TYPED = 5
 TWO_EDITS = 9
 #: The shortest word a typo may stand for (one letter fewer than the shortest corrected).
@@ -54,7 +59,7 @@ def is_typo_target(word: str) -> bool:
 
 def max_edits(word: str) -> int:
     """How many edits a typed word may be from what it meant (0: not corrected)."""
-    if len(word) < MIN_TYPED:
+    if len(word) < MIN_TYPED - 1:
         return 0
     return 1 if len(word) < TWO_EDITS else 2
 
@@ -87,6 +92,8 @@ class Speller:
         if not self._choices:
             self._choices = list(self.words)
         found = process.extract(word, self._choices, scorer=OSA.distance, score_cutoff=edits, limit=None)
+        if len(word) < MIN_TYPED:  # a letter dropped from a word long enough to be corrected
+            found = [hit for hit in found if len(hit[0]) >= MIN_TYPED]
         ranked = sorted(found, key=lambda hit: (hit[1], -self.words[hit[0]], hit[0]))
         return [hit[0] for hit in ranked[:NEAR_WORDS]]
 

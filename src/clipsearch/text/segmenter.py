@@ -272,8 +272,10 @@ class Segmenter:
             entries.append(entry)
         return entries
 
-    def _is_word(self, sylls: list[str]) -> list[bool]:
-        """``inside[i]``: pyvi labels syllable i ``I_W`` (it continues a word)."""
+    def _is_word(self, sylls: list[str]) -> tuple[list[bool], list[int], list[int]]:
+        """``inside[i]``: pyvi labels syllable i ``I_W`` (it continues a word);
+        and where a two- and a three-syllable word of pyvi's dictionary starts
+        (the model's features, kept whether or not the model joins them)."""
         entries = self._entries(sylls)
         lower = [e.lower for e in entries]
         n = len(entries)
@@ -310,14 +312,17 @@ class Segmenter:
                     a1 += tn1
             s0.append(a0)
             s1.append(a1)
-        return [label == 1 for label in viterbi2(s0, s1, self._transition)]
+        inside = [label == 1 for label in viterbi2(s0, s1, self._transition)]
+        return inside, [i for i, known in enumerate(pair) if known], [i for i, known in enumerate(triple) if known]
 
-    def _joins(self, text: str, chunk: int) -> tuple[list[re.Match[str]], list[bool]]:
-        """pyvi's syllables of ``text`` and, for each, whether it continues
-        the word of the syllable before it."""
+    def _joins(self, text: str, chunk: int) -> tuple[list[re.Match[str]], list[bool], list[tuple[int, int]]]:
+        """pyvi's syllables of ``text``; for each, whether it continues the
+        word of the syllable before it; and ``(start, count)`` of the runs of
+        syllables that pyvi's dictionary holds as words."""
         matches = list(_PYVI_PATTERN.finditer(text))
         sylls = [m.group() for m in matches]
         inside: list[bool] = []
+        known: list[tuple[int, int]] = []
         begin = 0
         while begin < len(sylls):
             end = min(len(sylls), begin + chunk)
@@ -326,7 +331,9 @@ class Segmenter:
                 while cut > begin + chunk // 2 and sylls[cut - 1] not in _SENTENCE_END:
                     cut -= 1
                 end = cut if sylls[cut - 1] in _SENTENCE_END else end
-            inside.extend(self._is_word(sylls[begin:end]))
+            labels, pairs, triples = self._is_word(sylls[begin:end])
+            inside.extend(labels)
+            known += [(begin + i, 2) for i in pairs] + [(begin + i, 3) for i in triples]
             begin = end
         joins = [False] * len(sylls)
         for i in range(1, len(sylls)):
@@ -339,12 +346,16 @@ class Segmenter:
                     and not prev[0].isdigit()
                     and not (cur[0].istitle() and not prev[0].istitle())
                 )
-        return matches, joins
+        return matches, joins, known
 
     def segment(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES, min_syllables: int = 1) -> list[Word]:
         """Segment ``text`` (expected NFC) into words with character spans;
         ``min_syllables=2`` keeps only the words the index stores."""
-        matches, joins = self._joins(text, chunk)
+        matches, joins, _known = self._joins(text, chunk)
+        return self._words(matches, joins, min_syllables)
+
+    @staticmethod
+    def _words(matches: list[re.Match[str]], joins: list[bool], min_syllables: int) -> list[Word]:
         segments: list[Word] = []
         start = 0
         for i in range(1, len(matches) + 1):
@@ -358,6 +369,18 @@ class Segmenter:
     def words(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Word]:
         """Only the words of two or more syllables (what the index keeps)."""
         return self.segment(text, chunk=chunk, min_syllables=2)
+
+    def words_and_known(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> tuple[list[Word], list[Word]]:
+        """The words of two or more syllables, and every run of two or three
+        adjacent syllables that pyvi's dictionary holds as a word, wherever
+        the model put its word boundaries (``cơ thể`` in ``có cơ thể``
+        and in ``cơ thể thao``), in the order they start."""
+        matches, joins, known = self._joins(text, chunk)
+        runs = [
+            Word(tuple(m.group() for m in matches[i : i + n]), matches[i].start(), matches[i + n - 1].end())
+            for i, n in sorted(known)
+        ]
+        return self._words(matches, joins, 2), runs
 
 
 _instance: Segmenter | None = None

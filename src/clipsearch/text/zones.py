@@ -28,6 +28,8 @@ __all__ = [
     "analyse_syllables",
     "analyse_words",
     "common_syllables",
+    "exact_word",
+    "known_words",
     "join_zones",
     "pair_term",
     "paragraphs",
@@ -63,7 +65,7 @@ def paragraphs(text: str) -> list[tuple[int, str]]:
 
 #: Per syllable: (zone, position, folded form, exact form, start, end).
 SyllableRow = tuple[int, int, str, str, int, int]
-#: Per multi-syllable word: (zone, folded word, start, end).
+#: Per multi-syllable word: (zone, word (folded or exact), start, end).
 WordRow = tuple[int, str, int, int]
 
 
@@ -93,19 +95,50 @@ def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
     return tuple(rows)
 
 
-def analyse_words(value: str) -> tuple[WordRow, ...]:
-    """The multi-syllable words pyvi's model finds in a field value."""
+def exact_word(syllables: Iterable[str]) -> str | None:
+    """The ``exact_words`` term of a word's syllables (normalised, as pyvi
+    splits them): their exact forms joined by ``_`` (``cơ_thể``), or None when
+    the word has no diacritics (its folded form says as much)."""
+    word = "_".join(syllable_form(s) for s in syllables)
+    return word if fold(word) != word else None
+
+
+@lru_cache(maxsize=8)
+def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]]:
+    """pyvi's words of a field value (folded), and its words as typed:
+    pyvi's words and the runs its dictionary holds as words, in their exact
+    forms (cached: the ``words`` and ``exact_words`` fields share one segmentation)."""
     segmenter = get_segmenter()
-    rows: list[WordRow] = []
+    words: list[WordRow] = []
+    known: list[WordRow] = []
     for zone, zone_offset, zone_text in _zones(value):
         for offset, paragraph in paragraphs(zone_text):
             base = zone_offset + offset
             norm = normalize(paragraph)
-            for seg in segmenter.words(norm.text):
+            found, runs = segmenter.words_and_known(norm.text)
+            for seg in found:
                 start, end = norm.span(seg.start, seg.end)
                 word = fold("_".join(syllable_form(s) for s in seg.syllables))
-                rows.append((zone, word, base + start, base + end))
-    return tuple(rows)
+                words.append((zone, word, base + start, base + end))
+            spans = {(seg.start, seg.end): seg.syllables for seg in (*found, *runs)}  # a word once
+            for (seg_start, seg_end), sylls in sorted(spans.items()):
+                exact = exact_word(sylls)
+                if exact is not None:
+                    start, end = norm.span(seg_start, seg_end)
+                    known.append((zone, exact, base + start, base + end))
+    return tuple(words), tuple(known)
+
+
+def analyse_words(value: str) -> tuple[WordRow, ...]:
+    """The multi-syllable words pyvi's model finds in a field value, folded."""
+    return _word_analysis(value)[0]
+
+
+def known_words(value: str) -> tuple[WordRow, ...]:
+    """The words of a field value as written (exact forms, with diacritics):
+    those pyvi's model finds, and every run of two or three syllables that
+    pyvi's dictionary holds as a word, wherever the model put its boundaries."""
+    return _word_analysis(value)[1]
 
 
 def pair_term(first: str, second: str) -> str:

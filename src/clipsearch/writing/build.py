@@ -32,6 +32,7 @@ from clipsearch.reading.checksums import sums_path
 from clipsearch.reading.segments import open_index_files
 from clipsearch.reading.toc import latest_generation
 from clipsearch.schema import (
+    EXACT_WORDS_FIELD,
     INDEX_NAME,
     LOCK_FILE,
     REBUILD_FOLDER,
@@ -244,6 +245,7 @@ def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
         "exact": zones,
         "words": zones,
         "pairs": zones,
+        EXACT_WORDS_FIELD: zones,
         "day": day_number(clipping.date),
         "source_key": source_key(clipping.source or "").encode("utf-8"),
         "dup": zones,  # SignatureColumn turns it into a signature where it is analysed
@@ -484,6 +486,7 @@ def _index(
 ) -> None:
     """Add, update and remove clippings in ``ix`` (known: what it holds), committing as it goes."""
     writer = _Writer(ix, index_path, procs, commit_every)
+    has_exact_words = EXACT_WORDS_FIELD in ix.schema
     seen: dict[str, str] = {}
     try:
         for done, path in enumerate(files, start=1):
@@ -502,6 +505,8 @@ def _index(
                 else:
                     clipping = clipping_from_bytes(data, path)
                     document = clipping_document(clipping, sha)
+                    if not has_exact_words:  # an index written before the field, updated as it is
+                        del document[EXACT_WORDS_FIELD]
                     w = writer.get(len(files) - done)
                     if previous is None:
                         w.add_document(**document)

@@ -4,7 +4,7 @@ built on :mod:`clipsearch.text`.
 A clipping's searchable text is one string of zones (title, lead, body)
 joined by :data:`~clipsearch.text.zones.ZONE_MARK`. It is normalised and
 split into syllables once (shared by several fields), segmented into words by
-pyvi's model once, and four tokenizers read that analysis:
+pyvi's model once, and five tokenizers read that analysis:
 
 * :class:`SyllableTokenizer` -> ``text``: every syllable in its folded form
   (``van``), with positions (for phrases, across any segmentation) and a
@@ -14,6 +14,11 @@ pyvi's model once, and four tokenizers read that analysis:
   syllable that has diacritics, for ranking exact matches first;
 * :class:`WordTokenizer` -> ``words``: the folded multi-syllable words pyvi
   finds (``van_phong``), a bonus for matching whole words;
+* :class:`ExactWordTokenizer` -> ``exact_words``: the words as written
+  (``cơ_thể``, with diacritics): pyvi's words and every run of two or three
+  syllables pyvi's dictionary holds as a word, wherever the model put its
+  boundaries, so that a word typed with diacritics is one posting list
+  (words first, :func:`clipsearch.searching.ranking.rank`);
 * :class:`PairTokenizer` -> ``pairs``: two adjacent syllables (``co the``)
   when both are among the index's most common ones, so that a quoted phrase
   of common syllables is answered by one short posting list instead of their
@@ -35,17 +40,20 @@ from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
 from clipsearch.codec.formats import IntFrequency, Presence, VarintPositions
 from clipsearch.reprints.minhash import signature
+from clipsearch.schema import EXACT_WORDS_FIELD
 from clipsearch.text.zones import (
     ZONE_BOOSTS,
     ZONE_MARK,
     SyllableRow,
     analyse_syllables,
     analyse_words,
+    known_words,
     pair_term,
 )
 
 __all__ = [
     "ExactTokenizer",
+    "ExactWordTokenizer",
     "PairTokenizer",
     "SignatureColumn",
     "SyllableTokenizer",
@@ -133,6 +141,14 @@ class WordTokenizer(_ZonedTokenizer):
             yield word, zone, i, start, end
 
 
+class ExactWordTokenizer(_ZonedTokenizer):
+    """Words as written, with diacritics (:func:`~clipsearch.text.zones.known_words`)."""
+
+    def rows(self, value: str) -> Iterator[TokenRow]:
+        for i, (zone, word, start, end) in enumerate(known_words(value)):
+            yield word, zone, i, start, end
+
+
 class PairTokenizer(_ZonedTokenizer):
     """Adjacent folded syllables (consecutive positions: never across a
     paragraph or zone) when both are in ``common``. The set is chosen when the
@@ -171,8 +187,12 @@ class SignatureColumn(COLUMN):
         return signature(title, lead, body)
 
 
-def build_schema(common: Iterable[str] = ()) -> Any:
+def build_schema(common: Iterable[str] = (), *, exact_words: bool = True) -> Any:
     """The Whoosh schema of a clipsearch index.
+
+    ``exact_words=False`` leaves out the ``exact_words`` field, as indexes
+    written before it were: an index is updated with the fields its
+    segments were written with.
 
     ``text``, ``exact`` and ``words`` hold title, lead and body as zones
     weighted 3 : 2 : 1 (see :data:`clipsearch.text.zones.ZONE_BOOSTS`), ``pairs`` the
@@ -192,6 +212,13 @@ def build_schema(common: Iterable[str] = ()) -> Any:
 
     pairs = TEXT(analyzer=PairTokenizer(common, ZONE_BOOSTS), phrase=False)
     pairs.format, pairs.scorable = Presence(), False  # only which clippings have a pair
+
+    fields: dict[str, Any] = {}
+    if exact_words:
+        # only which clippings hold a word: a query's words are counted, not scored
+        known = TEXT(analyzer=ExactWordTokenizer(ZONE_BOOSTS), phrase=False)
+        known.format, known.scorable = Presence(), False
+        fields[EXACT_WORDS_FIELD] = known
 
     return Schema(
         id=ID(stored=True, unique=True),
@@ -213,4 +240,5 @@ def build_schema(common: Iterable[str] = ()) -> Any:
         exact=frequency(ExactTokenizer(ZONE_BOOSTS)),
         words=frequency(WordTokenizer(ZONE_BOOSTS)),
         pairs=pairs,
+        **fields,
     )

@@ -34,7 +34,7 @@ from clipsearch.errors import ClipsearchError
 from clipsearch.reading.checksums import Part, chunk_size, chunked, crc, part_sums, read_sums, sums_path, write_sums
 from clipsearch.reading.segments import IndexFiles, Segment
 from clipsearch.reading.toc import read_toc
-from clipsearch.schema import RENAMED_CLASSES, read_index_file
+from clipsearch.schema import EXACT_WORDS_FIELD, RENAMED_CLASSES, read_index_file
 from clipsearch.writing.fields import build_schema
 
 __all__ = ["SegmentStorage"]
@@ -130,7 +130,8 @@ class SegmentStorage(FileStorage):
 
     def open_index(self, indexname: str, schema: Any = None, indexclass: Any = None) -> Any:
         """Open the Whoosh index ``indexname``, with the schema this version
-        builds for its common syllables unless ``schema`` is given."""
+        builds for its common syllables and with the fields its segments
+        have (``exact_words`` came later), unless ``schema`` is given."""
         if schema is None:
             try:
                 files = IndexFiles(self.folder, indexname)
@@ -138,7 +139,7 @@ class SegmentStorage(FileStorage):
                 pass
             else:
                 files.close()
-                schema = build_schema(files.common)
+                schema = build_schema(files.common, exact_words=EXACT_WORDS_FIELD in files.fields)
         return super().open_index(indexname, schema=schema, indexclass=indexclass)
 
     def rename_file(self, frm: str, to: str, safe: bool = False) -> None:
