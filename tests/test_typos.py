@@ -25,6 +25,7 @@ from clipsearch.searching.typos import (
     NEAR_WORDS,
     Speller,
     max_edits,
+    spelled_alike,
     suggested,
     widen_typos,
 )
@@ -240,3 +241,24 @@ def test_a_typo_between_words_does_not_join_its_neighbours(tmp_path: Path) -> No
         result = index.query("cơ quann thể thao")
         assert result.suggestion == "cơ quan thể thao"
         assert result.hits[0].id == "meant"
+
+
+@pytest.mark.parametrize(
+    ("typed", "word", "alike"),
+    [
+        ("khôg", "khong", True),  # a letter dropped, the diacritics kept
+        ("khôngg", "khong", True),
+        ("dũng", "duong", False),  # a word of its own: ũ is not ư, and ơ is missing
+        ("hồng", "khong", False),
+        ("nguyến", "nguyen", True),  # another tone on a written form: one edit
+        ("huddersfiéld", "huddersfield", True),  # the word itself, with no written form of its own
+    ],
+)
+def test_a_syllable_typed_with_diacritics_keeps_them(typed: str, word: str, alike: bool) -> None:
+    forms = {"khong": {"không": 900, "khống": 12}, "duong": {"dương": 300, "đường": 800}, "nguyen": {"nguyễn": 500}}
+    assert spelled_alike(typed, word, forms) is alike
+
+
+def test_an_abbreviation_is_suggested_in_capitals() -> None:
+    assert suggested("UBNDD tỉnh", {"ubndd": "ubnd"}) == "UBND tỉnh"
+    assert suggested("Romaia", {"romaia": "romania"}) == "Romania"

@@ -163,3 +163,33 @@ def test_the_best_by_count_are_those_of_a_full_sort(rows: list[tuple[int, float]
     scores = np.array([s for _, s in rows], dtype=np.float64)
     expected = sorted(range(len(rows)), key=lambda i: (-held[i], -scores[i], ids[i]))[:limit]
     assert _best_by_count(Matches(ids, scores), held, limit).tolist() == expected
+
+
+SYLLABLES = ["cơ", "thể", "có", "học", "sinh", "viên", "kinh", "tế", "và", "văn", "phòng", "chữ", "ký", ".", ",", "Học"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(SYLLABLES), max_size=40), st.integers(4, 12))
+def test_the_dictionarys_words_do_not_depend_on_where_a_long_text_is_cut(words: list[str], chunk: int) -> None:
+    from clipsearch.text.segmenter import get_segmenter
+
+    text = " ".join(words)
+    whole = get_segmenter().words_and_known(text, chunk=10**9)[1]
+    cut = get_segmenter().words_and_known(text, chunk=chunk)[1]
+    assert sorted(cut) == sorted(whole)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("cơ thể", {"cơ_thể"}),
+        ("Hải Phòng", {"hải_phòng"}),  # a name: joined in title case
+        ("hải phòng", {"hải_phòng"}),
+        ("HẢI PHÒNG", {"hải_phòng"}),
+        ("co the", set()),  # typed without diacritics: no word as typed
+    ],
+)
+def test_the_query_words_as_typed_do_not_depend_on_letter_case(query: str, expected: set[str]) -> None:
+    from clipsearch.searching.plan import typed_words
+
+    assert set(typed_words(query)) == expected

@@ -58,7 +58,7 @@ from clipsearch.searching.scoring import Evaluator, Matches
 from clipsearch.searching.similar import key_terms
 from clipsearch.searching.spelling import suggest
 from clipsearch.searching.syntax import All, Node, parse_query, split_filters
-from clipsearch.searching.typos import Speller, Typos, suggested, widen_typos
+from clipsearch.searching.typos import Speller, Typos, spelled_alike, suggested, widen_typos
 from clipsearch.sorted_arrays import in_sorted
 from clipsearch.text.fold import fold, fold_syllable
 from clipsearch.text.syllables import syllable_forms
@@ -348,7 +348,10 @@ class Index:
         """The parsed query ``words`` with its typos widened (:func:`widen_typos`), or None; under the lock."""
         files = self._files
         return widen_typos(
-            words, lambda folded: files.doc_frequency(TEXT_FIELD, folded) > 0, lambda w: self._speller().near(w)
+            words,
+            lambda folded: files.doc_frequency(TEXT_FIELD, folded) > 0,
+            lambda folded: self._speller().near(folded),
+            alike=lambda typed, word: spelled_alike(typed, word, self._vocabulary()),
         )
 
     def _spelling_key(self) -> object:

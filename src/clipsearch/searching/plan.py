@@ -29,6 +29,7 @@ against the same query built for Whoosh (``tests/whoosh_reference.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Union
 
 from clipsearch.schema import EXACT_FIELD, TEXT_FIELD, TITLE_FIELD, WORDS_FIELD
@@ -183,11 +184,16 @@ def _syllable_clause(syllable: str, field: str, whole: bool) -> PlanNode:
     return Or(parts)
 
 
-def _query_segments(text: str) -> list[tuple[str, ...]]:
+@lru_cache(maxsize=256)
+def _query_segments(text: str, names: bool = False) -> tuple[tuple[str, ...], ...]:
     """The syllables of pyvi's words of two or more syllables in the query.
     pyvi segments capitals differently, so the query is lowercased first:
-    letter case must not change the ranking."""
-    return [seg.syllables for seg in segment(normalize(text).text.lower()) if len(seg.syllables) > 1]
+    letter case must not change the ranking; with ``names``, it is also
+    segmented in title case, where the model joins names (``Hải Phòng``)."""
+    norm = normalize(text).text
+    variants = (norm.lower(), norm.title()) if names else (norm.lower(),)
+    found = (seg.syllables for variant in variants for seg in segment(variant) if len(seg.syllables) > 1)
+    return tuple(dict.fromkeys(tuple(s.lower() for s in word) for word in found))
 
 
 def query_words(text: str) -> list[str]:
@@ -197,8 +203,11 @@ def query_words(text: str) -> list[str]:
 
 def typed_words(text: str) -> list[str]:
     """pyvi's words of the query as typed (``exact_words`` terms), those
-    typed with diacritics: ``cơ thể`` gives ``cơ_thể``, ``co the`` nothing."""
-    return [w for word in _query_segments(text) if (w := exact_word(word)) is not None]
+    typed with diacritics: ``cơ thể`` gives ``cơ_thể``, ``co the`` nothing.
+    The query is segmented in lower case and in title case: a clipping holds
+    a name as a word where the model joined it, capitalised."""
+    words = (exact_word(word) for word in _query_segments(text, names=True))
+    return list(dict.fromkeys(w for w in words if w is not None))
 
 
 def _plan_words(node: syntax.Terms | syntax.Phrase) -> Plan:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from clipsearch.searching import syntax
 from clipsearch.searching.correction import rewrite_words
-from clipsearch.text.fold import fold
+from clipsearch.text.fold import fold, has_diacritics
 from clipsearch.text.syllables import syllable_forms
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Typos",
     "is_typo_target",
     "max_edits",
+    "spelled_alike",
     "suggested",
     "widen_typos",
 ]
@@ -107,8 +108,24 @@ class Typos:
     nearest: dict[str, str]
 
 
+def spelled_alike(typed: str, word: str, forms: Mapping[str, Mapping[str, int]]) -> bool:
+    """Whether ``word`` (folded) may be what ``typed`` (a syllable typed with
+    diacritics, normalised, lower case) meant: one of its written forms
+    (``forms[word]``, or the word itself) is as near to what was typed, the
+    diacritics counted as letters, as :func:`max_edits` allows. ``khôg`` may
+    mean ``không``; ``dũng`` is a word of its own, not a typo of ``dương``."""
+    from rapidfuzz.distance import OSA
+
+    edits = max_edits(fold(typed))
+    return any(OSA.distance(typed, form) <= edits for form in (word, *forms.get(word, {})))
+
+
 def widen_typos(
-    node: syntax.Node, holds: Callable[[str], bool], near: Callable[[str], list[str]], limit: int = MAX_TYPOS
+    node: syntax.Node,
+    holds: Callable[[str], bool],
+    near: Callable[[str], list[str]],
+    limit: int = MAX_TYPOS,
+    alike: Callable[[str, str], bool] | None = None,
 ) -> Typos | None:
     """The typos of the parsed query ``node``: the syllables of its words (not
     of quoted phrases, excluded words or ``source:`` values) of
@@ -117,8 +134,10 @@ def widen_typos(
     looked up. Each becomes an OR of its words, in the same field, AND-ed with
     the rest of its group of words, whose runs on either side of it stay
     apart (syllables the user did not type next to each other never become
-    a word). None if there is none."""
+    a word). A syllable typed with diacritics keeps only the words that
+    ``alike(typed, word)`` (:func:`spelled_alike`). None if there is none."""
     looked: dict[str, list[str]] = {}
+    nearest: dict[str, str] = {}
 
     def words_for(folded: str) -> list[str]:
         if folded not in looked:
@@ -135,7 +154,10 @@ def widen_typos(
             for form in syllable_forms(n.text):
                 folded = fold(form)
                 words = words_for(folded) if folded.isascii() and folded.isalpha() and max_edits(folded) else []
+                if alike is not None and has_diacritics(form):
+                    words = [w for w in words if alike(form, w)]
                 if words:
+                    nearest.setdefault(folded, words[0])
                     if run:
                         parts.append(syntax.Terms(" ".join(run), n.field))
                         run = []
@@ -156,7 +178,6 @@ def widen_typos(
         return n  # phrases, NOT (an excluded typo excludes nothing), *, dates
 
     widened = widen(node)
-    nearest = {typo: words[0] for typo, words in looked.items() if words}
     return Typos(widened, nearest) if nearest else None
 
 
@@ -167,6 +188,8 @@ def suggested(query: str, nearest: dict[str, str]) -> str:
         word = nearest.get(fold(run).lower()) if not negated else None
         if word is None:
             return None
+        if len(run) > 1 and run.isupper():  # an abbreviation, a name in capitals
+            return word.upper()
         return word.capitalize() if run[0].isupper() else word
 
     return rewrite_words(query, replace) or query

@@ -29,7 +29,10 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b
 # Controls that separate words (form feed from PDFs, vertical tab, the
 # information separators, NEL) become spaces; the other C0/C1 controls go.
 _SPACE_CONTROLS = "\f\v\x1c\x1d\x1e\x1f\x85"
-_TO_SPACE = str.maketrans({c: " " for c in _SPACE_CONTROLS + "_"})
+# Letters that look like Đ/đ and that text converted from legacy Vietnamese
+# encodings writes for it: eth (Ð ð) and African D (Ɖ ɖ).
+_D_STROKE_LOOK_ALIKES = {"Ð": "Đ", "ð": "đ", "Ɖ": "Đ", "ɖ": "đ"}
+_ANALYSIS_TABLE = str.maketrans({**{c: " " for c in _SPACE_CONTROLS + "_"}, **_D_STROKE_LOOK_ALIKES})
 _CONTROLS = "".join(
     chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if chr(c) not in "\t\n\r" + _SPACE_CONTROLS
 )
@@ -93,18 +96,19 @@ def _joins_cluster(ch: str) -> bool:
 
 def is_clean(text: str) -> bool:
     """Is ``text`` NFC with nothing :func:`normalize` drops (so that
-    normalising keeps every offset and changes only tone placement, ``_`` and
-    separator controls)? True of the text stored in the index."""
+    normalising keeps every offset and changes only tone placement, ``_``,
+    look-alikes of ``Đ`` and separator controls)? True of the text stored in the index."""
     return unicodedata.is_normalized("NFC", text) and not _DROP_RE.search(text)
 
 
 def normalize(text: str) -> Normalized:
     """NFC, drop invisible and control characters and lone surrogates, turn
     ``_`` and word-separating controls into spaces (pyvi treats ``_`` as a word
-    joiner) and use one tone placement. Returns the result with its offset map
+    joiner), write the look-alikes of ``Đ`` (``Ð``, ``Ɖ``) as ``Đ`` and use
+    one tone placement. Returns the result with its offset map
     to ``text``."""
     if is_clean(text):
-        return Normalized(normalize_tone_placement(text.translate(_TO_SPACE)), text)
+        return Normalized(normalize_tone_placement(text.translate(_ANALYSIS_TABLE)), text)
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -133,7 +137,7 @@ def normalize(text: str) -> Normalized:
         cluster.append(ch)
         last_kept_end = i + 1
     flush(last_kept_end)
-    clean = normalize_tone_placement("".join(out).translate(_TO_SPACE))
+    clean = normalize_tone_placement("".join(out).translate(_ANALYSIS_TABLE))
     return Normalized(clean, text, tuple(starts), tuple(ends))
 
 

@@ -315,6 +315,20 @@ class Segmenter:
         inside = [label == 1 for label in viterbi2(s0, s1, self._transition)]
         return inside, [i for i, known in enumerate(pair) if known], [i for i, known in enumerate(triple) if known]
 
+    def _known_across(self, sylls: list[str], cut: int) -> list[tuple[int, int]]:
+        """``(start, count)`` of the dictionary's words that span the cut
+        between chunks before syllable ``cut``."""
+        lower = [s.lower() for s in sylls[max(0, cut - 2) : cut + 2]]
+        at = cut - max(0, cut - 2)  # where the cut falls in ``lower``
+        runs = [(at - 1, 2), (at - 2, 3), (at - 1, 3)]
+        found = []
+        for start, count in runs:
+            if start >= 0 and start + count <= len(lower):
+                words = self._bigrams if count == 2 else self._trigrams
+                if " ".join(lower[start : start + count]) in words.lookup(1):
+                    found.append((cut - at + start, count))
+        return found
+
     def _joins(self, text: str, chunk: int) -> tuple[list[re.Match[str]], list[bool], list[tuple[int, int]]]:
         """pyvi's syllables of ``text``; for each, whether it continues the
         word of the syllable before it; and ``(start, count)`` of the runs of
@@ -334,6 +348,8 @@ class Segmenter:
             labels, pairs, triples = self._is_word(sylls[begin:end])
             inside.extend(labels)
             known += [(begin + i, 2) for i in pairs] + [(begin + i, 3) for i in triples]
+            if begin:  # the dictionary's words across the cut, which neither chunk looked up
+                known += self._known_across(sylls, begin)
             begin = end
         joins = [False] * len(sylls)
         for i in range(1, len(sylls)):

@@ -103,6 +103,17 @@ def exact_word(syllables: Iterable[str]) -> str | None:
     return word if fold(word) != word else None
 
 
+def _for_the_model(text: str) -> str:
+    """A paragraph as pyvi's model reads it: in lower case when it is written
+    all in capitals (a headline), as queries are, since the model joins
+    capitals differently (and reads ``SINH.`` as an abbreviation)."""
+    if text.isupper():
+        lower = text.lower()
+        if len(lower) == len(text):  # the words' offsets stay those of the paragraph
+            return lower
+    return text
+
+
 @lru_cache(maxsize=8)
 def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]]:
     """pyvi's words of a field value (folded), and its words as typed:
@@ -115,7 +126,7 @@ def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]
         for offset, paragraph in paragraphs(zone_text):
             base = zone_offset + offset
             norm = normalize(paragraph)
-            found, runs = segmenter.words_and_known(norm.text)
+            found, runs = segmenter.words_and_known(_for_the_model(norm.text))
             for seg in found:
                 start, end = norm.span(seg.start, seg.end)
                 word = fold("_".join(syllable_form(s) for s in seg.syllables))
