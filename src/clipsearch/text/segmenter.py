@@ -390,11 +390,11 @@ class Segmenter:
         """The words of two or more syllables, and every run of two or three
         adjacent syllables that pyvi's dictionary holds as a word, wherever
         the model put its word boundaries (``cơ thể`` in ``có cơ thể``
-        and in ``cơ thể thao``), in the order they start."""
+        and in ``cơ thể thao``)."""
         matches, joins, known = self._joins(text, chunk)
         runs = [
             Word(tuple(m.group() for m in matches[i : i + n]), matches[i].start(), matches[i + n - 1].end())
-            for i, n in sorted(known)
+            for i, n in known
         ]
         return self._words(matches, joins, 2), runs
 

@@ -132,7 +132,7 @@ def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]
                 word = fold("_".join(syllable_form(s) for s in seg.syllables))
                 words.append((zone, word, base + start, base + end))
             spans = {(seg.start, seg.end): seg.syllables for seg in (*found, *runs)}  # a word once
-            for (seg_start, seg_end), sylls in sorted(spans.items()):
+            for (seg_start, seg_end), sylls in spans.items():
                 exact = exact_word(sylls)
                 if exact is not None:
                     start, end = norm.span(seg_start, seg_end)

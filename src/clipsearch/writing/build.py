@@ -63,7 +63,7 @@ __all__ = [
 #: How many of the most common syllables form pairs, and from how many of
 #: the files of the run that creates an index they are counted.
 COMMON_SYLLABLES = 200
-COMMON_SAMPLE = 2000
+COMMON_SAMPLE = 500
 
 
 @dataclass(frozen=True)
