@@ -1,12 +1,16 @@
-"""Indexing speed, index size, memory, segmenter speed and query latency of clipsearch on a real corpus.
+"""Indexing speed against the engines a user would pick instead, index size, memory, segmenter speed and
+query latency of clipsearch on a real corpus.
 
 Run by hand, never by CI (it takes minutes and needs the corpora in ../shared)::
 
+    pip install -e '.[bench]'   # tantivy, one of the anchors (skipped, with a line saying so, when missing)
     python benchmarks/index_speed.py --n 5000 --corpus vietnews
     python benchmarks/index_speed.py --n 5000 --corpus rss --queries 200 --seed 1
+    python benchmarks/index_speed.py --n 1000 --corpus both --no-segmenters   # builds and queries only
     python benchmarks/index_speed.py --n 80000 --corpus both   # everything (pyvi alone takes minutes)
 
-What it does, deterministically for a given --n, --corpus, --queries and --seed:
+What it does, deterministically for a given --n, --corpus, --queries and --seed
+(the same steps in the same order, the same lines; timings aside):
 
 1. Streams the corpus archive(s) with :mod:`tarfile` and extracts the first N
    clippings sorted by member name into a work folder (a temporary folder,
@@ -14,24 +18,50 @@ What it does, deterministically for a given --n, --corpus, --queries and --seed:
    number of clippings, split between the two archives in proportion to their
    sizes (60,000 : 20,000, so 3/4 vietnews and 1/4 rss); each goes into its own
    sub-folder so ids never collide.
-2. Times ``clipsearch.build_index([clippings], index, rebuild=True)``: wall
-   and CPU seconds, clippings/s, MB/s of raw text (1 MB = 10^6 bytes), size of
-   the index folder and its ratio to the raw text, peak RSS of this process.
-   Then runs ``build_index`` again on the same folder and index (no rebuild,
-   nothing changed): wall seconds, share of the full build, and whether its
-   report lists every clipping as unchanged.
-3. Builds --queries query seeds from the titles of indexed clippings (2-4
+2. Builds (--anchors, default; --no-anchors skips them) the anchors a user would
+   pick instead, on exactly the extracted files, then clipsearch. Each build runs
+   in a fresh process (multiprocessing's 'spawn'), so that its peak RSS is its own
+   and nothing one build loads or leaves stays for the next one. The anchors list
+   the files with ``find_clipping_files`` and parse them with
+   ``clipsearch.read_clipping``, skipping unreadable files and repeated ids as
+   ``build_index`` does; listing and parsing are timed, the interpreter start-up
+   and the import of the engine's library are not:
+
+   - SQLite FTS5 (standard-library ``sqlite3``): ``fts5(title, lead, body, id
+     UNINDEXED, tokenize = "unicode61 remove_diacritics 2")``, the fields as parsed,
+     inserted with one ``executemany`` in one transaction (no ``optimize``).
+   - tantivy (``pip install -e '.[bench]'``; when it is not installed a line
+     says so and the run goes on): title, lead and body as stored text fields
+     with the default tokenizer, id stored (``raw``); one writer with a 256 MB
+     heap and its default threads, ``commit``, ``wait_merging_threads``.
+   - plain Whoosh (--plain-whoosh, default): ``StandardAnalyzer`` on title, lead
+     and body, stored, plus a stored unique ``id``; one ``ix.writer(limitmb=256)``
+     (one process), ``add_document`` per clipping, one commit. The baseline of
+     "full build in at most 1.5 x plain Whoosh".
+   - clipsearch: ``clipsearch.build_index([clippings], index, rebuild=True)``
+     (one worker process per CPU from --n 501 on: with 500, one process).
+
+   For each: clippings indexed, wall and CPU seconds (the build process's threads
+   and the worker processes it waited for), clippings/s, MB/s of raw text
+   (1 MB = 10^6 bytes), size of the index on disk and its ratio to the raw text,
+   and the build process's own peak RSS (VmHWM); then clipsearch's wall time over
+   each anchor's ("clipsearch / FTS5 = 31.20 x"). For clipsearch also the CPU of
+   its worker processes and ``ru_maxrss`` of RUSAGE_SELF (on Linux it starts at
+   the peak of the process that started the build process: this benchmark's,
+   printed) and RUSAGE_CHILDREN (its largest worker).
+3. Runs ``build_index`` again, in this process, on the same folder and index (no
+   rebuild, nothing changed): wall seconds, share of the full build, and whether
+   its report lists every clipping as unchanged.
+4. Builds --queries query seeds from the titles of indexed clippings (2-4
    consecutive words of one title) and runs each in three variants: as typed
    (with diacritics), folded without diacritics, and as a "quoted phrase".
-   The whole set runs once as a warm-up, then every query is timed on a second
-   pass; p50/p95/max latency and the fraction of queries whose source clipping
-   is in the top 10 (a sanity check, not a relevance measure) are printed.
-4. Times a fresh ``clipsearch query`` process (imports, model load, index
-   open, one search) five times and prints the median.
-5. (--plain-whoosh, default) Builds a plain Whoosh index of the same files,
-   parsed the same way: ``StandardAnalyzer`` on title, lead and body (not
-   stored) plus a stored unique ``id``, one ``ix.writer()`` with default
-   settings; the baseline of "full build in at most 1.5 x plain Whoosh".
+   The segmenter's model is loaded first; the whole set runs once as a warm-up,
+   then every query is timed on a second pass; p50/p95/max latency and the
+   fraction of queries whose source clipping is in the top 10 (a sanity check,
+   not a relevance measure) are printed.
+5. Times a fresh ``clipsearch query`` process (imports, model load, index
+   open, one search) five times and prints the median, and the peak RSS of one
+   more such process.
 6. (--segmenters, default) Segments every paragraph the index segments (each
    zone of each clipping split by ``clipsearch.text.zones.paragraphs``, after
    ``clipsearch.text.normalize``) with ``pyvi.ViTokenizer.tokenize`` and with
@@ -41,9 +71,10 @@ What it does, deterministically for a given --n, --corpus, --queries and --seed:
    ours on one 10,000- vs one 100,000-syllable paragraph (pyvi, quadratic, on
    2,000 vs 20,000 in a child process with a timeout).
 
-Steps 5 and 6 run last so that their memory does not count in the peak RSS
-of the build and the queries. Only the standard library, clipsearch, pyvi and
-Whoosh are used. Corpus text never goes into the repository: the default work
+The report ends with a summary of the headline figures against the issue's
+targets and a line with the load average (the machine's other load moves the
+wall times). Only the standard library, clipsearch, pyvi, Whoosh and (optional)
+tantivy are used. Corpus text never goes into the repository: the default work
 folder is outside it, and differing paragraphs are reported by id, never text.
 """
 
@@ -51,7 +82,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -66,6 +99,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path, PurePosixPath
 
 import clipsearch
@@ -266,43 +300,278 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+# ---------------------------------------------------------------------------
+# Builds: the anchors a user would pick instead, then clipsearch, each in a fresh process
+
+FTS5 = "FTS5"
+TANTIVY = "tantivy"
+WHOOSH = "plain Whoosh"
+CLIPSEARCH = "clipsearch"
+ANCHORS = (FTS5, TANTIVY, WHOOSH)
+# What each build does, as the report describes it.
+ENGINE_SETUP = {
+    FTS5: 'sqlite3 fts5(title, lead, body, id UNINDEXED, tokenize = "unicode61 remove_diacritics 2"), '
+    "one transaction (executemany)",
+    TANTIVY: "title, lead, body: text, stored, default tokenizer; id: stored, raw; "
+    "writer(heap 256 MB, default threads), commit, wait_merging_threads",
+    WHOOSH: "StandardAnalyzer on title, lead, body (stored) + stored unique id; one ix.writer(limitmb=256)",
+    CLIPSEARCH: "build_index([clippings], index, rebuild=True)",
+}
+# The module each build imports before its timer starts (the import is not timed).
+ENGINE_MODULES = {
+    FTS5: "sqlite3",
+    TANTIVY: "tantivy",
+    WHOOSH: "whoosh.index",
+    CLIPSEARCH: "clipsearch.writing.build",
+}
+# Sub-folders of the work folder (clipsearch's index goes into "index").
+ANCHOR_FOLDERS = {FTS5: "fts5", TANTIVY: "tantivy", WHOOSH: "whoosh-plain"}
+FTS5_FILE = "fts5.sqlite3"
+FTS5_CREATE = (
+    "CREATE VIRTUAL TABLE clippings USING fts5(title, lead, body, id UNINDEXED, "
+    'tokenize = "unicode61 remove_diacritics 2")'
+)
+FTS5_INSERT = "INSERT INTO clippings(title, lead, body, id) VALUES (?, ?, ?, ?)"
+TANTIVY_HEAP = 256 * MB
+WHOOSH_LIMIT_MB = 256
+
+
+class _Progress:
+    """Logs ``label done/total`` at every tenth of the work."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total, self.step = label, total, 0
+
+    def __call__(self, done: int) -> None:
+        if self.total and done * 10 >= (self.step + 1) * self.total:
+            self.step = done * 10 // self.total
+            log(f"{self.label} {done:,}/{self.total:,}")
+
+
+class ParsedClippings:
+    """The clippings an anchor indexes: the files ``build_index`` would index,
+    listed by ``find_clipping_files`` and parsed by ``clipsearch.read_clipping``
+    as they are iterated; a file that cannot be parsed, or whose id came
+    earlier, is skipped (and counted), as ``build_index`` does."""
+
+    def __init__(self, clippings_dir: Path, label: str) -> None:
+        self.files = find_clipping_files([clippings_dir], IndexReport(""))
+        self.label = label
+        self.indexed = 0
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[clipsearch.Clipping]:
+        seen: set[str] = set()
+        progress = _Progress(f"  {self.label}", len(self.files))
+        for done, path in enumerate(self.files, start=1):
+            try:
+                clipping = clipsearch.read_clipping(path)
+            except ClippingError:
+                self.skipped += 1
+            else:
+                if clipping.id in seen:
+                    self.skipped += 1
+                else:
+                    seen.add(clipping.id)
+                    self.indexed += 1
+                    yield clipping
+            progress(done)
+
+
+# Each builder lists, parses and indexes the files, and returns the clippings
+# indexed, the files skipped and (clipsearch) the build's report.
+BuildOutcome = tuple[int, int, IndexReport | None]
+
+
+def build_fts5(clippings_dir: Path, index_dir: Path) -> BuildOutcome:
+    """SQLite FTS5 (standard-library ``sqlite3``), one transaction."""
+    import sqlite3
+
+    index_dir.mkdir(parents=True)
+    clippings = ParsedClippings(clippings_dir, FTS5)
+    connection = sqlite3.connect(index_dir / FTS5_FILE)
+    try:
+        connection.execute(FTS5_CREATE)
+        with connection:  # one transaction, committed at the end
+            connection.executemany(FTS5_INSERT, ((c.title, c.lead, c.body_text, c.id) for c in clippings))
+    finally:
+        connection.close()
+    return clippings.indexed, clippings.skipped, None
+
+
+def build_tantivy(clippings_dir: Path, index_dir: Path) -> BuildOutcome:
+    """tantivy: three stored text fields with the default tokenizer and a
+    stored id, one writer with its default threads, one commit."""
+    import tantivy  # type: ignore[import-not-found,unused-ignore]
+
+    index_dir.mkdir(parents=True)
+    clippings = ParsedClippings(clippings_dir, TANTIVY)
+    builder = tantivy.SchemaBuilder()
+    for name in ("title", "lead", "body"):
+        builder.add_text_field(name, stored=True)
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    index = tantivy.Index(builder.build(), path=str(index_dir))
+    writer = index.writer(heap_size=TANTIVY_HEAP)
+    for c in clippings:
+        writer.add_document(tantivy.Document(title=c.title, lead=c.lead, body=c.body_text, id=c.id))
+    writer.commit()
+    writer.wait_merging_threads()
+    return clippings.indexed, clippings.skipped, None
+
+
+def build_plain_whoosh(clippings_dir: Path, index_dir: Path) -> BuildOutcome:
+    """Whoosh as a user would set it up: ``StandardAnalyzer`` on title, lead
+    and body (stored), a stored unique id, one writer with ``limitmb=256``."""
+    from whoosh import index as whoosh_index
+    from whoosh.analysis import StandardAnalyzer
+    from whoosh.fields import ID, TEXT, Schema
+
+    schema = Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=StandardAnalyzer(), stored=True),
+        lead=TEXT(analyzer=StandardAnalyzer(), stored=True),
+        body=TEXT(analyzer=StandardAnalyzer(), stored=True),
+    )
+    index_dir.mkdir(parents=True)
+    clippings = ParsedClippings(clippings_dir, WHOOSH)
+    writer = whoosh_index.create_in(str(index_dir), schema).writer(limitmb=WHOOSH_LIMIT_MB)
+    for c in clippings:
+        writer.add_document(id=c.id, title=c.title, lead=c.lead, body=c.body_text)
+    writer.commit()
+    return clippings.indexed, clippings.skipped, None
+
+
+def build_clipsearch(clippings_dir: Path, index_dir: Path) -> BuildOutcome:
+    """``clipsearch.build_index``, as a user runs it (worker processes from 501 clippings on)."""
+    progress: _Progress | None = None
+
+    def log_progress(done: int, total: int) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = _Progress("  indexed", total)
+        progress(done)
+
+    report = clipsearch.build_index([clippings_dir], index_dir, rebuild=True, progress=log_progress)
+    return len(report.indexed), len(report.skipped), report
+
+
+BUILDERS: dict[str, Callable[[Path, Path], BuildOutcome]] = {
+    FTS5: build_fts5,
+    TANTIVY: build_tantivy,
+    WHOOSH: build_plain_whoosh,
+    CLIPSEARCH: build_clipsearch,
+}
+
+
 @dataclass
-class BuildFigures:
-    report: clipsearch.IndexReport
+class EngineBuild:
+    """One engine's build of the extracted files, measured inside the fresh
+    process that ran it (its interpreter start-up and the engine's import excluded)."""
+
+    engine: str
+    indexed: int
+    skipped: int
     wall: float
-    cpu: float
-    children_cpu: float
+    cpu: float  # the build process, all its threads
+    children_cpu: float  # the worker processes it started and waited for
     index_bytes: int
-    rss_before: int
-    rss_after: int
-    children_rss: int
+    peak_rss: int | None  # VmHWM: the build process's own peak (Linux only)
+    rusage_self: int  # ru_maxrss of RUSAGE_SELF: on Linux, at least the starting process's peak
+    rusage_children: int  # ru_maxrss of RUSAGE_CHILDREN: its largest worker process
+    report: IndexReport | None = None  # clipsearch's
+
+    @property
+    def index_report(self) -> IndexReport:
+        if self.report is None:
+            raise ValueError(f"{self.engine} has no IndexReport")
+        return self.report
+
+    @property
+    def total_cpu(self) -> float:
+        return self.cpu + self.children_cpu
 
 
-def time_build(clippings_dir: Path, index_dir: Path) -> BuildFigures:
-    step = 0
+class BuildFailed(Exception):
+    """A build process that raised or died."""
 
-    def progress(done: int, total: int) -> None:
-        nonlocal step
-        if done * 10 >= (step + 1) * total:
-            step = done * 10 // total
-            log(f"  indexed {done:,}/{total:,}")
 
-    rss_before = max_rss_bytes()
+def vm_hwm_bytes() -> int | None:
+    """This process's own peak RSS (VmHWM of /proc/self/status), or None
+    where there is no /proc. Unlike ru_maxrss, it starts afresh at exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def measure_build(engine: str, clippings_dir: Path, index_dir: Path) -> EngineBuild:
+    """Run one engine's build in this process and measure it."""
+    importlib.import_module(ENGINE_MODULES[engine])
+    gc.collect()
     times_before = os.times()
     cpu_before = time.process_time()
     start = time.perf_counter()
-    report = clipsearch.build_index([clippings_dir], index_dir, rebuild=True, progress=progress)
+    indexed, skipped, report = BUILDERS[engine](clippings_dir, index_dir)
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu_before
     times_after = os.times()
     children_cpu = (times_after.children_user - times_before.children_user) + (
         times_after.children_system - times_before.children_system
     )
-    # No child process ran before the build, so this is its largest worker.
-    children_rss = max_rss_bytes(resource.RUSAGE_CHILDREN)
-    return BuildFigures(
-        report, wall, cpu, children_cpu, folder_bytes(index_dir), rss_before, max_rss_bytes(), children_rss
+    return EngineBuild(
+        engine,
+        indexed,
+        skipped,
+        wall,
+        cpu,
+        children_cpu,
+        folder_bytes(index_dir),
+        vm_hwm_bytes(),
+        max_rss_bytes(),
+        max_rss_bytes(resource.RUSAGE_CHILDREN),
+        report,
     )
+
+
+def _build_child(engine: str, clippings_dir: Path, index_dir: Path, sender: Connection) -> None:
+    """The target of a build process: its figures, or why it failed, go back through ``sender``."""
+    try:
+        result: EngineBuild | str = measure_build(engine, clippings_dir, index_dir)
+    except Exception as exc:
+        result = f"{type(exc).__name__}: {exc}"
+    sender.send(result)
+    sender.close()
+
+
+def build_in_fresh_process(engine: str, clippings_dir: Path, index_dir: Path) -> EngineBuild:
+    """``measure_build`` in a new interpreter (multiprocessing's 'spawn'): each
+    engine's peak RSS is its own, and nothing one build allocated or loaded
+    (pyvi's model, caches) stays for the next one or for the queries."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_build_child, args=(engine, clippings_dir, index_dir, sender), name=f"build {engine}"
+    )
+    process.start()
+    sender.close()
+    try:
+        result: object = receiver.recv()
+    except EOFError:
+        result = None
+    finally:
+        receiver.close()
+    process.join()
+    if isinstance(result, EngineBuild):
+        return result
+    raise BuildFailed(str(result) if result else f"the build process exited with code {process.exitcode}")
+
+
+# ---------------------------------------------------------------------------
+# Re-run, queries, cold CLI (in this process)
 
 
 @dataclass
@@ -311,15 +580,15 @@ class RerunFigures:
     wall: float
     cpu: float
 
-    def all_unchanged(self, build: BuildFigures) -> bool:
+    def all_unchanged(self, built: IndexReport) -> bool:
         """Every clipping the full build indexed is reported unchanged, and nothing else happened."""
         r = self.report
         return (
             not r.added
             and not r.updated
             and not r.removed
-            and sorted(r.unchanged) == sorted(build.report.indexed)
-            and len(r.skipped) == len(build.report.skipped)
+            and sorted(r.unchanged) == sorted(built.indexed)
+            and len(r.skipped) == len(built.skipped)
         )
 
 
@@ -393,12 +662,17 @@ def time_queries(index_dir: Path, queries: Sequence[Query]) -> QueryFigures:
     found = dict.fromkeys(VARIANTS, 0)
     zero_hits = dict.fromkeys(VARIANTS, 0)
     errors: list[str] = []
+    # The segmenter's model is loaded before timing, as a build in this
+    # process would have loaded it (the build ran in a process of its own).
+    from clipsearch.text.segmenter import get_segmenter
+
+    get_segmenter()
     start = time.perf_counter()
     with clipsearch.open_index(index_dir) as index:
         open_seconds = time.perf_counter() - start
         doc_count = len(index)
         first_query_seconds = float("nan")
-        # Warm-up pass (pyvi's model is already loaded: build_index used it).
+        # Warm-up pass (the segmenter's model is already loaded).
         for n, q in enumerate(queries):
             start = time.perf_counter()
             try:
@@ -427,13 +701,20 @@ def time_queries(index_dir: Path, queries: Sequence[Query]) -> QueryFigures:
 # RSS (VmHWM) at exit. RUSAGE_CHILDREN cannot be used for this: on Linux a
 # child's ru_maxrss includes the RSS of the parent that spawned it (the old
 # address space's high-water mark is recorded at exec), i.e. of this benchmark.
+# A command that only reads ends with os._exit, which runs no atexit handler:
+# the wrapper reports before it too (written straight to fd 2, as the CLI's
+# own stderr is flushed by then).
 _PEAK_RSS_WRAPPER = """
-import atexit, sys
+import atexit, os
 def _report():
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmHWM:"):
-                sys.stderr.write("VmHWM_KB " + line.split()[1] + "\\n")
+                os.write(2, ("VmHWM_KB " + line.split()[1] + "\\n").encode())
+def _exit(code, _os_exit=os._exit):
+    _report()
+    _os_exit(code)
+os._exit = _exit
 atexit.register(_report)
 from clipsearch.cli import main
 main()
@@ -469,68 +750,6 @@ def time_cli(index_dir: Path, query: str) -> CliFigures:
         found = re.search(r"^VmHWM_KB (\d+)$", done.stderr.decode("utf-8", "replace"), re.MULTILINE)
         peak = int(found.group(1)) * 1024 if found else None
     return CliFigures(query, seconds, failures, peak)
-
-
-# ---------------------------------------------------------------------------
-# Plain Whoosh baseline
-
-
-@dataclass
-class PlainFigures:
-    indexed: int
-    skipped: int
-    wall: float
-    cpu: float
-    index_bytes: int
-
-
-def time_plain_whoosh(clippings_dir: Path, index_dir: Path) -> PlainFigures:
-    """A plain Whoosh index of the same files, parsed the same way: StandardAnalyzer
-    on title, lead and body (not stored), a stored unique id, one default writer.
-    Timed like build_index: listing the files, parsing, indexing, committing."""
-    from whoosh import index as whoosh_index
-    from whoosh.analysis import StandardAnalyzer
-    from whoosh.fields import ID, TEXT, Schema
-
-    schema = Schema(
-        id=ID(stored=True, unique=True),
-        title=TEXT(analyzer=StandardAnalyzer(), stored=False),
-        lead=TEXT(analyzer=StandardAnalyzer(), stored=False),
-        body=TEXT(analyzer=StandardAnalyzer(), stored=False),
-    )
-    index_dir.mkdir(parents=True)
-    indexed = skipped = 0
-    cpu_before = time.process_time()
-    start = time.perf_counter()
-    files = find_clipping_files([clippings_dir], IndexReport(str(index_dir)))
-    ix = whoosh_index.create_in(str(index_dir), schema)
-    writer = ix.writer()
-    progress = _Progress("  plain Whoosh", len(files))
-    for done, path in enumerate(files, start=1):
-        try:
-            clipping = clipsearch.read_clipping(path)
-        except ClippingError:
-            skipped += 1
-        else:
-            writer.add_document(id=clipping.id, title=clipping.title, lead=clipping.lead, body=clipping.body_text)
-            indexed += 1
-        progress(done)
-    writer.commit()
-    wall = time.perf_counter() - start
-    cpu = time.process_time() - cpu_before
-    return PlainFigures(indexed, skipped, wall, cpu, folder_bytes(index_dir))
-
-
-class _Progress:
-    """Logs ``label done/total`` at every tenth of the work."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self.step = label, total, 0
-
-    def __call__(self, done: int) -> None:
-        if self.total and done * 10 >= (self.step + 1) * self.total:
-            self.step = done * 10 // self.total
-            log(f"{self.label} {done:,}/{self.total:,}")
 
 
 # ---------------------------------------------------------------------------
@@ -842,20 +1061,65 @@ def mb(n: float) -> str:
 @dataclass
 class Results:
     extracted: Extracted
-    build: BuildFigures
+    anchors: list[EngineBuild]  # in ANCHORS order, those built
+    anchor_notes: dict[str, str]  # anchors not built: why
+    build: EngineBuild  # clipsearch's
     rerun: RerunFigures
     queries: QueryFigures
     cli: CliFigures
-    plain: PlainFigures | None
     segmenters: SegmenterFigures | None
     rss_start: int
+    rss_before_builds: int
     load_start: tuple[float, float, float]
     source_changed: bool
+
+    def anchor(self, engine: str) -> EngineBuild | None:
+        return next((a for a in self.anchors if a.engine == engine), None)
+
+
+def _peak(build: EngineBuild) -> int:
+    """A build process's own peak RSS (VmHWM), else its ru_maxrss."""
+    return build.peak_rss if build.peak_rss is not None else build.rusage_self
+
+
+def _builds_lines(res: Results) -> list[str]:
+    """The comparison of the builds: what each engine does, its figures, clipsearch's ratio to each."""
+    extracted, build = res.extracted, res.build
+    raw = extracted.raw_bytes
+    lines = [
+        f"BUILDS  the same {extracted.files:,} clipping files ({mb(raw)} raw text), each engine in a fresh process; "
+        "wall and CPU include listing and parsing the files",
+    ]
+    for engine in (*ANCHORS, CLIPSEARCH):
+        lines.append(f"  {engine:<22}  {res.anchor_notes.get(engine, ENGINE_SETUP[engine])}")
+    lines.append(
+        f"  {'engine':<14} {'indexed':>8} {'wall s':>8} {'CPU s':>8} {'clippings/s':>12} {'MB/s':>7} "
+        f"{'index MB':>9} {'x raw':>6} {'peak RSS':>10} {'largest worker':>14}"
+    )
+    for b in (*res.anchors, build):
+        lines.append(
+            f"  {b.engine:<14} {b.indexed:>8,} {b.wall:>8.2f} {b.total_cpu:>8.2f} {b.indexed / b.wall:>12,.1f} "
+            f"{raw / MB / b.wall:>7.3f} {b.index_bytes / MB:>9.1f} {b.index_bytes / raw:>6.2f} {mb(_peak(b)):>10} "
+            f"{mb(b.rusage_children) if b.rusage_children else '-':>14}"
+        )
+    lines.append(
+        "  (CPU: the build process's threads and its worker processes; peak RSS: the build process's own (VmHWM); "
+        "largest worker: RUSAGE_CHILDREN)"
+    )
+    if res.anchors:
+        lines.append(
+            "  wall time               "
+            + ", ".join(f"clipsearch / {a.engine} = {build.wall / a.wall:.2f} x" for a in res.anchors)
+        )
+    if any(a.indexed != build.indexed or a.skipped != build.skipped for a in res.anchors):
+        lines.append("  WARNING: the engines did not all index the same clippings (see indexed)")
+    return lines
 
 
 def print_table(args: argparse.Namespace, res: Results) -> None:
     extracted, build, rerun, queries, cli = res.extracted, res.build, res.rerun, res.queries, res.cli
-    report = build.report
+    report = build.index_report
+    plain = res.anchor(WHOOSH)
     split = ", ".join(f"{name} {count:,}" for name, count in extracted.per_corpus.items())
     load_end = os.getloadavg()
     lines = [
@@ -865,32 +1129,37 @@ def print_table(args: argparse.Namespace, res: Results) -> None:
         f"{os.cpu_count()} CPUs, load average {_load(res.load_start)} at start, {_load(load_end)} at end",
         f"clipsearch from {source_version()}",
         "",
-        "BUILD  build_index(rebuild=True)",
+        *_builds_lines(res),
+        "",
+        "BUILD  clipsearch build_index(rebuild=True), in a fresh process",
         f"  clipping files          {extracted.files:,} ({mb(extracted.raw_bytes)} raw text; "
         f"extracted in {extracted.seconds:.1f} s, not timed)",
         f"  indexed                 {len(report.indexed):,} (skipped {len(report.skipped):,}, "
         f"warnings {len(report.warnings):,}; {report.total:,} in the index)",
         f"  wall time               {build.wall:,.1f} s"
-        + (f" = {build.wall / res.plain.wall:.2f} x plain Whoosh" if res.plain else ""),
-        f"  CPU time                {build.cpu + build.children_cpu:,.1f} s = {build.cpu:,.1f} s self + "
-        f"{build.children_cpu:,.1f} s worker processes ({(build.cpu + build.children_cpu) / build.wall:.0%} of wall)",
+        + (f" = {build.wall / plain.wall:.2f} x plain Whoosh" if plain else ""),
+        f"  CPU time                {build.total_cpu:,.1f} s = {build.cpu:,.1f} s build process + "
+        f"{build.children_cpu:,.1f} s worker processes ({build.total_cpu / build.wall:.0%} of wall)",
         f"  throughput              {extracted.files / build.wall:,.1f} clippings/s, "
         f"{extracted.raw_bytes / MB / build.wall:.3f} MB/s",
         f"  index size              {mb(build.index_bytes)} ({build.index_bytes / extracted.raw_bytes:.2f} x raw text)",
-        f"  peak RSS (self)         {mb(res.rss_start)} at start, {mb(build.rss_before)} before build, "
-        f"{mb(build.rss_after)} after build",
-        f"  peak RSS (workers)      {mb(build.children_rss) if build.children_rss else 'no worker processes'}"
+        f"  peak RSS (build)        RUSAGE_SELF {mb(build.rusage_self)}, VmHWM "
+        f"{mb(build.peak_rss) if build.peak_rss is not None else 'n/a'} (ru_maxrss starts at the peak of the "
+        f"process that started it, {mb(res.rss_before_builds)}; VmHWM is its own)",
+        "  peak RSS (workers)      "
         + (
-            " (largest one; a forked worker also counts the pages it shares with this process)"
-            if build.children_rss
-            else ""
+            f"RUSAGE_CHILDREN {mb(build.rusage_children)} (the largest worker; a forked worker also counts the "
+            "pages it shares with the build process)"
+            if build.rusage_children
+            else "RUSAGE_CHILDREN 0: no worker processes"
         ),
+        f"  peak RSS (benchmark)    {mb(res.rss_start)} at start, {mb(res.rss_before_builds)} before the builds",
         "",
         "RE-RUN  build_index again on the same folder and index, nothing changed",
         f"  wall time               {rerun.wall:,.2f} s = {rerun.wall / build.wall:.1%} of the full build "
         f"(CPU {rerun.cpu:,.2f} s)",
         f"  report                  {_rerun_counts(rerun, extracted.files)}: "
-        + ("all unchanged" if rerun.all_unchanged(build) else "NOT all unchanged"),
+        + ("all unchanged" if rerun.all_unchanged(report) else "NOT all unchanged"),
         "",
         f"QUERIES  {queries.doc_count:,} clippings, limit {TOP_K}, timed on the 2nd pass "
         f"(open_index {queries.open_seconds * 1000:.0f} ms; very first query "
@@ -918,24 +1187,16 @@ def print_table(args: argparse.Namespace, res: Results) -> None:
     ]
     if cli.failures:
         lines.append(f"  failures                {len(cli.failures)}: {cli.failures[0]}")
-    if res.plain is not None:
-        plain = res.plain
-        lines += [
-            "",
-            "PLAIN WHOOSH  StandardAnalyzer on title, lead, body (not stored) + stored unique id; "
-            "one ix.writer(), default settings",
-            f"  indexed                 {plain.indexed:,} (skipped {plain.skipped:,})",
-            f"  wall time               {plain.wall:,.1f} s (CPU {plain.cpu:,.1f} s)",
-            f"  throughput              {plain.indexed / plain.wall:,.1f} clippings/s, "
-            f"{extracted.raw_bytes / MB / plain.wall:.3f} MB/s",
-            f"  index size              {mb(plain.index_bytes)} "
-            f"({plain.index_bytes / extracted.raw_bytes:.2f} x raw text)",
-        ]
     if res.segmenters is not None:
         lines += ["", *_segmenter_lines(res.segmenters)]
     lines += ["", *_summary_lines(res)]
     if res.source_changed:
         lines += ["", "WARNING: clipsearch's source files changed during the run; the figures mix versions."]
+    lines += [
+        "",
+        f"Load average {_load(os.getloadavg())} (1, 5, 15 min) at the end, on {os.cpu_count()} CPUs: "
+        "wall times move with the machine's other load; compare runs made on the same machine.",
+    ]
     print("\n".join(lines))
 
 
@@ -1008,7 +1269,8 @@ def _verdict(ok: bool | None) -> str:
 
 def _summary_lines(res: Results) -> list[str]:
     """Every headline figure on one line each, with the issue's target where it states one."""
-    build, rerun, extracted, plain, seg = res.build, res.rerun, res.extracted, res.plain, res.segmenters
+    build, rerun, extracted, seg = res.build, res.rerun, res.extracted, res.segmenters
+    plain = res.anchor(WHOOSH)
     rows: list[tuple[str, str, str, bool | None]] = []
     if seg is not None:
         ours_startup = seg.ours_startup or StartupFigures([], [], [], [])
@@ -1056,12 +1318,12 @@ def _summary_lines(res: Results) -> list[str]:
                 None,
             ),
         ]
-    if plain is not None:
+    for anchor in res.anchors:
         rows.append(
             (
-                "plain Whoosh build",
-                f"{plain.wall:,.1f} s, {plain.indexed / plain.wall:,.0f} docs/s, "
-                f"{plain.index_bytes / extracted.raw_bytes:.2f} x raw",
+                f"{anchor.engine} build",
+                f"{anchor.wall:,.1f} s, {anchor.indexed / anchor.wall:,.0f} docs/s, "
+                f"{anchor.index_bytes / extracted.raw_bytes:.2f} x raw",
                 "",
                 None,
             )
@@ -1079,9 +1341,14 @@ def _summary_lines(res: Results) -> list[str]:
         ),
         (
             "full build / plain Whoosh",
-            f"{build_ratio:.2f} x" if plain is not None else "n/a (--no-plain-whoosh)",
+            f"{build_ratio:.2f} x" if plain is not None else f"n/a ({res.anchor_notes.get(WHOOSH, 'not built')})",
             f"<= {TARGET_BUILD_RATIO:g} x",
             build_ratio <= TARGET_BUILD_RATIO if plain is not None else None,
+        ),
+        *(
+            (f"full build / {anchor.engine}", f"{build.wall / anchor.wall:.2f} x", "", None)
+            for anchor in res.anchors
+            if anchor.engine != WHOOSH
         ),
         (
             "index size / raw text",
@@ -1099,11 +1366,11 @@ def _summary_lines(res: Results) -> list[str]:
             "re-run: unchanged / files",
             f"{len(rerun.report.unchanged):,} / {extracted.files:,}",
             "all",
-            rerun.all_unchanged(build),
+            rerun.all_unchanged(build.index_report),
         ),
         (
-            "peak RSS: self, largest worker",
-            f"{mb(build.rss_after)}, {mb(build.children_rss) if build.children_rss else 'none'}",
+            "peak RSS: build, largest worker",
+            f"{mb(_peak(build))}, {mb(build.rusage_children) if build.rusage_children else 'none'}",
             "",
             None,
         ),
@@ -1152,10 +1419,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "linearity",
     )
     parser.add_argument(
+        "--anchors",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="before clipsearch, build SQLite FTS5, tantivy (if installed) and plain Whoosh indexes of the same "
+        "files, each in a fresh process, and compare",
+    )
+    parser.add_argument(
         "--plain-whoosh",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="build a plain Whoosh index of the same files, the baseline of the full build",
+        help="among the anchors, plain Whoosh (limitmb=256, fields stored), the baseline of the full build's target",
     )
     parser.add_argument(
         "--pyvi-timeout",
@@ -1185,33 +1459,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
     try:
         extracted = prepare_corpus(args.corpus, args.corpus_dir.resolve(), args.n, workdir)
+        rss_before_builds = max_rss_bytes()
+        anchors, anchor_notes = build_anchors(extracted, workdir, args.anchors, args.plain_whoosh)
         index_dir = workdir / "index"
-        log(f"building the index of {extracted.files:,} clippings ...")
-        build = time_build(extracted.clippings_dir, index_dir)
+        log(f"{CLIPSEARCH}: building the index of {extracted.files:,} clippings in a fresh process ...")
+        try:
+            build = build_in_fresh_process(CLIPSEARCH, extracted.clippings_dir, index_dir)
+        except BuildFailed as exc:
+            raise SystemExit(f"error: the clipsearch build failed: {exc}") from None
         log("re-running build_index with nothing changed ...")
         rerun = time_rerun(extracted.clippings_dir, index_dir)
-        queries = make_queries(build.report.indexed, args.queries, random.Random(args.seed))
+        queries = make_queries(build.index_report.indexed, args.queries, random.Random(args.seed))
         if not queries:
             raise SystemExit("error: no title to make queries from")
         log(f"running {len(queries):,} queries twice ...")
         query_figures = time_queries(index_dir, queries)
         log(f"timing {CLI_RUNS} cold `clipsearch query` processes ...")
         cli = time_cli(index_dir, queries[0].text)
-        plain = None
-        if args.plain_whoosh:
-            log(f"building a plain Whoosh index of {extracted.files:,} clippings ...")
-            plain = time_plain_whoosh(extracted.clippings_dir, workdir / "whoosh-plain")
         segmenters = None
         if args.segmenters:
             segmenters = time_segmenters(extracted.clippings_dir, workdir / "segmenters", args.pyvi_timeout)
         changed = source_state() != source_at_start
         results = Results(
-            extracted, build, rerun, query_figures, cli, plain, segmenters, rss_start, load_start, changed
+            extracted,
+            anchors,
+            anchor_notes,
+            build,
+            rerun,
+            query_figures,
+            cli,
+            segmenters,
+            rss_start,
+            rss_before_builds,
+            load_start,
+            changed,
         )
         print_table(args, results)
     finally:
         clean_up_workdir(workdir, created, args.keep)
     return 0
+
+
+def build_anchors(
+    extracted: Extracted, workdir: Path, anchors: bool, plain_whoosh: bool
+) -> tuple[list[EngineBuild], dict[str, str]]:
+    """The anchors' builds of the extracted files, in ANCHORS order, each in a
+    fresh process; and for each one not built, why (skipped, not installed, failed)."""
+    built: list[EngineBuild] = []
+    notes: dict[str, str] = {}
+    for engine in ANCHORS:
+        if not anchors:
+            notes[engine] = "skipped: --no-anchors"
+        elif engine == WHOOSH and not plain_whoosh:
+            notes[engine] = "skipped: --no-plain-whoosh"
+        elif importlib.util.find_spec(ENGINE_MODULES[engine].split(".")[0]) is None:
+            notes[engine] = "not installed, skipped: pip install -e '.[bench]'"
+            log(f"{engine}: {notes[engine]}")
+        else:
+            log(f"{engine}: building an index of {extracted.files:,} clippings in a fresh process ...")
+            try:
+                built.append(build_in_fresh_process(engine, extracted.clippings_dir, workdir / ANCHOR_FOLDERS[engine]))
+            except BuildFailed as exc:
+                notes[engine] = f"FAILED: {exc}"
+                log(f"{engine}: FAILED: {exc}")
+    return built, notes
 
 
 def clean_up_workdir(workdir: Path, created: bool, keep: bool) -> None:
