@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import time
 import unicodedata
 from pathlib import Path
 
@@ -288,9 +287,9 @@ def test_an_old_index_updated_with_changes_and_deletions(tmp_path: Path) -> None
         assert index.query("khog").total >= 1  # the fixture's seed has "không"
 
 
-def test_hostile_queries_give_an_answer_quickly(tmp_path: Path) -> None:
-    # Long, repetitive, invisible, decomposed and odd queries: no traceback,
-    # and each answers in well under a second on a tiny index.
+def test_hostile_queries_give_an_answer(tmp_path: Path) -> None:
+    # Long, repetitive, invisible, decomposed and odd queries: an answer or a
+    # QueryError, never another exception (their cost is benchmarks' business).
     seed = (Path(__file__).parent.parent / "seeds" / "000_3c8457e68fc84bd7.txt").read_text(encoding="utf-8")
     words = seed.split()
     with _index(
@@ -315,7 +314,6 @@ def test_hostile_queries_give_an_answer_quickly(tmp_path: Path) -> None:
             "cơ th\u00adể OR " * 50 + "x",
         ]
         for query in queries:
-            start = time.perf_counter()
             with contextlib.suppress(QueryError):
-                index.query(query, collapse=True)
-            assert time.perf_counter() - start < 5.0, query[:60]
+                result = index.query(query, collapse=True)
+                assert len(result.hits) == len({h.id for h in result.hits}) <= result.total, query[:60]
