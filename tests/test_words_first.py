@@ -187,9 +187,24 @@ def test_the_dictionarys_words_do_not_depend_on_where_a_long_text_is_cut(words: 
         ("hải phòng", {"hải_phòng"}),
         ("HẢI PHÒNG", {"hải_phòng"}),
         ("co the", set()),  # typed without diacritics: no word as typed
+        ("hoá chất ở Texas phát", {"hoá_chất"}),  # "phát" typed in lower case: no name "Texas Phát"
+        ("HOÁ CHẤT Ở TEXAS PHÁT", {"hoá_chất", "texas_phát"}),  # capitals say nothing: read as names too
     ],
 )
-def test_the_query_words_as_typed_do_not_depend_on_letter_case(query: str, expected: set[str]) -> None:
+def test_the_query_words_as_typed_and_letter_case(query: str, expected: set[str]) -> None:
     from clipsearch.searching.plan import typed_words
 
     assert set(typed_words(query)) == expected
+
+
+def test_a_name_joined_to_the_word_after_it_is_no_word_as_written() -> None:
+    from clipsearch.text.segmenter import segment
+    from clipsearch.text.zones import join_zones, known_words, one_case
+
+    body = "Bang Texas phát cảnh báo bão. Đoàn công tác về Hải Phòng. Thủ tướng dự họp."
+    assert "Texas_phát" in [w.text for w in segment(body)]  # what pyvi's model does
+    held = {word for _zone, word, _start, _end in known_words(join_zones("Tin ngắn", "", body))}
+    assert "texas_phát" not in held
+    assert {"hải_phòng", "thủ_tướng", "cảnh_báo"} <= held  # a name; a dictionary word at a sentence's start
+    assert one_case(("Hải", "Phòng")) and one_case(("cơ", "thể")) and one_case(("U23", "Việt"))
+    assert not one_case(("Texas", "phát"))

@@ -38,7 +38,7 @@ from clipsearch.text.fold import fold, has_diacritics
 from clipsearch.text.normalize import normalize
 from clipsearch.text.segmenter import segment
 from clipsearch.text.syllables import syllable_form, syllable_forms
-from clipsearch.text.zones import exact_word
+from clipsearch.text.zones import exact_word, one_case
 
 __all__ = [
     "EXACT_WEIGHT",
@@ -189,11 +189,25 @@ def _query_segments(text: str, names: bool = False) -> tuple[tuple[str, ...], ..
     """The syllables of pyvi's words of two or more syllables in the query.
     pyvi segments capitals differently, so the query is lowercased first:
     letter case must not change the ranking; with ``names``, it is also
-    segmented in title case, where the model joins names (``Hải Phòng``)."""
+    segmented with the capitals of its names (:func:`_as_names`), where the
+    model joins them (``Hải Phòng``)."""
     norm = normalize(text).text
-    variants = (norm.lower(), norm.title()) if names else (norm.lower(),)
-    found = (seg.syllables for variant in variants for seg in segment(variant) if len(seg.syllables) > 1)
+    variants = (norm.lower(), _as_names(norm)) if names else (norm.lower(),)
+    found = (
+        seg.syllables
+        for variant in variants
+        for seg in segment(variant)
+        if len(seg.syllables) > 1 and one_case(seg.syllables)
+    )
     return tuple(dict.fromkeys(tuple(s.lower() for s in word) for word in found))
+
+
+def _as_names(text: str) -> str:
+    """The query with the capitals of its names: as typed when the user wrote
+    some words with capitals and others without (``Texas phát``: a name and a
+    verb, not the name ``Texas Phát``); in title case when the letter case
+    says nothing (all in lower case or all in capitals: ``hải phòng``)."""
+    return text.title() if text.islower() or text.isupper() else text
 
 
 def query_words(text: str) -> list[str]:
@@ -204,8 +218,9 @@ def query_words(text: str) -> list[str]:
 def typed_words(text: str) -> list[str]:
     """pyvi's words of the query as typed (``exact_words`` terms), those
     typed with diacritics: ``cơ thể`` gives ``cơ_thể``, ``co the`` nothing.
-    The query is segmented in lower case and in title case: a clipping holds
-    a name as a word where the model joined it, capitalised."""
+    The query is segmented in lower case and with the capitals of its names
+    (:func:`_as_names`): a clipping holds a name as a word where the model
+    joined it, capitalised."""
     words = (exact_word(word) for word in _query_segments(text, names=True))
     return list(dict.fromkeys(w for w in words if w is not None))
 

@@ -30,6 +30,7 @@ __all__ = [
     "common_syllables",
     "exact_word",
     "known_words",
+    "one_case",
     "join_zones",
     "pair_term",
     "paragraphs",
@@ -95,6 +96,14 @@ def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
     return tuple(rows)
 
 
+def one_case(syllables: Iterable[str]) -> bool:
+    """Whether a word the model joined is written all in lower case or as a
+    name (every syllable capitalised: ``Hải Phòng``), not a name joined to
+    the word after it (``Texas phát``), which the model also does."""
+    capitals = {s[:1].isupper() for s in syllables if s[:1].isalpha()}
+    return len(capitals) <= 1
+
+
 def exact_word(syllables: Iterable[str]) -> str | None:
     """The ``exact_words`` term of a word's syllables (normalised, as pyvi
     splits them): their exact forms joined by ``_`` (``cơ_thể``), or None when
@@ -131,7 +140,8 @@ def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]
                 start, end = norm.span(seg.start, seg.end)
                 word = fold("_".join(syllable_form(s) for s in seg.syllables))
                 words.append((zone, word, base + start, base + end))
-            spans = {(seg.start, seg.end): seg.syllables for seg in (*found, *runs)}  # a word once
+            joined = (seg for seg in found if one_case(seg.syllables))
+            spans = {(seg.start, seg.end): seg.syllables for seg in (*joined, *runs)}  # a word once
             for (seg_start, seg_end), sylls in spans.items():
                 exact = exact_word(sylls)
                 if exact is not None:
@@ -147,8 +157,9 @@ def analyse_words(value: str) -> tuple[WordRow, ...]:
 
 def known_words(value: str) -> tuple[WordRow, ...]:
     """The words of a field value as written (exact forms, with diacritics):
-    those pyvi's model finds, and every run of two or three syllables that
-    pyvi's dictionary holds as a word, wherever the model put its boundaries."""
+    those pyvi's model finds (written in one case, :func:`one_case`), and
+    every run of two or three syllables that pyvi's dictionary holds as a
+    word, wherever the model put its boundaries."""
     return _word_analysis(value)[1]
 
 
