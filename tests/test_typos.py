@@ -231,18 +231,6 @@ def test_runs_on_either_side_of_a_typo_stay_apart() -> None:
     assert typos.widened == syntax.And((syntax.Terms("văn"), syntax.Terms("phong"), syntax.Terms("tỉnh uỷ")))
 
 
-def test_a_typo_between_words_does_not_join_its_neighbours(tmp_path: Path) -> None:
-    write_clipping(tmp_path, "meant", "Cơ quan thể thao họp", "Cơ quan thể thao tỉnh họp tổng kết.", ["Tin ngắn."])
-    write_clipping(
-        tmp_path, "phantom", "Bản tin sức khoẻ", "Tập luyện đều.", ["Giúp cơ thể thao thức; điều quan trọng là ngủ đủ."]
-    )
-    clipsearch.build_index([tmp_path], tmp_path / "index")
-    with clipsearch.open_index(tmp_path / "index") as index:
-        result = index.query("cơ quann thể thao")
-        assert result.suggestion == "cơ quan thể thao"
-        assert result.hits[0].id == "meant"
-
-
 @pytest.mark.parametrize(
     ("typed", "word", "alike"),
     [

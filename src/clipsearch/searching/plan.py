@@ -185,21 +185,29 @@ def _syllable_clause(syllable: str, field: str, whole: bool) -> PlanNode:
 
 
 @lru_cache(maxsize=256)
+def _segmented(text: str) -> tuple[tuple[str, ...], ...]:
+    """The syllables (lower case) of pyvi's words of two or more syllables
+    in ``text``, as written; not the words the model joined across letter
+    case (:func:`~clipsearch.text.zones.one_case`)."""
+    return tuple(
+        tuple(s.lower() for s in seg.syllables)
+        for seg in segment(text)
+        if len(seg.syllables) > 1 and one_case(seg.syllables)
+    )
+
+
 def _query_segments(text: str, names: bool = False) -> tuple[tuple[str, ...], ...]:
     """The syllables of pyvi's words of two or more syllables in the query.
     pyvi segments capitals differently, so the query is lowercased first:
     letter case must not change the ranking; with ``names``, it is also
     segmented with the capitals of its names (:func:`_as_names`), where the
-    model joins them (``Hải Phòng``)."""
+    model joins them (``Hải Phòng``). Each form is segmented once, whichever
+    asks (:func:`query_words`, :func:`typed_words`)."""
     norm = normalize(text).text
-    variants = (norm.lower(), _as_names(norm)) if names else (norm.lower(),)
-    found = (
-        seg.syllables
-        for variant in variants
-        for seg in segment(variant)
-        if len(seg.syllables) > 1 and one_case(seg.syllables)
-    )
-    return tuple(dict.fromkeys(tuple(s.lower() for s in word) for word in found))
+    found = _segmented(norm.lower())
+    if names:
+        found += _segmented(_as_names(norm))
+    return tuple(dict.fromkeys(found))
 
 
 def _as_names(text: str) -> str:
