@@ -31,6 +31,7 @@ from whoosh.codec.whoosh3 import (
     W3LeafMatcher,
     W3PerDocReader,
     W3PostingsWriter,
+    W3TermInfo,
 )
 from whoosh.util.numeric import length_to_byte
 
@@ -42,12 +43,13 @@ from clipsearch.codec.layout import (
     VALUES_ZLIB,
     decompressed,
     encode_block,
+    encode_joined_block,
     read_block_header,
     read_head,
 )
 from clipsearch.codec.varints import read_varints
 
-__all__ = ["CompactCodec"]
+__all__ = ["CompactCodec", "CompactFieldWriter", "field_lengths"]
 
 
 class CompactPostingsWriter(W3PostingsWriter):
@@ -176,7 +178,7 @@ class CompactFieldWriter(W3FieldWriter):
         length column for every posting."""
         lastfn: str | None = None
         lasttext: bytes | None = None
-        field_lengths: list[int] = []
+        doc_lengths: list[int] = []
         add: Any = None
         for fieldname, btext, docnum, weight, value in items:
             if fieldname != lastfn:
@@ -187,7 +189,7 @@ class CompactFieldWriter(W3FieldWriter):
                 if lastfn is not None:
                     self.finish_field()
                 self.start_field(fieldname, schema[fieldname])
-                field_lengths = _field_lengths(lengths, fieldname)
+                doc_lengths = field_lengths(lengths, fieldname)
                 lastfn, lasttext = fieldname, None
             if docnum == -1:  # a spelling word (Whoosh's HACK): not a posting
                 continue
@@ -199,14 +201,109 @@ class CompactFieldWriter(W3FieldWriter):
                 self.start_term(btext)
                 lasttext = btext
                 add = self._postwriter.add_posting
-            add(docnum, weight, value or b"", field_lengths[docnum] if field_lengths else 0)
+            add(docnum, weight, value or b"", doc_lengths[docnum] if doc_lengths else 0)
         if lasttext is not None:
             self.finish_term()
         if lastfn is not None:
             self.finish_field()
 
+    def write_term(
+        self,
+        btext: bytes,
+        ids: list[int],
+        weights: list[float],
+        lengths: list[int],
+        sizes: list[int] | None,
+        data: bytes,
+    ) -> None:
+        """Write a whole term of the current field at once: its postings'
+        ``ids`` (ascending), ``weights``, the ``lengths`` of their documents'
+        field (0: none), the ``sizes`` of their values (None: a format of
+        fixed-size values) and the values joined in ``data``. The same bytes
+        as :meth:`start_term`, ``add`` per posting and :meth:`finish_term`."""
+        postwriter = self._postwriter
+        limit = postwriter._blocklimit
+        fixed = self._format.fixed_value_size()
+        postfile = self._postfile
+        count = len(ids)
+        terminfo = W3TermInfo()
+        terminfo._df = count
+        terminfo._minid, terminfo._maxid = ids[0], ids[-1]
+        if count < postwriter._inlinelimit:  # never with the default limit of 1: kept for Whoosh's semantics
+            values = _split(data, sizes, fixed, count)
+            terminfo._weight = float(sum(weights))
+            terminfo._maxweight = max(0.0, *weights)
+            present = [length for length in lengths if length]
+            terminfo._minlength = min(present) if present else None
+            terminfo._maxlength = max(0, *lengths)
+            terminfo.set_inlined(ids, weights, values)
+        else:
+            start = postfile.tell()
+            offset = 0
+            total = 0.0
+            minlength: int | None = None
+            maxlength = 0
+            maxweight = 0.0
+            for first in range(0, count, limit):
+                last = min(count, first + limit)
+                block_weights = weights[first:last]
+                block_lengths = lengths[first:last]
+                present = [length for length in block_lengths if length]
+                low = min(present) if present else None
+                high = max(0, *block_lengths)
+                top = max(0.0, *block_weights)
+                if sizes is None:
+                    block_sizes = None
+                    end = offset + (fixed or 0) * (last - first)
+                else:
+                    block_sizes = sizes[first:last]
+                    end = offset + sum(block_sizes)
+                postfile.write(
+                    encode_joined_block(
+                        ids[first:last],
+                        block_weights,
+                        block_sizes,
+                        data[offset:end],
+                        min_length_byte=length_to_byte(low),
+                        max_length_byte=length_to_byte(high),
+                        max_weight=top,
+                        compression=postwriter._compression,
+                        last=last == count,
+                    )
+                )
+                offset = end
+                total += sum(block_weights)
+                if minlength is None:
+                    minlength = low
+                elif low is not None:
+                    minlength = min(minlength, low)
+                maxlength = max(maxlength, high)
+                maxweight = max(maxweight, top)
+            terminfo._weight, terminfo._maxweight = total, maxweight
+            terminfo._minlength, terminfo._maxlength = minlength, maxlength
+            terminfo.set_extent(start, postfile.tell() - start)
+        self._tindex.add(_pack_field(self._fieldid) + btext, terminfo.to_bytes())
 
-def _field_lengths(lengths: Any, fieldname: str) -> list[int]:
+
+def _pack_field(fieldid: int) -> bytes:
+    """A terms file key's field number, as W3's terms writer packs it."""
+    return fieldid.to_bytes(2, "big")
+
+
+def _split(data: bytes, sizes: list[int] | None, fixed: int | None, count: int) -> list[bytes]:
+    """Joined values split again (for an inlined term)."""
+    if sizes is None:
+        size = fixed or 0
+        return [data[i * size : (i + 1) * size] for i in range(count)]
+    values = []
+    at = 0
+    for size in sizes:
+        values.append(data[at : at + size])
+        at += size
+    return values
+
+
+def field_lengths(lengths: Any, fieldname: str) -> list[int]:
     """Every document's length of a field as ``lengths.doc_field_length``
     gives it (0 for none; empty: no lengths at all). A new segment's W3
     reader is read from its length column; any other (the parallel writer

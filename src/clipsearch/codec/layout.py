@@ -63,6 +63,7 @@ __all__ = [
     "WEIGHTS_ONE",
     "decompressed",
     "encode_block",
+    "encode_joined_block",
     "read_block_header",
     "read_head",
 ]
@@ -372,7 +373,35 @@ def encode_block(
     size for None), with the length bytes of the shortest and longest field
     and the largest weight; parts compressed at zlib level ``compression``
     (0: none)."""
-    head, data = _encode_head(ids, weights, values, fixed_size)
+    return encode_joined_block(
+        ids,
+        weights,
+        [len(v) for v in values] if fixed_size is None else None,
+        b"".join(values) if fixed_size != 0 else b"",
+        min_length_byte=min_length_byte,
+        max_length_byte=max_length_byte,
+        max_weight=max_weight,
+        compression=compression,
+        last=last,
+    )
+
+
+def encode_joined_block(
+    ids: Sequence[int],
+    weights: Sequence[float],
+    sizes: Sequence[int] | None,
+    data: bytes,
+    *,
+    min_length_byte: int,
+    max_length_byte: int,
+    max_weight: float,
+    compression: int,
+    last: bool,
+) -> bytes:
+    """:func:`encode_block` of postings whose values are already joined:
+    ``data`` holds them one after the other, ``sizes`` the size of each
+    (None for a format of fixed-size values)."""
+    head = _encode_head(ids, weights, sizes)
     flags = SIZES_FIRST | APART
     packed = _compressed(head, compression)
     if packed is not None:
@@ -390,10 +419,8 @@ def encode_block(
     return _INT.pack(-size if last else size) + header + head + data
 
 
-def _encode_head(
-    ids: Sequence[int], weights: Sequence[float], values: list[bytes], fixed_size: int | None
-) -> tuple[bytes, bytes]:
-    """A block's head (ids, weights, value sizes) and values, uncompressed."""
+def _encode_head(ids: Sequence[int], weights: Sequence[float], sizes: Sequence[int] | None) -> bytes:
+    """A block's head (ids, weights, value sizes), uncompressed."""
     out = bytearray()
     base = 0
     deltas = []
@@ -409,9 +436,9 @@ def _encode_head(
     else:
         out.append(WEIGHTS_FLOAT)
         out += array("f", weights).tobytes()
-    if fixed_size is None:
-        out += encode_varints(len(v) for v in values)
-    return bytes(out), b"".join(values) if fixed_size != 0 else b""
+    if sizes is not None:
+        out += encode_varints(sizes)
+    return bytes(out)
 
 
 def _compressed(data: bytes, level: int, min_saving: float = 0.0) -> bytes | None:

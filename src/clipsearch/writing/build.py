@@ -45,6 +45,7 @@ from clipsearch.schema import (
 from clipsearch.searching.filters import day_number, source_key
 from clipsearch.text.normalize import clean
 from clipsearch.text.zones import common_syllables, join_zones
+from clipsearch.writing.arrays import ArrayMpWriter, ArraySegmentWriter
 from clipsearch.writing.fields import build_schema
 from clipsearch.writing.statistics import statistics_current, write_statistics
 from clipsearch.writing.storage import SegmentStorage
@@ -336,9 +337,10 @@ def _workers_die_with_this_process() -> Iterator[None]:
 
 
 class _Writer:
-    """The index writer, committed every :data:`COMMIT_EVERY` documents.
-    Uses Whoosh's multiprocessing writer (one segment per process, which
-    keeps BM25's length statistics right) when there is enough to do."""
+    """The index writer, committed every :data:`COMMIT_EVERY` documents: the
+    array writer (:mod:`clipsearch.writing.arrays`), in worker processes
+    (one segment per process, which keeps BM25's length statistics right)
+    when there is enough to do."""
 
     def __init__(self, ix: Any, index_path: Path, procs: int | None, commit_every: int) -> None:
         self.ix, self.index_path, self.commit_every = ix, index_path, commit_every
@@ -351,10 +353,8 @@ class _Writer:
     def _open(self, expected: int) -> Any:
         try:
             if self.procs > 1 and expected >= self.threshold:
-                return self.ix.writer(
-                    procs=self.procs, multisegment=True, limitmb=128, batchsize=50, codec=CompactCodec()
-                )
-            return self.ix.writer(limitmb=256, codec=CompactCodec())
+                return ArrayMpWriter(self.ix, procs=self.procs, batchsize=50, codec=CompactCodec())
+            return ArraySegmentWriter(self.ix, codec=CompactCodec())
         except LockError:
             raise IndexLockedError(
                 f"the index in {str(self.index_path)!r} is locked: another `clipsearch index` is writing to it; "

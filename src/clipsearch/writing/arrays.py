@@ -1,0 +1,302 @@
+"""The array writer: a segment's postings collected as arrays, sorted and
+written by vectorised code, instead of Whoosh's per-posting pool.
+
+Whoosh's ``SegmentWriter`` sends every posting of every document through
+its pool as a tuple ``(field, term bytes, docnum, weight, value)``, sorts
+the pool (spilling runs to disk and merging them past ``limitmb``), then
+hands the postings one by one to the field writer. Here each field keeps its
+postings in flat arrays (:class:`FieldPostings`: term numbers, document
+numbers, weights, value sizes, the values joined), numbered terms and sorts
+them once with numpy when the segment is written, and each term's postings
+go to :meth:`clipsearch.codec.compact.CompactFieldWriter.write_term` in one
+call: the same files, byte for byte (a test compares them with Whoosh's own
+writer), so every reader is unchanged.
+
+Everything else is Whoosh's: :class:`ArraySegmentWriter` and
+:class:`ArrayMpWriter` subclass its ``SegmentWriter`` and ``MpWriter``, so
+stored fields, columns, field lengths, deletions, merges of existing
+segments, generation-numbered tables of contents and the write lock work
+as they always did, and ``whoosh.index.open_dir`` opens the result.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.writing import SegmentWriter
+
+from clipsearch.codec.compact import field_lengths
+
+__all__ = ["ArrayMpWriter", "ArraySegmentWriter", "CHUNK_POSTINGS", "FieldPostings", "write_postings"]
+
+#: Postings of the sorted arrays made Python lists at once when a field is written.
+CHUNK_POSTINGS = 1 << 16
+
+
+class FieldPostings:
+    """The postings of one field of a segment being written, as arrays, in
+    the order they were added (document by document, ascending)."""
+
+    __slots__ = ("data", "docs", "keep_values", "sizes", "term_ids", "vocabulary", "weights")
+
+    def __init__(self, keep_values: bool) -> None:
+        #: term -> its number (in order of first appearance)
+        self.vocabulary: dict[str, int] = {}
+        self.term_ids = array("I")
+        self.docs = array("I")
+        self.weights = array("f")
+        #: whether the field's format has values (positions) to keep
+        self.keep_values = keep_values
+        self.sizes = array("I")
+        self.data = bytearray()
+
+    def __len__(self) -> int:
+        return len(self.term_ids)
+
+    def add(self, docnum: int, items: Iterable[tuple[str, int, float, bytes]], boost: float = 1.0) -> int:
+        """Add one document's postings, ``(term, frequency, weight, value)``
+        as a format's ``word_values`` gives them; returns the sum of the
+        frequencies (the document's field length)."""
+        vocabulary = self.vocabulary
+        add_term, add_doc, add_weight = self.term_ids.append, self.docs.append, self.weights.append
+        length = 0
+        if self.keep_values:
+            add_size, data = self.sizes.append, self.data
+            for text, freq, weight, value in items:
+                term = vocabulary.get(text)
+                if term is None:
+                    term = vocabulary[text] = len(vocabulary)
+                add_term(term)
+                add_doc(docnum)
+                add_weight(weight * boost)
+                add_size(len(value))
+                data += value
+                length += freq
+        else:
+            for text, freq, weight, _value in items:
+                term = vocabulary.get(text)
+                if term is None:
+                    term = vocabulary[text] = len(vocabulary)
+                add_term(term)
+                add_doc(docnum)
+                add_weight(weight * boost)
+                length += freq
+        return length
+
+    def add_posting(self, text: str, docnum: int, weight: float, value: bytes) -> None:
+        """Add one posting (a merged segment's, in ascending document order)."""
+        term = self.vocabulary.get(text)
+        if term is None:
+            term = self.vocabulary[text] = len(self.vocabulary)
+        self.term_ids.append(term)
+        self.docs.append(docnum)
+        self.weights.append(weight)
+        if self.keep_values:
+            self.sizes.append(len(value))
+            self.data += value
+
+    def write(self, fieldwriter: Any, lengths: list[int]) -> None:
+        """Write the field's terms, in byte order, each with its postings in
+        document order, through ``fieldwriter`` (a
+        :class:`~clipsearch.codec.compact.CompactFieldWriter` inside the
+        field); ``lengths`` holds every document's field length (empty: none).
+        The sorted postings become Python lists :data:`CHUNK_POSTINGS` at a
+        time, which bounds the memory it takes."""
+        count = len(self.term_ids)
+        if not count:
+            return
+        keys = [word.encode("utf-8") for word in self.vocabulary]
+        by_bytes = sorted(range(len(keys)), key=keys.__getitem__)
+        rank = np.empty(len(keys), dtype=np.int32)
+        rank[by_bytes] = np.arange(len(keys), dtype=np.int32)
+        ranks = rank[np.frombuffer(self.term_ids, dtype=np.uint32)]
+        order = np.argsort(ranks, kind="stable")  # documents stay ascending within a term
+        ranks = ranks[order]
+        docs = np.frombuffer(self.docs, dtype=np.uint32)[order]
+        weights = np.frombuffer(self.weights, dtype=np.float32)[order]
+        field_lengths = np.asarray(lengths, dtype=np.int32) if lengths else None
+        values: Any = None
+        if self.keep_values:
+            sizes = np.frombuffer(self.sizes, dtype=np.uint32).astype(np.int64)
+            values = (np.frombuffer(self.data, dtype=np.uint8), (np.cumsum(sizes) - sizes)[order], sizes[order])
+        del order
+        starts = np.flatnonzero(np.diff(ranks)) + 1
+        starts = np.concatenate(([0], starts)).astype(np.int64)
+        ends = np.append(starts[1:], count)
+        term_ranks = ranks[starts]
+        del ranks
+        write_term = fieldwriter.write_term
+        first = 0
+        while first < len(starts):
+            # the terms whose postings start within CHUNK_POSTINGS of this one's
+            last = max(first + 1, int(np.searchsorted(starts, starts[first] + CHUNK_POSTINGS)))
+            a, b = int(starts[first]), int(ends[last - 1])
+            ids = docs[a:b].tolist()
+            weights_list = weights[a:b].tolist()
+            lengths_list = field_lengths[docs[a:b]].tolist() if field_lengths is not None else [0] * (b - a)
+            bounds = [*(starts[first:last] - a).tolist(), b - a]
+            texts = [keys[by_bytes[r]] for r in term_ranks[first:last].tolist()]
+            if values is None:
+                for k, text in enumerate(texts):
+                    i, j = bounds[k], bounds[k + 1]
+                    write_term(text, ids[i:j], weights_list[i:j], lengths_list[i:j], None, b"")
+            else:
+                data, value_starts, value_sizes = values
+                chunk_sizes = value_sizes[a:b]
+                offsets = np.cumsum(chunk_sizes)
+                gather = np.repeat(value_starts[a:b] - (offsets - chunk_sizes), chunk_sizes)
+                gather += np.arange(int(offsets[-1]) if len(offsets) else 0, dtype=np.int64)
+                joined = data[gather].tobytes()
+                sizes_list = chunk_sizes.tolist()
+                at = [0, *offsets.tolist()]
+                for k, text in enumerate(texts):
+                    i, j = bounds[k], bounds[k + 1]
+                    write_term(
+                        text, ids[i:j], weights_list[i:j], lengths_list[i:j], sizes_list[i:j], joined[at[i] : at[j]]
+                    )
+            first = last
+
+
+def write_postings(fieldwriter: Any, schema: Any, lengths: Any, postings: dict[str, FieldPostings]) -> None:
+    """Write every field's postings to a new segment through ``fieldwriter``,
+    fields in name order (as Whoosh's pool sorts them); ``lengths`` is the
+    segment's per-document reader (field lengths), or None."""
+    for name in sorted(postings):
+        field = postings[name]
+        if not len(field):
+            continue
+        fieldwriter.start_field(name, schema[name])
+        field.write(fieldwriter, field_lengths(lengths, name))
+        fieldwriter.finish_field()
+
+
+class _ArrayPostings:
+    """What the array writers change in Whoosh's ``SegmentWriter``: postings
+    (of added documents and of merged segments) go to :class:`FieldPostings`,
+    and the segment's postings are written from them."""
+
+    schema: Any
+    codec: Any
+    perdocwriter: Any
+    fieldwriter: Any
+
+    def _field_postings(self, fieldname: str) -> FieldPostings:
+        arrays: dict[str, FieldPostings] = self.__dict__.setdefault("_arrays", {})
+        field = arrays.get(fieldname)
+        if field is None:
+            keep = self.schema[fieldname].format.fixed_value_size() != 0
+            field = arrays[fieldname] = FieldPostings(keep)
+        return field
+
+    def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: Any) -> None:
+        """Whoosh's merge of an existing segment's postings (``add_reader``),
+        into the arrays instead of the pool."""
+        schema = self.schema
+        last: tuple[str, FieldPostings] | None = None
+        for fieldname, btext, docnum, weight, value in reader.iter_postings():
+            if fieldname not in schema:
+                continue
+            if docmap is not None:
+                newdoc = docmap.get(docnum)
+                if newdoc is None:  # deleted
+                    continue
+            else:
+                newdoc = startdoc + docnum
+            if last is None or last[0] != fieldname:
+                last = (fieldname, self._field_postings(fieldname))
+            last[1].add_posting(btext.decode("utf-8"), newdoc, weight, value or b"")
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        lengths = self.per_document_reader() if self.codec.length_stats else None  # type: ignore[attr-defined]
+        try:
+            write_postings(self.fieldwriter, self.schema, lengths, self.__dict__.get("_arrays", {}))
+            self.fieldwriter.close()
+        finally:
+            if lengths is not None:
+                lengths.close()
+        self.__dict__.pop("_arrays", None)
+
+
+class ArraySegmentWriter(_ArrayPostings, SegmentWriter):  # type: ignore[misc]
+    """Whoosh's ``SegmentWriter`` with its postings in arrays: the same
+    documents, the same index files, without the per-posting pool."""
+
+    def add_document(self, **fields: Any) -> None:
+        """Whoosh's ``add_document``: the fields of a document in name order,
+        each indexed (its postings to the arrays), stored and put in its
+        column, the document's field lengths to the per-document writer."""
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields.get(fieldname)
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    if not isinstance(value, str | list | tuple):
+                        raise ValueError(f"{value!r} is not unicode or sequence")
+                    boost = self._field_boost(fields, fieldname, docboost)
+                    items = field.format.word_values(value, field.analyzer, mode="index")
+                    freqs = self._field_postings(fieldname).add(docnum, items, boost)
+                    if field.scorable:
+                        length = freqs
+                stored = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
+                column = field.column_type
+                if column and stored is not None:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(stored))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+
+class _ArraySubWriterTask(SubWriterTask):  # type: ignore[misc]
+    """Whoosh's worker process of ``MpWriter``, writing its segment with an
+    :class:`ArraySegmentWriter`."""
+
+    def run(self) -> None:
+        ix = self.storage.open_index(self.indexname)
+        writer = self.writer = ArraySegmentWriter(ix, _lk=False, **self.kwargs)
+        while self.running:
+            jobinfo = self.jobqueue.get()
+            if jobinfo is None:
+                break
+            self._process_file(*jobinfo)
+        if not self.running:
+            writer.cancel()
+        else:
+            segment = writer._finalize_segment()
+            self.resultqueue.put((None, writer.pool.fieldnames, segment), timeout=5)
+
+
+class ArrayMpWriter(_ArrayPostings, MpWriter):  # type: ignore[misc]
+    """Whoosh's ``MpWriter`` (``multisegment=True``: a segment per worker)
+    whose workers are :class:`ArraySegmentWriter`; the segments it merges
+    go through the arrays too."""
+
+    def __init__(self, ix: Any, procs: int, batchsize: int = 50, **kwargs: Any) -> None:
+        super().__init__(ix, procs=procs, batchsize=batchsize, multisegment=True, **kwargs)
+
+    def _new_task(self) -> Any:
+        task = _ArraySubWriterTask(
+            self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs, self.multisegment
+        )
+        self.tasks.append(task)
+        task.start()
+        return task
