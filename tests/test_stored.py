@@ -14,6 +14,9 @@ from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.columns import VarBytesColumn as WhooshVarBytesColumn
 from whoosh.filedb.structfile import BufferFile, StructFile
 
+from clipsearch.codec.compact import StoredBlocksColumn
+from clipsearch.codec.stored_blocks import BlocksReader, BlocksWriter
+from clipsearch.errors import IndexVersionError
 from clipsearch.reading.columns import VarBytesColumn
 from clipsearch.reading.segments import IndexFiles
 from clipsearch.reading.stored import StoredFields, stored_value
@@ -75,3 +78,62 @@ def test_every_document_of_every_segment(three_run_index: Path) -> None:
         titles = {stored(d).get("title") for d in reader.all_doc_ids()}
         assert {"Thêm hai", "Thêm ba"} <= titles and "Thêm một" not in titles
     files.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.binary(max_size=40), st.binary(min_size=5000, max_size=40000)),
+            st.booleans(),
+        ),
+        max_size=30,
+    ),
+    st.integers(0, 3),
+)
+def test_blocks_give_back_every_value(rows: list[tuple[bytes, bool]], trailing: int) -> None:
+    """Values, some over a block's size, some documents left out (no value)
+    and some after the last one: each read back, by clipsearch's reader and
+    through Whoosh's column."""
+    out = io.BytesIO()
+    writer = StoredBlocksColumn().writer(StructFile(out))
+    for docnum, (value, gap) in enumerate(rows):
+        if not gap:
+            writer.add(docnum, value)
+    count = len(rows) + trailing
+    writer.finish(count)
+    data = out.getvalue()
+    ours = BlocksReader(memoryview(b"\x00" * 3 + data)[3:])
+    whoosh = StoredBlocksColumn().reader(BufferFile(data), 0, len(data), count)
+    assert len(ours) == count
+    for docnum in range(count):
+        want = rows[docnum][0] if docnum < len(rows) and not rows[docnum][1] else b""
+        assert ours[docnum] == whoosh[docnum] == want
+    with pytest.raises(IndexError):
+        ours[count]
+
+
+def test_blocks_of_another_format_are_refused() -> None:
+    out = io.BytesIO()
+    writer = BlocksWriter(out)
+    writer.add(0, b"x" * 100)
+    writer.finish(1)
+    data = bytearray(out.getvalue())
+    with pytest.raises(IndexVersionError):
+        BlocksReader(memoryview(bytes(data[:-20])))  # no trailer
+    data[-20] ^= 0xFF  # the magic
+    with pytest.raises(IndexVersionError):
+        BlocksReader(memoryview(bytes(data)))
+
+
+def test_new_segments_keep_their_stored_fields_in_blocks(three_run_index: Path) -> None:
+    files = IndexFiles(three_run_index, INDEX_NAME)
+    try:
+        assert all(segment.stored_blocks for segment in files.segments)
+        stored = StoredFields(files)
+        with open_whoosh_index(three_run_index).reader() as reader:
+            for docnum in range(files.doc_count_all()):
+                assert stored(docnum) == reader.stored_fields(docnum)
+                assert isinstance(stored(docnum).get("body"), str)
+    finally:
+        files.close()

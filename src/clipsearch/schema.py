@@ -294,6 +294,10 @@ def read_spelling(index_path: Path, index_id: str | None = None) -> dict[str, in
 
 
 def stored_body(fields: dict[str, Any]) -> str:
-    """The body text of a stored document (kept zlib-compressed as ``body_z``)."""
+    """The body text of a stored document: ``body``, or in an index written
+    before it, ``body_z`` (zlib-compressed on its own)."""
+    body = fields.get("body")
+    if isinstance(body, str):
+        return body
     data = fields.get("body_z")
     return zlib.decompress(data).decode("utf-8") if data else ""

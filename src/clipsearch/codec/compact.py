@@ -30,9 +30,11 @@ from whoosh.codec.whoosh3 import (
     W3FieldWriter,
     W3LeafMatcher,
     W3PerDocReader,
+    W3PerDocWriter,
     W3PostingsWriter,
     W3TermInfo,
 )
+from whoosh.columns import Column, ColumnReader, ColumnWriter, PickleColumn
 from whoosh.util.numeric import length_to_byte
 
 from clipsearch.codec.layout import (
@@ -47,9 +49,10 @@ from clipsearch.codec.layout import (
     read_block_header,
     read_head,
 )
+from clipsearch.codec.stored_blocks import BlocksReader, BlocksWriter
 from clipsearch.codec.varints import read_varints
 
-__all__ = ["CompactCodec", "CompactFieldWriter", "field_lengths"]
+__all__ = ["CompactCodec", "CompactFieldWriter", "StoredBlocksColumn", "field_lengths"]
 
 
 class CompactPostingsWriter(W3PostingsWriter):
@@ -317,12 +320,88 @@ def field_lengths(lengths: Any, fieldname: str) -> list[int]:
     return [lengths.doc_field_length(d, fieldname) or 0 for d in range(count)]
 
 
+class StoredBlocksColumn(Column):  # type: ignore[misc]
+    """A Whoosh column of byte strings compressed in blocks of documents
+    (:mod:`clipsearch.codec.stored_blocks`)."""
+
+    reversible = False
+
+    def writer(self, dbfile: Any) -> Any:
+        return _BlocksColumnWriter(dbfile)
+
+    def reader(self, dbfile: Any, basepos: int, length: int, doccount: int) -> Any:
+        return _BlocksColumnReader(dbfile, basepos, length, doccount)
+
+
+class _BlocksColumnWriter(ColumnWriter):  # type: ignore[misc]
+    def __init__(self, dbfile: Any) -> None:
+        super().__init__(dbfile)
+        self._blocks = BlocksWriter(dbfile)
+
+    def add(self, docnum: int, value: bytes) -> None:
+        self._blocks.add(docnum, value)
+
+    def finish(self, doccount: int) -> None:
+        self._blocks.finish(doccount)
+
+
+class _BlocksColumnReader(ColumnReader):  # type: ignore[misc]
+    def __init__(self, dbfile: Any, basepos: int, length: int, doccount: int) -> None:
+        super().__init__(dbfile, basepos, length, doccount)
+        self._blocks = BlocksReader(dbfile.get(basepos, length))
+
+    def __getitem__(self, docnum: int) -> bytes:
+        return self._blocks[docnum]
+
+    def __iter__(self) -> Any:
+        return (self._blocks[docnum] for docnum in range(self._doccount))
+
+
+#: The stored fields of a segment written with stored blocks: a pickle per
+#: document, in blocks (Whoosh's ``STORED_COLUMN`` compresses each pickle alone).
+STORED_BLOCKS_COLUMN = PickleColumn(StoredBlocksColumn())
+
+
+class CompactPerDocWriter(W3PerDocWriter):  # type: ignore[misc]
+    """``W3PerDocWriter`` writing the stored fields in blocks."""
+
+    def _create_column(self, fieldname: str, column: Any) -> None:
+        super()._create_column(fieldname, STORED_BLOCKS_COLUMN if fieldname == "_stored" else column)
+
+
+class CompactPerDocReader(W3PerDocReader):  # type: ignore[misc]
+    """``W3PerDocReader`` reading the stored fields from blocks."""
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]:
+        reader = self._cached_reader("_stored", STORED_BLOCKS_COLUMN)
+        value = reader[docnum] if reader is not None else None
+        return value if value is not None else {}
+
+
 class CompactCodec(W3Codec):
     """Whoosh's W3 codec with :class:`CompactPostingsWriter` blocks of up to
-    :data:`~clipsearch.codec.layout.BLOCK_POSTINGS` postings."""
+    :data:`~clipsearch.codec.layout.BLOCK_POSTINGS` postings and, for the
+    segments it writes, stored fields in blocks of documents
+    (:class:`CompactPerDocWriter`). A segment keeps the codec that wrote it
+    (pickled in the table of contents): one written before stored blocks
+    has a codec without ``stored_blocks``, read the class's False."""
+
+    #: Whether this codec's segments keep their stored fields in blocks.
+    stored_blocks = False
 
     def __init__(self, blocklimit: int = BLOCK_POSTINGS, compression: int = 3, inlinelimit: int = 1) -> None:
         super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
+        self.stored_blocks = True
+
+    def per_document_writer(self, storage: Any, segment: Any) -> Any:
+        if self.stored_blocks:
+            return CompactPerDocWriter(self, storage, segment)
+        return super().per_document_writer(storage, segment)
+
+    def per_document_reader(self, storage: Any, segment: Any) -> Any:
+        if self.stored_blocks:
+            return CompactPerDocReader(storage, segment)
+        return super().per_document_reader(storage, segment)
 
     def field_writer(self, storage: Any, segment: Any) -> Any:
         return CompactFieldWriter(self, storage, segment)

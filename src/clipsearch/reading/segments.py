@@ -212,6 +212,9 @@ class Segment:
             self.deleted: frozenset[int] = frozenset(info._deleted or ())
             self.field_lengths: dict[str, int] = dict(info._fieldlengths or {})
             compound = bool(getattr(info, "compound", False))
+            #: Whether its stored fields are in blocks (:mod:`clipsearch.codec.stored_blocks`):
+            #: its codec says so (a codec pickled before them has no ``stored_blocks``).
+            self.stored_blocks: bool = getattr(getattr(info, "_codec", None), "stored_blocks", False) is True
         except AttributeError as exc:
             raise IndexVersionError(f"a segment this version cannot read ({exc}): rebuild the index") from None
         self.folder = folder

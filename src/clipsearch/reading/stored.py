@@ -1,8 +1,11 @@
 """Stored fields of one generation of an index, by document number.
 
-Whoosh keeps each segment's stored fields in a ``_stored`` column: one
-zlib-compressed pickle per document, then the array of their byte lengths
-(see :class:`clipsearch.reading.columns.VarBytesColumn`). Whoosh's column reader
+Each segment keeps its stored fields in a ``_stored`` column, a pickle per
+document, either in blocks of documents
+(:class:`clipsearch.codec.stored_blocks.BlocksReader`, the segments
+clipsearch writes) or as Whoosh writes them: each pickle zlib-compressed on
+its own, then the array of their byte lengths (see
+:class:`clipsearch.reading.columns.VarBytesColumn`). Whoosh's column reader
 derives the offsets from the lengths in a Python loop over every document
 of the segment (it writes them only above 32,768 documents), slow for a
 query that reads ten documents. :class:`StoredFields` takes the offsets as
@@ -17,6 +20,7 @@ import zlib
 from bisect import bisect_right
 from typing import Any
 
+from clipsearch.codec.stored_blocks import BlocksReader
 from clipsearch.reading.columns import VarBytesColumn
 from clipsearch.reading.segments import IndexFiles
 from clipsearch.schema import stored_body
@@ -33,14 +37,20 @@ class StoredFields:
     def __init__(self, files: IndexFiles) -> None:
         self.files = files
         self._starts = [offset for _segment, offset in files.leaves]
-        self._columns: dict[int, VarBytesColumn | None] = {}
+        self._columns: dict[int, tuple[VarBytesColumn | BlocksReader, bool] | None] = {}
 
-    def _column(self, leaf: int) -> VarBytesColumn | None:
+    def _column(self, leaf: int) -> tuple[VarBytesColumn | BlocksReader, bool] | None:
         if leaf not in self._columns:
             segment = self.files.segments[leaf]
             buf = segment.column(_COLUMN, whole=False)  # each document checked as it is read
             check = segment.check(f".{_COLUMN}.col")
-            self._columns[leaf] = VarBytesColumn(buf, segment.doc_count_all, check) if buf is not None else None
+            column: VarBytesColumn | BlocksReader | None = None
+            if buf is not None:
+                if segment.stored_blocks:
+                    column = BlocksReader(buf, check)
+                else:
+                    column = VarBytesColumn(buf, segment.doc_count_all, check)
+            self._columns[leaf] = (column, segment.stored_blocks) if column is not None else None
         return self._columns[leaf]
 
     def __call__(self, docnum: int) -> dict[str, Any]:
@@ -48,16 +58,19 @@ class StoredFields:
         leaf = bisect_right(self._starts, docnum) - 1
         if leaf < 0 or docnum >= self.files.doc_count_all():
             raise IndexError(docnum)
-        column = self._column(leaf)
-        return stored_value(column[docnum - self._starts[leaf]] if column is not None else b"")
+        found = self._column(leaf)
+        if found is None:
+            return {}
+        column, in_blocks = found
+        return stored_value(column[docnum - self._starts[leaf]], compressed=not in_blocks)
 
 
-def stored_value(raw: bytes) -> dict[str, Any]:
+def stored_value(raw: bytes, *, compressed: bool = True) -> dict[str, Any]:
     """One document's stored fields from its bytes in the ``_stored`` column
-    (a zlib-compressed pickle; ``{}`` for none)."""
+    (a pickle, zlib-compressed unless it was in a block; ``{}`` for none)."""
     if not raw:
         return {}
-    data = zlib.decompress(raw)
+    data = zlib.decompress(raw) if compressed else raw
     fields: dict[str, Any] = pickle.loads(data) if data else {}  # Whoosh stores None as b""
     return fields
 

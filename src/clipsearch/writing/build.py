@@ -241,7 +241,7 @@ def clipping_document(clipping: Clipping, sha: str) -> dict[str, Any]:
         "manifest": manifest_entry(clipping.id, sha, location),
         "title": title,
         "lead": lead,
-        "body_z": zlib.compress(body.encode("utf-8"), 6),
+        "body": body,
         "text": zones,
         "exact": zones,
         "words": zones,
@@ -487,6 +487,7 @@ def _index(
     """Add, update and remove clippings in ``ix`` (known: what it holds), committing as it goes."""
     writer = _Writer(ix, index_path, procs, commit_every)
     has_exact_words = EXACT_WORDS_FIELD in ix.schema
+    body_z = "body_z" in ix.schema
     seen: dict[str, str] = {}
     try:
         for done, path in enumerate(files, start=1):
@@ -507,6 +508,8 @@ def _index(
                     document = clipping_document(clipping, sha)
                     if not has_exact_words:  # an index written before the field, updated as it is
                         del document[EXACT_WORDS_FIELD]
+                    if body_z:  # an index written before the body was stored as text
+                        document["body_z"] = zlib.compress(document.pop("body").encode("utf-8"), 6)
                     w = writer.get(len(files) - done)
                     if previous is None:
                         w.add_document(**document)

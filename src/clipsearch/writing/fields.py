@@ -187,18 +187,20 @@ class SignatureColumn(COLUMN):
         return signature(title, lead, body)
 
 
-def build_schema(common: Iterable[str] = (), *, exact_words: bool = True) -> Any:
+def build_schema(common: Iterable[str] = (), *, exact_words: bool = True, body_z: bool = False) -> Any:
     """The Whoosh schema of a clipsearch index.
 
-    ``exact_words=False`` leaves out the ``exact_words`` field, as indexes
-    written before it were: an index is updated with the fields its
-    segments were written with.
+    ``exact_words=False`` leaves out the ``exact_words`` field, and
+    ``body_z=True`` stores the body zlib-compressed on its own as
+    ``body_z`` instead of as text in ``body``, as indexes written before
+    were: an index is updated with the fields its segments were written with.
 
     ``text``, ``exact`` and ``words`` hold title, lead and body as zones
     weighted 3 : 2 : 1 (see :data:`clipsearch.text.zones.ZONE_BOOSTS`), ``pairs`` the
     adjacent syllables of ``text`` that are both in ``common``; ``title`` and
     ``source`` are searchable on their own (``title:``, ``source:``). The
-    original text is stored for snippets, the body compressed."""
+    original text is stored for snippets (compressed in blocks of clippings
+    by :class:`~clipsearch.codec.compact.CompactCodec`)."""
 
     def positional(boosts: tuple[float, ...], stored: bool = False) -> Any:
         field = TEXT(analyzer=SyllableTokenizer(boosts), stored=stored, phrase=True)
@@ -219,6 +221,7 @@ def build_schema(common: Iterable[str] = (), *, exact_words: bool = True) -> Any
         known = TEXT(analyzer=ExactWordTokenizer(ZONE_BOOSTS), phrase=False)
         known.format, known.scorable = Presence(), False
         fields[EXACT_WORDS_FIELD] = known
+    fields["body_z" if body_z else "body"] = STORED()
 
     return Schema(
         id=ID(stored=True, unique=True),
@@ -235,7 +238,6 @@ def build_schema(common: Iterable[str] = (), *, exact_words: bool = True) -> Any
         title=positional((1.0,), stored=True),
         source=positional((1.0,), stored=True),
         lead=STORED(),
-        body_z=STORED(),
         text=positional(ZONE_BOOSTS),
         exact=frequency(ExactTokenizer(ZONE_BOOSTS)),
         words=frequency(WordTokenizer(ZONE_BOOSTS)),

@@ -131,7 +131,7 @@ class SegmentStorage(FileStorage):
     def open_index(self, indexname: str, schema: Any = None, indexclass: Any = None) -> Any:
         """Open the Whoosh index ``indexname``, with the schema this version
         builds for its common syllables and with the fields its segments
-        have (``exact_words`` came later), unless ``schema`` is given."""
+        have (``exact_words`` and ``body`` came later), unless ``schema`` is given."""
         if schema is None:
             try:
                 files = IndexFiles(self.folder, indexname)
@@ -139,7 +139,9 @@ class SegmentStorage(FileStorage):
                 pass
             else:
                 files.close()
-                schema = build_schema(files.common, exact_words=EXACT_WORDS_FIELD in files.fields)
+                schema = build_schema(
+                    files.common, exact_words=EXACT_WORDS_FIELD in files.fields, body_z="body_z" in files.fields
+                )
         return super().open_index(indexname, schema=schema, indexclass=indexclass)
 
     def rename_file(self, frm: str, to: str, safe: bool = False) -> None:
