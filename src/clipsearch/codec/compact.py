@@ -333,7 +333,7 @@ class StoredBlocksColumn(Column):  # type: ignore[misc]
         return _BlocksColumnReader(dbfile, basepos, length, doccount)
 
 
-class _BlocksColumnWriter(ColumnWriter):  # type: ignore[misc]
+class _BlocksColumnWriter(ColumnWriter):
     def __init__(self, dbfile: Any) -> None:
         super().__init__(dbfile)
         self._blocks = BlocksWriter(dbfile)
@@ -345,7 +345,7 @@ class _BlocksColumnWriter(ColumnWriter):  # type: ignore[misc]
         self._blocks.finish(doccount)
 
 
-class _BlocksColumnReader(ColumnReader):  # type: ignore[misc]
+class _BlocksColumnReader(ColumnReader):
     def __init__(self, dbfile: Any, basepos: int, length: int, doccount: int) -> None:
         super().__init__(dbfile, basepos, length, doccount)
         self._blocks = BlocksReader(dbfile.get(basepos, length))
@@ -362,14 +362,14 @@ class _BlocksColumnReader(ColumnReader):  # type: ignore[misc]
 STORED_BLOCKS_COLUMN = PickleColumn(StoredBlocksColumn())
 
 
-class CompactPerDocWriter(W3PerDocWriter):  # type: ignore[misc]
+class CompactPerDocWriter(W3PerDocWriter):
     """``W3PerDocWriter`` writing the stored fields in blocks."""
 
     def _create_column(self, fieldname: str, column: Any) -> None:
         super()._create_column(fieldname, STORED_BLOCKS_COLUMN if fieldname == "_stored" else column)
 
 
-class CompactPerDocReader(W3PerDocReader):  # type: ignore[misc]
+class CompactPerDocReader(W3PerDocReader):
     """``W3PerDocReader`` reading the stored fields from blocks."""
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
