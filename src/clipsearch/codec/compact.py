@@ -320,7 +320,7 @@ def field_lengths(lengths: Any, fieldname: str) -> list[int]:
     return [lengths.doc_field_length(d, fieldname) or 0 for d in range(count)]
 
 
-class StoredBlocksColumn(Column):  # type: ignore[misc]
+class StoredBlocksColumn(Column):
     """A Whoosh column of byte strings compressed in blocks of documents
     (:mod:`clipsearch.codec.stored_blocks`)."""
 

@@ -139,7 +139,7 @@ class BlocksReader:
         self._cache: dict[int, bytes] = {}
 
     def __len__(self) -> int:
-        return self.count
+        return int(self.count)
 
     def _block(self, block: int) -> bytes:
         data = self._cache.get(block)
