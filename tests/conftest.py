@@ -3,6 +3,7 @@ the bundled seed), indexed once per session into a real Whoosh index."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import unicodedata
 from collections.abc import Iterator
@@ -83,6 +84,21 @@ FIXTURES: dict[str, dict[str, object]] = {
         "body": ["Công tác cấp phát thẻ diễn ra nhanh; hồ sơ được ủy quyền cho phường xử lý."],
     },
 }
+
+
+def write_sentence_clippings(folder: Path, count: int, seed: int = 7, prefix: str = "c") -> list[Path]:
+    """``count`` clippings made of the seed's sentences, shuffled (so that
+    common words are in many of them, in several posting blocks)."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    text = SEED.read_text(encoding="utf-8")
+    sentences = [s.strip() for s in text.replace("\n", " ").split(".") if len(s.split()) > 3]
+    paths = []
+    for i in range(count):
+        body = [". ".join(rng.sample(sentences, 3)) + "." for _ in range(rng.randint(1, 3))]
+        title = " ".join(rng.sample(sentences, 1)[0].split()[:8])
+        paths.append(write_clipping(folder, f"{prefix}{i:03d}", title, rng.choice(sentences) + ".", body))
+    return paths
 
 
 def write_fixture_corpus(folder: Path) -> dict[str, Path]:

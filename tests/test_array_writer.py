@@ -4,7 +4,6 @@ byte for byte; and Whoosh opens what ``build_index`` writes with it."""
 
 from __future__ import annotations
 
-import random
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from clipsearch.writing import arrays as array_writer
 from clipsearch.writing.arrays import ArraySegmentWriter, FieldPostings, write_postings
 from clipsearch.writing.build import _create, clipping_document
 
-from .conftest import SEED, write_clipping
+from .conftest import write_sentence_clippings
 
 FORMATS = {"positions": VarintPositions, "frequency": IntFrequency, "presence": Presence}
 
@@ -114,20 +113,6 @@ def test_the_arrays_write_the_bytes_whoosh_writes(
     assert whoosh == arrays
 
 
-def _clippings(folder: Path, count: int, seed: int = 7) -> list[Path]:
-    """``count`` clippings of the seed's sentences, shuffled, some repeated."""
-    rng = random.Random(seed)
-    folder.mkdir(parents=True)
-    text = SEED.read_text(encoding="utf-8")
-    sentences = [s.strip() for s in text.replace("\n", " ").split(".") if len(s.split()) > 3]
-    paths = []
-    for i in range(count):
-        body = [". ".join(rng.sample(sentences, 3)) + "." for _ in range(rng.randint(1, 3))]
-        title = " ".join(rng.sample(sentences, 1)[0].split()[:8])
-        paths.append(write_clipping(folder, f"c{i:03d}", title, rng.choice(sentences) + ".", body))
-    return paths
-
-
 def _build(
     folder: Path, files: list[Path], writer_class: Any, batches: int, delete: str | None = None
 ) -> dict[str, bytes]:
@@ -157,21 +142,21 @@ def _build(
 
 
 def test_a_segment_of_clippings_is_the_same_bytes(tmp_path: Path) -> None:
-    files = _clippings(tmp_path / "in", 60)
+    files = write_sentence_clippings(tmp_path / "in", 60)
     whoosh = _build(tmp_path / "whoosh", files, SegmentWriter, 1)
     arrays = _build(tmp_path / "arrays", files, ArraySegmentWriter, 1)
     assert len(arrays) > 10 and whoosh == arrays
 
 
 def test_merged_segments_are_the_same_bytes(tmp_path: Path) -> None:
-    files = _clippings(tmp_path / "in", 40, seed=3)
+    files = write_sentence_clippings(tmp_path / "in", 40, seed=3)
     whoosh = _build(tmp_path / "whoosh", files, SegmentWriter, 3, delete="c005")
     arrays = _build(tmp_path / "arrays", files, ArraySegmentWriter, 3, delete="c005")
     assert whoosh == arrays
 
 
 def test_whoosh_opens_the_index_and_finds_what_clipsearch_finds(tmp_path: Path) -> None:
-    files = _clippings(tmp_path / "in", 30, seed=11)
+    files = write_sentence_clippings(tmp_path / "in", 30, seed=11)
     report = clipsearch.build_index([tmp_path / "in"], tmp_path / "ix", procs=2)
     assert report.total == len(files)
     with open_dir(str(tmp_path / "ix"), indexname=INDEX_NAME).searcher() as searcher:

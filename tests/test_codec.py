@@ -17,8 +17,9 @@ from whoosh.formats import Existence, Frequency
 from whoosh.system import pack_uint
 
 from clipsearch.codec.blocks import BlockCursor, decode_postings, values_at
-from clipsearch.codec.compact import CompactCodec
+from clipsearch.codec.compact import CompactCodec, CompactTermInfo
 from clipsearch.codec.formats import IntFrequency, VarintPositions
+from clipsearch.codec.terminfo import decode_term_info, encode_term_info
 from clipsearch.codec.varints import decode_varints, encode_varints, read_varint, read_varints, vectorised_varints
 
 POSTINGS = st.lists(
@@ -66,7 +67,7 @@ def _write_and_read(
     buf = io.BytesIO()
     dbfile = StructFile(buf)
     dbfile.write(b"pad!")  # postings never start at offset 0 in a real file
-    codec = CompactCodec(blocklimit=blocklimit)
+    codec = CompactCodec(blocklimit=blocklimit, inlinelimit=1)  # blocks even for one posting
     writer = codec.postings_writer(dbfile)
     terminfo = W3TermInfo()
     writer.start_postings(fmt, terminfo)
@@ -148,7 +149,7 @@ def test_blocks_are_smaller_than_whoosh_w3(tmp_path: Path) -> None:
     from whoosh.codec.whoosh3 import W3Codec
 
     sizes = {}
-    for codec in (W3Codec(), CompactCodec()):
+    for codec in (W3Codec(), CompactCodec(inlinelimit=1)):
         buf = io.BytesIO()
         writer = codec.postings_writer(StructFile(buf))
         writer.start_postings(IntFrequency(), W3TermInfo())
@@ -360,3 +361,73 @@ def test_values_stay_compressed_only_where_zlib_saves_a_third() -> None:
         stored = abs(cursor._next) - cursor._head_start - cursor._head_size
         assert (stored <= len(raw) * (1 - VALUES_MIN_SAVING)) is compressed
         assert values_at(cursor, [e[0] for e in expected]) == {e[0]: e[2] for e in expected}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(st.integers(0, 2**40).map(float), st.floats(0.0, 1e6, width=32)),
+    st.integers(1, 2**31),
+    st.integers(0, 255),
+    st.integers(0, 255),
+    st.one_of(st.integers(0, 2**40).map(float), st.floats(0.0, 1e6, width=32)),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**31),
+    st.one_of(st.none(), st.tuples(st.integers(0, 2**40), st.integers(1, 2**31))),
+    st.one_of(st.none(), st.binary(min_size=1, max_size=300)),
+)
+def test_compact_term_infos_round_trip(
+    weight: float,
+    df: int,
+    min_length: int,
+    max_length: int,
+    max_weight: float,
+    min_id: int,
+    span: int,
+    extent: tuple[int, int] | None,
+    value: bytes | None,
+) -> None:
+    if extent is None:
+        df = 1  # only a term of one document is inline
+    raw = encode_term_info(
+        weight, df, min_length, max_length, max_weight, min_id, min_id + span, extent=extent, value=value
+    )
+    fields = decode_term_info(memoryview(b"\x00" + raw)[1:])
+    assert fields == (
+        weight,
+        df,
+        min_length,
+        max_length,
+        max_weight,
+        min_id,
+        min_id + span,
+        extent,
+        value if extent is None else None,
+    )
+    # What Whoosh reads: the same term info, W3's term info's fields
+    terminfo = CompactTermInfo.from_bytes(raw)
+    assert (terminfo.weight(), terminfo.doc_frequency(), terminfo.min_id(), terminfo.max_id()) == (
+        weight,
+        df,
+        min_id,
+        min_id + span,
+    )
+    assert CompactTermInfo.bytes_of(terminfo) == raw
+    if extent is None:
+        assert terminfo.inlined_postings() == ((min_id,), (weight,), (value or b"",))
+    else:
+        assert terminfo.extent() == extent
+
+
+def test_a_term_of_several_documents_is_never_inline() -> None:
+    with pytest.raises(ValueError):
+        encode_term_info(2.0, 2, 1, 1, 1.0, 3, 9)
+
+
+def test_compact_term_infos_are_smaller_than_w3s() -> None:
+    """The reason for them: a term of one clipping costs a fraction of W3's term info and block."""
+    terminfo = W3TermInfo()
+    terminfo._weight, terminfo._df, terminfo._minlength, terminfo._maxlength = 3.0, 1, 250, 250
+    terminfo._maxweight, terminfo._minid, terminfo._maxid = 3.0, 12345, 12345
+    terminfo.set_extent(1_000_000, 30)
+    compact = encode_term_info(3.0, 1, 100, 100, 3.0, 12345, 12345, value=b"\x01\x05")
+    assert len(compact) * 3 < len(terminfo.to_bytes()) + 20, (len(compact), len(terminfo.to_bytes()))

@@ -27,15 +27,18 @@ from whoosh.codec.base import OutOfOrderError
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     W3Codec,
+    W3FieldCursor,
     W3FieldWriter,
     W3LeafMatcher,
     W3PerDocReader,
     W3PerDocWriter,
     W3PostingsWriter,
     W3TermInfo,
+    W3TermsReader,
 )
 from whoosh.columns import Column, ColumnReader, ColumnWriter, PickleColumn
-from whoosh.util.numeric import length_to_byte
+from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from clipsearch.codec.layout import (
     BLOCK_POSTINGS,
@@ -50,9 +53,10 @@ from clipsearch.codec.layout import (
     read_head,
 )
 from clipsearch.codec.stored_blocks import BlocksReader, BlocksWriter
+from clipsearch.codec.terminfo import decode_term_info, encode_term_info
 from clipsearch.codec.varints import read_varints
 
-__all__ = ["CompactCodec", "CompactFieldWriter", "StoredBlocksColumn", "field_lengths"]
+__all__ = ["CompactCodec", "CompactFieldWriter", "CompactTermInfo", "StoredBlocksColumn", "field_lengths"]
 
 
 class CompactPostingsWriter(W3PostingsWriter):
@@ -210,6 +214,20 @@ class CompactFieldWriter(W3FieldWriter):
         if lastfn is not None:
             self.finish_field()
 
+    def start_term(self, btext: bytes) -> None:
+        """W3's ``start_term`` with a :class:`CompactTermInfo`."""
+        self._btext = btext
+        self._postwriter.start_postings(self._fieldobj.format, CompactTermInfo())
+
+    def finish_term(self) -> None:
+        """W3's ``finish_term``, writing a :class:`CompactTermInfo` for a
+        codec with compact term infos."""
+        if not self._codec.compact_terms:
+            super().finish_term()
+            return
+        terminfo = self._postwriter.finish_postings()
+        self._tindex.add(_pack_field(self._fieldid) + self._btext, CompactTermInfo.bytes_of(terminfo))
+
     def write_term(
         self,
         btext: bytes,
@@ -232,8 +250,8 @@ class CompactFieldWriter(W3FieldWriter):
         terminfo = W3TermInfo()
         terminfo._df = count
         terminfo._minid, terminfo._maxid = ids[0], ids[-1]
-        if count < postwriter._inlinelimit:  # never with the default limit of 1: kept for Whoosh's semantics
-            values = _split(data, sizes, fixed, count)
+        if count < postwriter._inlinelimit:
+            values = _split(data, sizes, fixed, count) if data else []
             terminfo._weight = float(sum(weights))
             terminfo._maxweight = max(0.0, *weights)
             present = [length for length in lengths if length]
@@ -285,7 +303,8 @@ class CompactFieldWriter(W3FieldWriter):
             terminfo._weight, terminfo._maxweight = total, maxweight
             terminfo._minlength, terminfo._maxlength = minlength, maxlength
             terminfo.set_extent(start, postfile.tell() - start)
-        self._tindex.add(_pack_field(self._fieldid) + btext, terminfo.to_bytes())
+        value = CompactTermInfo.bytes_of(terminfo) if self._codec.compact_terms else terminfo.to_bytes()
+        self._tindex.add(_pack_field(self._fieldid) + btext, value)
 
 
 def _pack_field(fieldid: int) -> bytes:
@@ -318,6 +337,85 @@ def field_lengths(lengths: Any, fieldname: str) -> list[int]:
         column = lengths._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
         return [LENGTH_OF_BYTE[column[d]] for d in range(count)] if column is not None else []
     return [lengths.doc_field_length(d, fieldname) or 0 for d in range(count)]
+
+
+class CompactTermInfo(W3TermInfo):
+    """W3's term info written as :mod:`clipsearch.codec.terminfo` writes it:
+    varints, and the posting of a term of one document inline."""
+
+    @staticmethod
+    def bytes_of(terminfo: W3TermInfo) -> bytes:
+        """The compact bytes of a W3 term info."""
+        minlength = 0 if terminfo._minlength is None else length_to_byte(terminfo._minlength)
+        maxlength = length_to_byte(terminfo._maxlength)
+        minid = 0 if terminfo._minid is None else terminfo._minid
+        maxid = minid if terminfo._maxid is None else terminfo._maxid
+        fields = (terminfo._weight, terminfo._df, minlength, maxlength, terminfo._maxweight, minid, maxid)
+        if terminfo.is_inlined():
+            _ids, _weights, values = terminfo.inlined_postings()
+            return encode_term_info(*fields, value=values[0] if values else None)
+        return encode_term_info(*fields, extent=terminfo.extent())
+
+    def to_bytes(self) -> bytes:
+        return self.bytes_of(self)
+
+    def set_inline(self, ids: Any, weights: Any, values: Any) -> None:
+        """What W3's postings writer calls (W3's term info names it ``set_inlined``)."""
+        self.set_inlined(ids, weights, values)
+
+    @classmethod
+    def from_bytes(cls, s: Any) -> CompactTermInfo:
+        fields = decode_term_info(s)
+        terminfo = cls()
+        terminfo._weight, terminfo._df = fields.weight, fields.doc_frequency
+        terminfo._minlength = byte_to_length(fields.min_length_byte)
+        terminfo._maxlength = byte_to_length(fields.max_length_byte)
+        terminfo._maxweight = fields.max_weight
+        terminfo._minid, terminfo._maxid = fields.min_id, fields.max_id
+        if fields.extent is None:
+            terminfo._inlined = ((fields.min_id,), (fields.weight,), (fields.value or b"",))
+        else:
+            terminfo._offset, terminfo._length = fields.extent
+        return terminfo
+
+
+class CompactFieldCursor(W3FieldCursor):
+    """W3's cursor over a field's terms, reading :class:`CompactTermInfo`."""
+
+    def term_info(self) -> CompactTermInfo | None:
+        if self._pos is None:
+            return None
+        return CompactTermInfo.from_bytes(self._tindex.dbfile.get(self._datapos, self._datalen))
+
+
+class CompactTermsReader(W3TermsReader):
+    """W3's terms reader, reading :class:`CompactTermInfo`."""
+
+    def cursor(self, fieldname: str, fieldobj: Any) -> CompactFieldCursor:
+        return CompactFieldCursor(self._tindex, fieldname, self._keycoder, self._keydecoder, fieldobj)
+
+    def items(self) -> Any:
+        decode = self._keydecoder
+        return ((decode(key), CompactTermInfo.from_bytes(value)) for key, value in self._tindex.items())
+
+    def items_from(self, fieldname: str, prefix: bytes) -> Any:
+        decode = self._keydecoder
+        start = self._keycoder(fieldname, prefix)
+        return ((decode(key), CompactTermInfo.from_bytes(value)) for key, value in self._tindex.items_from(start))
+
+    def term_info(self, fieldname: str, tbytes: bytes) -> CompactTermInfo:
+        try:
+            return CompactTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)])
+        except KeyError:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}") from None
+
+    def frequency(self, fieldname: str, tbytes: bytes) -> float:
+        """The term's total weight (a KeyError if it is not here, as W3's)."""
+        return decode_term_info(self._tindex[self._keycoder(fieldname, tbytes)]).weight
+
+    def doc_frequency(self, fieldname: str, tbytes: bytes) -> int:
+        """The term's document frequency (a KeyError if it is not here, as W3's)."""
+        return decode_term_info(self._tindex[self._keycoder(fieldname, tbytes)]).doc_frequency
 
 
 class StoredBlocksColumn(Column):
@@ -381,17 +479,29 @@ class CompactPerDocReader(W3PerDocReader):
 class CompactCodec(W3Codec):
     """Whoosh's W3 codec with :class:`CompactPostingsWriter` blocks of up to
     :data:`~clipsearch.codec.layout.BLOCK_POSTINGS` postings and, for the
-    segments it writes, stored fields in blocks of documents
-    (:class:`CompactPerDocWriter`). A segment keeps the codec that wrote it
+    segments it writes, :class:`CompactTermInfo` term infos (a term of one
+    document inline: ``inlinelimit`` at most 2) and stored fields in blocks
+    of documents (:class:`CompactPerDocWriter`). A segment keeps the codec that wrote it
     (pickled in the table of contents): one written before stored blocks
     has a codec without ``stored_blocks``, read the class's False."""
 
     #: Whether this codec's segments keep their stored fields in blocks.
     stored_blocks = False
+    #: Whether their term infos are :class:`CompactTermInfo` (and a term of
+    #: one document keeps its posting inline).
+    compact_terms = False
 
-    def __init__(self, blocklimit: int = BLOCK_POSTINGS, compression: int = 3, inlinelimit: int = 1) -> None:
-        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
+    def __init__(self, blocklimit: int = BLOCK_POSTINGS, compression: int = 3, inlinelimit: int = 2) -> None:
+        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=min(inlinelimit, 2))
         self.stored_blocks = True
+        self.compact_terms = True
+
+    def terms_reader(self, storage: Any, segment: Any) -> Any:
+        if not self.compact_terms:
+            return super().terms_reader(storage, segment)
+        name = segment.make_filename(self.TERMS_EXT)
+        postings = segment.open_file(storage, self.POSTS_EXT)
+        return CompactTermsReader(self, storage.open_file(name), storage.file_length(name), postings)
 
     def per_document_writer(self, storage: Any, segment: Any) -> Any:
         if self.stored_blocks:

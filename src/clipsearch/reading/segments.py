@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from clipsearch.codec.blocks import BlockCursor, decode_postings
+from clipsearch.codec.terminfo import decode_term_info
 from clipsearch.errors import IndexNotFoundError, IndexVersionError
 from clipsearch.pickles import load_stand_ins
 from clipsearch.reading.checksums import Chunks, chunked, crc, read_sums, sums_path
@@ -186,7 +187,16 @@ class _TermInfo(NamedTuple):
     postings: Inline | tuple[int, int]  # inline postings, or (offset, length) in the postings file
 
 
+def _compact_term_info(raw: memoryview) -> _TermInfo:
+    """A term info of :mod:`clipsearch.codec.terminfo`."""
+    fields = decode_term_info(raw)
+    if fields.extent is None:
+        return _TermInfo(fields.doc_frequency, Inline((fields.min_id,), (fields.weight,), (fields.value or b"",)))
+    return _TermInfo(fields.doc_frequency, fields.extent)
+
+
 def _term_info(raw: memoryview) -> _TermInfo:
+    """A term info as Whoosh's W3 codec writes it."""
     flags, _weight, df, _minl, _maxl, _maxw, _minid, _maxid = _TERM_INFO.unpack_from(raw, 0)
     if flags:
         ids, weights, values = load_stand_ins(raw[_TERM_INFO.size :], RENAMED_CLASSES)
@@ -214,7 +224,10 @@ class Segment:
             compound = bool(getattr(info, "compound", False))
             #: Whether its stored fields are in blocks (:mod:`clipsearch.codec.stored_blocks`):
             #: its codec says so (a codec pickled before them has no ``stored_blocks``).
-            self.stored_blocks: bool = getattr(getattr(info, "_codec", None), "stored_blocks", False) is True
+            codec = getattr(info, "_codec", None)
+            self.stored_blocks: bool = getattr(codec, "stored_blocks", False) is True
+            #: Whether its term infos are compact (:mod:`clipsearch.codec.terminfo`), as its codec says.
+            self._read_term_info = _compact_term_info if getattr(codec, "compact_terms", False) is True else _term_info
         except AttributeError as exc:
             raise IndexVersionError(f"a segment this version cannot read ({exc}): rebuild the index") from None
         self.folder = folder
@@ -282,7 +295,7 @@ class Segment:
         if key in self._infos:
             return self._infos[key]
         raw = self._terms.get(field, text.encode("utf-8")) if self._terms is not None else None
-        info = _term_info(raw) if raw is not None else None
+        info = self._read_term_info(raw) if raw is not None else None
         if len(self._infos) >= 65536:
             self._infos.clear()
         self._infos[key] = info
