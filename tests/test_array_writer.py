@@ -167,3 +167,40 @@ def test_whoosh_opens_the_index_and_finds_what_clipsearch_finds(tmp_path: Path) 
                 by_whoosh = {searcher.stored_fields(d)["id"] for d in searcher.docs_for_query(Term("text", term))}
                 by_clipsearch = {hit.id for hit in index.query(term, limit=100, collapse=False).hits}
                 assert by_whoosh == by_clipsearch, term
+
+
+def _index_parts(index_dir: Path) -> list[dict[str, bytes]]:
+    """Each segment's sub-files (named by extension) of an index."""
+    files = IndexFiles(index_dir, INDEX_NAME)
+    try:
+        return [
+            {part[part.index(".") :]: bytes(view) for _file, part, _offset, view in segment.files.parts()}
+            for segment in files.segments
+        ]
+    finally:
+        files.close()
+
+
+def test_the_index_is_the_same_whatever_the_number_of_workers(tmp_path: Path) -> None:
+    """Workers analyse, the build process writes in the order of the files:
+    one worker or three give the same segments, byte for byte."""
+    write_sentence_clippings(tmp_path / "in", 150, seed=5)
+    one = clipsearch.build_index([tmp_path / "in"], tmp_path / "one", procs=1)
+    three = clipsearch.build_index([tmp_path / "in"], tmp_path / "three", procs=3, commit_every=70)
+    single = clipsearch.build_index([tmp_path / "in"], tmp_path / "single", procs=3)
+    assert one.total == three.total == single.total == 150
+    assert _index_parts(tmp_path / "one") == _index_parts(tmp_path / "single")
+    assert len(_index_parts(tmp_path / "three")) == 3  # 70 + 70 + 10
+
+
+def test_a_segment_is_committed_when_its_postings_fill_the_budget(tmp_path: Path, monkeypatch: Any) -> None:
+    from clipsearch.writing import build
+
+    write_sentence_clippings(tmp_path / "in", 200, seed=9)
+    monkeypatch.setattr(build, "FLUSH_POSTINGS", 3000)
+    report = clipsearch.build_index([tmp_path / "in"], tmp_path / "ix", procs=2)
+    assert report.total == 200
+    parts = _index_parts(tmp_path / "ix")
+    assert len(parts) >= 3
+    with clipsearch.open_index(tmp_path / "ix") as index:
+        assert index.query("*", limit=10, collapse=False).total == 200

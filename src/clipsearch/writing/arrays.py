@@ -12,26 +12,37 @@ go to :meth:`clipsearch.codec.compact.CompactFieldWriter.write_term` in one
 call: the same files, byte for byte (a test compares them with Whoosh's own
 writer), so every reader is unchanged.
 
-Everything else is Whoosh's: :class:`ArraySegmentWriter` and
-:class:`ArrayMpWriter` subclass its ``SegmentWriter`` and ``MpWriter``, so
-stored fields, columns, field lengths, deletions, merges of existing
-segments, generation-numbered tables of contents and the write lock work
-as they always did, and ``whoosh.index.open_dir`` opens the result.
+Documents are analysed by :func:`analyse_documents` into an
+:class:`AnalysedBatch` (in worker processes, :mod:`clipsearch.writing.pipeline`),
+which :meth:`ArraySegmentWriter.add_analysed` adds to the segment being
+written. Everything else is Whoosh's: :class:`ArraySegmentWriter`
+subclasses its ``SegmentWriter``, so stored fields, columns, field lengths,
+deletions, merges of existing segments, generation-numbered tables of
+contents and the write lock work as they always did, and
+``whoosh.index.open_dir`` opens the result.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.fields import UnknownFieldError
 from whoosh.writing import SegmentWriter
 
 from clipsearch.codec.compact import field_lengths
 
-__all__ = ["ArrayMpWriter", "ArraySegmentWriter", "CHUNK_POSTINGS", "FieldPostings", "write_postings"]
+__all__ = [
+    "CHUNK_POSTINGS",
+    "AnalysedBatch",
+    "ArraySegmentWriter",
+    "FieldPostings",
+    "analyse_documents",
+    "write_postings",
+]
 
 #: Postings of the sorted arrays made Python lists at once when a field is written.
 CHUNK_POSTINGS = 1 << 16
@@ -98,6 +109,25 @@ class FieldPostings:
         if self.keep_values:
             self.sizes.append(len(value))
             self.data += value
+
+    def extend(self, other: FieldPostings, docbase: int) -> None:
+        """Add the postings of ``other`` (a batch analysed elsewhere, its
+        documents numbered from 0), its documents numbered from ``docbase``."""
+        if not len(other):
+            return
+        vocabulary = self.vocabulary
+        mapping = np.empty(len(other.vocabulary), dtype=np.uint32)
+        for local, text in enumerate(other.vocabulary):
+            term = vocabulary.get(text)
+            if term is None:
+                term = vocabulary[text] = len(vocabulary)
+            mapping[local] = term
+        self.term_ids.frombytes(mapping[np.frombuffer(other.term_ids, dtype=np.uint32)].tobytes())
+        self.docs.frombytes((np.frombuffer(other.docs, dtype=np.uint32) + np.uint32(docbase)).tobytes())
+        self.weights.frombytes(other.weights.tobytes())
+        if self.keep_values:
+            self.sizes.frombytes(other.sizes.tobytes())
+            self.data += other.data
 
     def write(self, fieldwriter: Any, lengths: list[int]) -> None:
         """Write the field's terms, in byte order, each with its postings in
@@ -222,81 +252,85 @@ class _ArrayPostings:
         self.__dict__.pop("_arrays", None)
 
 
+#: One document's per-document values: ``(field name, stored value or
+#: None, field length, column value or None)`` for each of its fields.
+PerDocument = list[tuple[str, Any, int, Any]]
+
+
+@dataclass
+class AnalysedBatch:
+    """Documents analysed (in a worker process, or here): their postings
+    by field, documents numbered from 0, and their per-document values."""
+
+    postings: dict[str, FieldPostings] = field(default_factory=dict)
+    documents: list[PerDocument] = field(default_factory=list)
+
+
+def analyse_documents(schema: Any, documents: Sequence[dict[str, Any]]) -> AnalysedBatch:
+    """Analyse documents (Whoosh's ``add_document`` fields) as Whoosh's
+    ``SegmentWriter.add_document`` does: each field in name order indexed
+    (its postings to the batch's arrays), stored and put in its column."""
+    batch = AnalysedBatch()
+    for docnum, fields in enumerate(documents):
+        perdoc: PerDocument = []
+        for fieldname in sorted(name for name in fields if not name.startswith("_")):
+            value = fields[fieldname]
+            if value is None:
+                continue
+            if fieldname not in schema:
+                raise UnknownFieldError(f"No field named {fieldname!r} in {schema}")
+            fieldobj = schema[fieldname]
+            length = 0
+            boost = float(fields.get(f"_{fieldname}_boost", fields.get("_boost", 1.0)))
+            if fieldobj.indexed:
+                if not isinstance(value, str | list | tuple):
+                    raise ValueError(f"{value!r} is not unicode or sequence")
+                postings = batch.postings.get(fieldname)
+                if postings is None:
+                    keep = fieldobj.format.fixed_value_size() != 0
+                    postings = batch.postings[fieldname] = FieldPostings(keep)
+                items = fieldobj.format.word_values(value, fieldobj.analyzer, mode="index")
+                freqs = postings.add(docnum, items, boost)
+                if fieldobj.scorable:
+                    length = freqs
+            stored = fields.get(f"_stored_{fieldname}", value)
+            column = fieldobj.to_column_value(stored) if fieldobj.column_type and stored is not None else None
+            perdoc.append((fieldname, stored if fieldobj.stored else None, length, column))
+        batch.documents.append(perdoc)
+    return batch
+
+
 class ArraySegmentWriter(_ArrayPostings, SegmentWriter):  # type: ignore[misc]
     """Whoosh's ``SegmentWriter`` with its postings in arrays: the same
-    documents, the same index files, without the per-posting pool."""
+    documents, the same index files, without the per-posting pool.
+    Documents come one at a time (:meth:`add_document`) or analysed in
+    batches elsewhere (:meth:`add_analysed`)."""
 
     def add_document(self, **fields: Any) -> None:
-        """Whoosh's ``add_document``: the fields of a document in name order,
-        each indexed (its postings to the arrays), stored and put in its
-        column, the document's field lengths to the per-document writer."""
+        """Whoosh's ``add_document``: the document analysed here."""
         self._check_state()
-        perdocwriter = self.perdocwriter
-        schema = self.schema
-        docnum = self.docnum
-        docboost = self._doc_boost(fields)
-        fieldnames = sorted(name for name in fields if not name.startswith("_"))
-        self._check_fields(schema, fieldnames)
-        perdocwriter.start_doc(docnum)
-        try:
-            for fieldname in fieldnames:
-                value = fields.get(fieldname)
-                if value is None:
-                    continue
-                field = schema[fieldname]
-                length = 0
-                if field.indexed:
-                    if not isinstance(value, str | list | tuple):
-                        raise ValueError(f"{value!r} is not unicode or sequence")
-                    boost = self._field_boost(fields, fieldname, docboost)
-                    items = field.format.word_values(value, field.analyzer, mode="index")
-                    freqs = self._field_postings(fieldname).add(docnum, items, boost)
-                    if field.scorable:
-                        length = freqs
-                stored = fields.get(f"_stored_{fieldname}", value)
-                perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
-                column = field.column_type
-                if column and stored is not None:
-                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(stored))
-        except Exception:
-            perdocwriter.cancel_doc()
-            raise
-        perdocwriter.finish_doc()
-        self._added = True
-        self.docnum += 1
+        self.add_analysed(analyse_documents(self.schema, [fields]))
 
+    def add_analysed(self, batch: AnalysedBatch) -> None:
+        """Add analysed documents: their per-document values to the
+        per-document writer, their postings to the arrays."""
+        self._check_state()
+        perdocwriter, schema = self.perdocwriter, self.schema
+        docbase = self.docnum
+        for perdoc in batch.documents:
+            perdocwriter.start_doc(self.docnum)
+            for fieldname, stored, length, column in perdoc:
+                fieldobj = schema[fieldname]
+                perdocwriter.add_field(fieldname, fieldobj, stored, length)
+                if column is not None:
+                    perdocwriter.add_column_value(fieldname, fieldobj.column_type, column)
+            perdocwriter.finish_doc()
+            self.docnum += 1
+        for fieldname, postings in batch.postings.items():
+            self._field_postings(fieldname).extend(postings, docbase)
+        if batch.documents:
+            self._added = True
 
-class _ArraySubWriterTask(SubWriterTask):  # type: ignore[misc]
-    """Whoosh's worker process of ``MpWriter``, writing its segment with an
-    :class:`ArraySegmentWriter`."""
-
-    def run(self) -> None:
-        ix = self.storage.open_index(self.indexname)
-        writer = self.writer = ArraySegmentWriter(ix, _lk=False, **self.kwargs)
-        while self.running:
-            jobinfo = self.jobqueue.get()
-            if jobinfo is None:
-                break
-            self._process_file(*jobinfo)
-        if not self.running:
-            writer.cancel()
-        else:
-            segment = writer._finalize_segment()
-            self.resultqueue.put((None, writer.pool.fieldnames, segment), timeout=5)
-
-
-class ArrayMpWriter(_ArrayPostings, MpWriter):  # type: ignore[misc]
-    """Whoosh's ``MpWriter`` (``multisegment=True``: a segment per worker)
-    whose workers are :class:`ArraySegmentWriter`; the segments it merges
-    go through the arrays too."""
-
-    def __init__(self, ix: Any, procs: int, batchsize: int = 50, **kwargs: Any) -> None:
-        super().__init__(ix, procs=procs, batchsize=batchsize, multisegment=True, **kwargs)
-
-    def _new_task(self) -> Any:
-        task = _ArraySubWriterTask(
-            self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs, self.multisegment
-        )
-        self.tasks.append(task)
-        task.start()
-        return task
+    def pending_postings(self) -> int:
+        """Postings added since the segment began (what the arrays hold)."""
+        return sum(len(postings) for postings in self.__dict__.get("_arrays", {}).values())

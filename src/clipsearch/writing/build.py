@@ -45,8 +45,9 @@ from clipsearch.schema import (
 from clipsearch.searching.filters import day_number, source_key
 from clipsearch.text.normalize import clean
 from clipsearch.text.zones import common_syllables, join_zones
-from clipsearch.writing.arrays import ArrayMpWriter, ArraySegmentWriter
+from clipsearch.writing.arrays import AnalysedBatch, ArraySegmentWriter
 from clipsearch.writing.fields import build_schema
+from clipsearch.writing.pipeline import BATCH_DOCUMENTS, Analysis
 from clipsearch.writing.statistics import statistics_current, write_statistics
 from clipsearch.writing.storage import SegmentStorage
 
@@ -336,42 +337,73 @@ def _workers_die_with_this_process() -> Iterator[None]:
         _building = False
 
 
+#: Postings the segment being written holds before it is committed, which
+#: bounds a build's memory whatever the number of clippings (about 12 bytes
+#: a posting, and as much again while the segment is sorted and written).
+FLUSH_POSTINGS = 24_000_000
+
+
 class _Writer:
-    """The index writer, committed every :data:`COMMIT_EVERY` documents: the
-    array writer (:mod:`clipsearch.writing.arrays`), in worker processes
-    (one segment per process, which keeps BM25's length statistics right)
-    when there is enough to do."""
+    """The index writer of a run: documents analysed in batches by worker
+    processes (:mod:`clipsearch.writing.pipeline`) when there is enough to
+    do, written by an :class:`~clipsearch.writing.arrays.ArraySegmentWriter`
+    here, committed every :data:`COMMIT_EVERY` documents or
+    :data:`FLUSH_POSTINGS` postings."""
 
     def __init__(self, ix: Any, index_path: Path, procs: int | None, commit_every: int) -> None:
         self.ix, self.index_path, self.commit_every = ix, index_path, commit_every
         # procs=None: one per CPU, for enough work; an explicit number is obeyed.
         self.procs = procs or os.cpu_count() or 1
         self.threshold = PARALLEL_THRESHOLD if procs is None else 0
-        self.pending = 0
+        self.expected = 0
+        self.analysis: Analysis | None = None
+        self.batch: list[dict[str, Any]] = []
         self.writer: Any = None
+        #: documents sent to be analysed, and written, in this run
+        self.sent = self.written = 0
 
-    def _open(self, expected: int) -> Any:
-        try:
-            if self.procs > 1 and expected >= self.threshold:
-                return ArrayMpWriter(self.ix, procs=self.procs, batchsize=50, codec=CompactCodec())
-            return ArraySegmentWriter(self.ix, codec=CompactCodec())
-        except LockError:
-            raise IndexLockedError(
-                f"the index in {str(self.index_path)!r} is locked: another `clipsearch index` is writing to it; "
-                "wait for it to finish"
-            ) from None
-
-    def get(self, expected: int) -> Any:
+    def _writer(self) -> Any:
         if self.writer is None:
-            self.writer = self._open(expected)
+            try:
+                self.writer = ArraySegmentWriter(self.ix, codec=CompactCodec())
+            except LockError:
+                raise IndexLockedError(
+                    f"the index in {str(self.index_path)!r} is locked: another `clipsearch index` is writing to it; "
+                    "wait for it to finish"
+                ) from None
         return self.writer
 
-    def added(self) -> None:
-        self.pending += 1
-        if self.pending >= self.commit_every:
-            self.commit()
+    def add(self, document: dict[str, Any], expected: int) -> None:
+        """Add a document (analysed with the next ones); ``expected`` more may follow."""
+        self._writer()
+        self.expected = expected
+        self.batch.append(document)
+        # a batch ends where a commit is due: commits come every commit_every documents
+        if len(self.batch) >= BATCH_DOCUMENTS or (self.sent + len(self.batch)) % self.commit_every == 0:
+            self._send()
 
-    def commit(self) -> None:
+    def delete(self, doc_id: str) -> None:
+        """Delete the clipping ``doc_id`` from the segments committed before."""
+        self._writer().delete_by_term("id", doc_id)
+
+    def _send(self) -> None:
+        if self.analysis is None:
+            enough = len(self.batch) + self.expected >= self.threshold
+            self.analysis = Analysis(self.ix.schema, self.procs if enough else 1)
+        self.analysis.send(self.batch)
+        self.sent += len(self.batch)
+        self.batch = []
+        self._write(self.analysis.ready())
+
+    def _write(self, batches: list[AnalysedBatch]) -> None:
+        for batch in batches:
+            writer = self._writer()
+            writer.add_analysed(batch)
+            self.written += len(batch.documents)
+            if self.written % self.commit_every == 0 or writer.pending_postings() >= FLUSH_POSTINGS:
+                self._commit_writer()
+
+    def _commit_writer(self) -> None:
         if self.writer is not None:
             try:
                 self.writer.commit()
@@ -379,11 +411,26 @@ class _Writer:
                 self.cancel()
                 raise
             self.writer = None
-            self.pending = 0
+
+    def commit(self) -> None:
+        """Write every document added, and commit."""
+        if self.batch:
+            self._send()
+        if self.analysis is not None:
+            self._write(self.analysis.drain())
+        self._commit_writer()
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self.analysis is not None:
+            self.analysis.close()
+            self.analysis = None
 
     def cancel(self) -> None:
         """Drop what is not committed and release Whoosh's write lock, even
         when the folder can no longer be written."""
+        self.close()
+        self.batch = []
         writer, self.writer = self.writer, None
         if writer is None:
             return
@@ -510,24 +557,24 @@ def _index(
                         del document[EXACT_WORDS_FIELD]
                     if body_z:  # an index written before the body was stored as text
                         document["body_z"] = zlib.compress(document.pop("body").encode("utf-8"), 6)
-                    w = writer.get(len(files) - done)
                     if previous is None:
-                        w.add_document(**document)
                         report.added.append(shown)
                     else:
-                        w.update_document(**document)
+                        writer.delete(doc_id)  # the clipping as it was; the new one is added below
                         report.updated.append(shown)
+                    writer.add(document, len(files) - done)
                     report.warnings.extend(Skipped(shown, warning) for warning in clipping.warnings)
-                    writer.added()
             except ClippingError as exc:
                 report.skipped.append(Skipped(str(path), str(exc)))
             if progress is not None:
                 progress(done, len(files))
         for doc_id, (_sha, old_path) in known.items():
             if doc_id not in seen and _under(old_path, roots) and not Path(old_path).is_file():
-                writer.get(0).delete_by_term("id", doc_id)
+                writer.delete(doc_id)
                 report.removed.append(old_path)
+        writer.commit()
     except BaseException:
         writer.cancel()
         raise
-    writer.commit()
+    finally:
+        writer.close()
