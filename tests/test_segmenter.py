@@ -8,7 +8,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pyvi import ViTokenizer
 
@@ -361,3 +361,131 @@ def test_reading_a_cache_keeps_it_from_being_stale(tmp_path: Path, monkeypatch: 
     os.utime(cached, (long_ago, long_ago))
     Segmenter()  # reads it
     assert cached.stat().st_mtime > time.time() - 3600
+
+
+# ---------------------------------------------------------------------------
+# The dictionary looked up in its text (a query) and through its index (a text being indexed)
+
+
+def _dictionary_words() -> list[str]:
+    from clipsearch.text.segmenter import _load_ngrams
+
+    bigrams, trigrams = _load_ngrams()
+    pairs, triples = bigrams.strip("\n").split("\n"), trigrams.strip("\n").split("\n")
+    return pairs[::150] + triples[::20]
+
+
+DICTIONARY_WORDS = _dictionary_words()
+_PIECES = st.sampled_from(DICTIONARY_WORDS).flatmap(
+    lambda w: st.sampled_from([w, w.capitalize(), w.title(), w.upper()])
+) | st.sampled_from([*WORDS, "và", "của", "các"])
+
+
+def _indexed_segmenter() -> Segmenter:
+    segmenter = Segmenter()
+    segmenter.segment(_long_text(200))  # more lookups than the text is searched for
+    assert segmenter._syllables.indexed
+    return segmenter
+
+
+INDEXED = _indexed_segmenter()
+
+
+def _runs_in_dictionary(text: str) -> list[tuple[int, int, str]]:
+    """Every run of two or three syllables whose lowercase form is one of pyvi's words, found by brute force."""
+    from clipsearch.text.segmenter import _PYVI_PATTERN, _load_ngrams
+
+    bigrams, trigrams = (set(words.strip("\n").split("\n")) for words in _load_ngrams())
+    matches = list(_PYVI_PATTERN.finditer(text))
+    runs = []
+    for n, words in ((2, bigrams), (3, trigrams)):
+        for i in range(len(matches) - n + 1):
+            if " ".join(m.group().lower() for m in matches[i : i + n]) in words:
+                runs.append(
+                    (matches[i].start(), matches[i + n - 1].end(), "_".join(m.group() for m in matches[i : i + n]))
+                )
+    return runs
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map(" ".join))
+def test_dictionary_text_and_index_agree(text: str) -> None:
+    from clipsearch.text.segmenter import _PYVI_PATTERN, DICTIONARY_SEARCHES
+
+    assume(len(_PYVI_PATTERN.findall(text)) <= DICTIONARY_SEARCHES)
+    fresh = Segmenter()  # looks the dictionary's words up in its text
+    searched = fresh.words_and_known(text)
+    assert not fresh._syllables.indexed
+    assert INDEXED.words_and_known(text) == searched
+    assert INDEXED.segment(text) == fresh.segment(text)
+    words, runs = searched
+    assert [(r.start, r.end, r.text) for r in runs] == _runs_in_dictionary(text)
+    assert " ".join(s.text for s in INDEXED.segment(text)) == (ViTokenizer.tokenize(text) if text.strip() else "")
+    assert words == [w for w in INDEXED.segment(text) if len(w.syllables) > 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_PIECES, max_size=60).map(" ".join), st.integers(min_value=3, max_value=12))
+def test_chunks_find_the_same_dictionary_runs(text: str, chunk: int) -> None:
+    whole = INDEXED.words_and_known(text, chunk=10**9)[1]
+    chunked = INDEXED.words_and_known(text, chunk=chunk)[1]
+    assert sorted(chunked) == sorted(whole)
+
+
+def test_words_and_their_dictionary_runs_share_objects() -> None:
+    words, runs = INDEXED.words_and_known("Nhân dân yêu hoà bình và văn phòng cấp uỷ.")
+    shared = [run for run in runs if any(run is word for word in words)]
+    assert shared and all(run in words for run in shared)
+
+
+def _crfsuite_labels(segmenter: Segmenter, sylls: list[str]) -> list[int]:
+    """pyvi's labels the long way: each position's attributes as pyvi's
+    ``word2features`` makes them (booleans as 0 or 1), their weights times
+    their values summed in that order as CRFsuite sums them, and
+    :func:`~clipsearch.text.crfmodel.viterbi2`."""
+    from clipsearch.text.crfmodel import viterbi2
+    from clipsearch.text.segmenter import _load_ngrams
+
+    bigrams, trigrams = (set(words.strip("\n").split("\n")) for words in _load_ngrams())
+    state = segmenter._state
+    scores: list[list[float]] = [[], []]
+    for i, word in enumerate(sylls):
+        attrs: list[tuple[str, float]] = [
+            ("bias", 1.0),
+            (f"word.lower():{word.lower()}", 1.0),
+            ("word.isupper()", float(word.isupper())),
+            ("word.istitle()", float(word.istitle())),
+            ("word.isdigit()", float(word.isdigit())),
+        ]
+        for side, j in (("-1", i - 1), ("+1", i + 1)):
+            if 0 <= j < len(sylls):
+                other = sylls[j]
+                pair = " ".join(sylls[min(i, j) : max(i, j) + 1]).lower()
+                attrs += [
+                    (f"{side}:word.lower():{other.lower()}", 1.0),
+                    (f"{side}:word.istitle()", float(other.istitle())),
+                    (f"{side}:word.isupper()", float(other.isupper())),
+                    (f"{side}:word.bi_gram()", float(pair in bigrams)),
+                ]
+                k = j - 1 if side == "-1" else j + 1
+                if 0 <= k < len(sylls):
+                    triple = " ".join(sylls[min(i, k) : max(i, k) + 1]).lower()
+                    attrs.append((f"{side[0]}2:word.tri_gram()", float(triple in trigrams)))
+        for label in (0, 1):
+            total = 0.0
+            for attr, value in attrs:
+                if attr in state:
+                    total += state[attr][label] * value
+            scores[label].append(total)
+    return viterbi2(scores[0], scores[1], segmenter._transition)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=30).map(" ".join))
+def test_labels_are_crfsuites_sums_decoded(text: str) -> None:
+    from clipsearch.text.segmenter import _PYVI_PATTERN
+
+    sylls = _PYVI_PATTERN.findall(text)
+    syllables, lookups = INDEXED._lookups(len(sylls))
+    entries = INDEXED._entries(sylls, syllables)
+    assert INDEXED._inside(entries, *INDEXED._in_dictionary(entries, lookups)) == _crfsuite_labels(INDEXED, sylls)

@@ -6,7 +6,10 @@ writes the model to a temporary file that a killed process leaves behind.
 Here the pickle is read with stand-ins (:mod:`clipsearch.pickles`) that
 import nothing, the CRFsuite model inside it is parsed by
 :mod:`clipsearch.text.crfmodel`, and each syllable is scored from weights
-cached per syllable string instead of feature strings built per position.
+cached per syllable string instead of feature strings built per position;
+once a text's worth of syllables has been looked up, pyvi's dictionary is
+indexed by first syllable, and each cached syllable knows which syllables
+follow it in a dictionary word.
 Syllabification, features, their order of summation and the joining rule are
 pyvi's, so the output is the same as ``pyvi.ViTokenizer.tokenize`` (a test
 and a benchmark check it), but every word keeps its character span and long
@@ -25,11 +28,12 @@ import time
 import unicodedata
 from collections.abc import Container
 from importlib.util import find_spec
+from itertools import accumulate, compress, count, pairwise
 from pathlib import Path
 from typing import NamedTuple
 
 from clipsearch.pickles import load_stand_ins
-from clipsearch.text.crfmodel import CrfModel, viterbi2
+from clipsearch.text.crfmodel import CrfModel
 
 try:  # the interpreter's own MD5 (a cache file's name), without OpenSSL's start-up
     from _md5 import md5  # type: ignore[import-not-found]
@@ -38,7 +42,8 @@ except ImportError:  # pragma: no cover - a Python built without it
 
 __all__ = ["Segmenter", "Word", "get_segmenter", "segment", "tokenize_like_pyvi"]
 
-# pyvi's syllabification pattern, in pyvi's order (first alternative wins).
+# pyvi's syllabification pattern, in pyvi's order (first alternative wins), its
+# only group the whole syllable (what split keeps between the text around it).
 _PYVI_PATTERN = re.compile(
     "("
     + "|".join(
@@ -56,8 +61,8 @@ _PYVI_PATTERN = re.compile(
             ">>",
             "\n",
             r"\w+://[^\s]+",
-            r"([a-zA-Z0-9_.+-]+@([a-zA-Z0-9-]+\.)+[a-zA-Z0-9-]+)",
-            r"\d+([\.,_]\d+)+",
+            r"(?:[a-zA-Z0-9_.+-]+@(?:[a-zA-Z0-9-]+\.)+[a-zA-Z0-9-]+)",
+            r"\d+(?:[\.,_]\d+)+",
             r"[^\w\s]",
             r"\w+",
         ]
@@ -82,6 +87,11 @@ class Word(NamedTuple):
     @property
     def text(self) -> str:
         return "_".join(self.syllables)
+
+
+#: Makes a :class:`Word` of a tuple of its fields without calling the
+#: ``__new__`` that :class:`~typing.NamedTuple` writes in Python.
+_new_word = tuple.__new__
 
 
 def _pyvi_models() -> Path:
@@ -142,17 +152,60 @@ class _Dictionary:
 
 
 _NO_WEIGHT = (0.0, 0.0)
+_NO_FOLLOWERS: frozenset[str] = frozenset()
+_NO_THIRDS: dict[str, frozenset[str]] = {}  # never changed
+
+
+def _first_and_others(
+    weights: list[tuple[float, ...] | None],
+) -> tuple[float, float, tuple[tuple[float, float], ...]]:
+    """The first of the weights the model has (0.0, 0.0 if it has none:
+    adding 0.0 leaves a sum's value as it is, -0.0 becoming 0.0, which
+    compares the same), and the others."""
+    found = [(w[0], w[1]) for w in weights if w is not None]
+    (w0, w1), *others = found or [_NO_WEIGHT]
+    return w0, w1, tuple(others)
 
 
 class _Syllable:
-    """Cached weights of one syllable string: its own (``u0``, ``u1``: bias,
-    lowercase form, case and digit attributes, summed in pyvi's order) and
-    those it contributes as left and right neighbour, kept separate so they
-    are added in the same order as CRFsuite adds them."""
+    """Cached data of one syllable string: its weights as a syllable
+    (``u0``, ``u1``: bias, lowercase form, case and digit attributes, summed
+    in pyvi's order) and those it contributes as left and right neighbour,
+    kept separate so they are added in the same order as CRFsuite adds them
+    (the first as ``left0``, ``left1``, 0.0 if it has none, the others in
+    ``left``; the same for ``right``);
+    the syllables that follow its lowercase form in pyvi's two-syllable
+    words (``next2``) and, by second syllable, in its three-syllable words
+    (``next3``), filled once the dictionary is indexed; what pyvi's joining
+    rule asks of it (``alone``: a punctuation mark or starting with a digit,
+    never joined; ``capital``: starting with a capital letter); and its
+    syllables as a word of their own (``alone_word``, shared by the words
+    it makes)."""
 
-    __slots__ = ("left", "lower", "right", "u0", "u1")
+    __slots__ = (
+        "alone",
+        "alone_word",
+        "capital",
+        "left",
+        "left0",
+        "left1",
+        "lower",
+        "next2",
+        "next3",
+        "right",
+        "right0",
+        "right1",
+        "u0",
+        "u1",
+    )
 
-    def __init__(self, word: str, state: dict[str, tuple[float, ...]]) -> None:
+    def __init__(
+        self,
+        word: str,
+        state: dict[str, tuple[float, ...]],
+        next2: dict[str, frozenset[str]],
+        next3: dict[str, dict[str, frozenset[str]]],
+    ) -> None:
         lower = word.lower()
         title, upper = word.istitle(), word.isupper()
         own = ["bias", "word.lower():" + lower]
@@ -177,8 +230,36 @@ class _Syllable:
             right.append("+1:word.isupper()")
         self.lower = lower
         self.u0, self.u1 = u0, u1
-        self.left = tuple((w[0], w[1]) for a in left if (w := state.get(a)) is not None)
-        self.right = tuple((w[0], w[1]) for a in right if (w := state.get(a)) is not None)
+        self.left0, self.left1, self.left = _first_and_others([state.get(a) for a in left])
+        self.right0, self.right1, self.right = _first_and_others([state.get(a) for a in right])
+        self.next2 = next2.get(lower, _NO_FOLLOWERS)
+        self.next3 = next3.get(lower, _NO_THIRDS)
+        self.alone = word in _PUNCTUATION or word[0].isdigit()
+        self.capital = word[0].istitle()
+        self.alone_word = (word,)
+
+
+#: The neighbour of the first and last syllables: no weights, no words.
+_EDGE = _Syllable(" ", {}, {}, {})
+
+
+class _Syllables:
+    """The syllables cached by string, and pyvi's words by first syllable
+    that they were made with (none before the dictionary is indexed): the
+    second syllables of its two-syllable words, and the third syllables of
+    its three-syllable words by second."""
+
+    __slots__ = ("cache", "indexed", "next2", "next3")
+
+    def __init__(
+        self,
+        next2: dict[str, frozenset[str]] | None = None,
+        next3: dict[str, dict[str, frozenset[str]]] | None = None,
+    ) -> None:
+        self.cache: dict[str, _Syllable] = {}
+        self.indexed = next2 is not None
+        self.next2 = next2 or {}
+        self.next3 = next3 or {}
 
 
 #: Bumped when what the cache file holds changes.
@@ -258,62 +339,145 @@ class Segmenter:
         self._tri_prev = model.state.get("-2:word.tri_gram()", _NO_WEIGHT)
         self._bi_next = model.state.get("+1:word.bi_gram()", _NO_WEIGHT)
         self._tri_next = model.state.get("+2:word.tri_gram()", _NO_WEIGHT)
-        self._cache: dict[str, _Syllable] = {}
+        self._syllables = _Syllables()
 
-    def _entries(self, sylls: list[str]) -> list[_Syllable]:
-        cache, state = self._cache, self._state
-        entries = []
+    def _lookups(self, count: int) -> tuple[_Syllables, tuple[Container[str], Container[str]] | None]:
+        """The cached syllables to use for ``count`` syllables, and where to
+        look up the dictionary's words among them: the two- and
+        three-syllable words' texts or sets, or ``None`` once both are sets
+        and indexed by first syllable (the cached syllables then know which
+        syllables follow them in a word)."""
+        syllables = self._syllables
+        if syllables.indexed:
+            return syllables, None
+        bigrams, trigrams = self._bigrams.lookup(count - 1), self._trigrams.lookup(count - 2)
+        if not (isinstance(bigrams, frozenset) and isinstance(trigrams, frozenset)):
+            return syllables, (bigrams, trigrams)
+        next2: dict[str, set[str]] = {}
+        for word in bigrams:
+            first, second = word.split(" ")
+            next2.setdefault(first, set()).add(second)
+        next3: dict[str, dict[str, set[str]]] = {}
+        for word in trigrams:
+            first, second, third = word.split(" ")
+            next3.setdefault(first, {}).setdefault(second, set()).add(third)
+        # A new cache (the syllables cached so far lack their followers),
+        # replaced in one step: another thread still looking up the texts
+        # adds to the old one.
+        self._syllables = _Syllables(
+            {first: frozenset(seconds) for first, seconds in next2.items()},
+            {first: {second: frozenset(thirds) for second, thirds in rests.items()} for first, rests in next3.items()},
+        )
+        return self._syllables, None
+
+    def _entries(self, sylls: list[str], syllables: _Syllables) -> list[_Syllable]:
+        """The cached data of each syllable, made for those not cached."""
+        cache = syllables.cache
+        try:
+            return list(map(cache.__getitem__, sylls))
+        except KeyError:
+            pass
+        if len(cache) > 500_000:
+            cache.clear()
+        state, next2, next3 = self._state, syllables.next2, syllables.next3
         for word in sylls:
-            entry = cache.get(word)
-            if entry is None:
-                if len(cache) > 500_000:
-                    cache.clear()
-                entry = cache[word] = _Syllable(word, state)
-            entries.append(entry)
-        return entries
+            if word not in cache:
+                cache[word] = _Syllable(word, state, next2, next3)
+        return list(map(cache.__getitem__, sylls))
 
-    def _is_word(self, sylls: list[str]) -> tuple[list[bool], list[int], list[int]]:
-        """``inside[i]``: pyvi labels syllable i ``I_W`` (it continues a word);
-        and where a two- and a three-syllable word of pyvi's dictionary starts
-        (the model's features, kept whether or not the model joins them)."""
-        entries = self._entries(sylls)
-        lower = [e.lower for e in entries]
-        n = len(entries)
-        bigrams, trigrams = self._bigrams.lookup(n - 1), self._trigrams.lookup(n - 2)
-        pair = [f"{lower[i]} {lower[i + 1]}" in bigrams for i in range(n - 1)]
-        triple = [f"{lower[i]} {lower[i + 1]} {lower[i + 2]}" in trigrams for i in range(n - 2)]
+    @staticmethod
+    def _in_dictionary(
+        entries: list[_Syllable], lookups: tuple[Container[str], Container[str]] | None
+    ) -> tuple[list[bool], list[bool]]:
+        """Whether a two- and a three-syllable word of pyvi's dictionary
+        starts at each syllable (as far as one fits)."""
+        triples = zip(entries, entries[1:], entries[2:], strict=False)
+        if lookups is None:
+            pair = [b.lower in a.next2 for a, b in pairwise(entries)]
+            triple = [b.lower in a.next3 and c.lower in a.next3[b.lower] for a, b, c in triples]
+        else:
+            bigrams, trigrams = lookups
+            pair = [f"{a.lower} {b.lower}" in bigrams for a, b in pairwise(entries)]
+            triple = [f"{a.lower} {b.lower} {c.lower}" in trigrams for a, b, c in triples]
+        return pair, triple
+
+    def _inside(self, entries: list[_Syllable], pair: list[bool], triple: list[bool]) -> list[int]:
+        """Whether pyvi labels each syllable ``I_W`` (1: it continues a word):
+        each syllable's state scores, summed in CRFsuite's order (its own
+        weights, its left neighbour's, the dictionary's words ending at it,
+        its right neighbour's, those starting at it), fed straight into a
+        two-label Viterbi whose ties go to ``B_W``, as in
+        :func:`clipsearch.text.crfmodel.viterbi2`."""
         bp0, bp1 = self._bi_prev
         tp0, tp1 = self._tri_prev
         bn0, bn1 = self._bi_next
         tn0, tn1 = self._tri_next
-        s0: list[float] = []
-        s1: list[float] = []
-        for i, e in enumerate(entries):
-            a0, a1 = e.u0, e.u1
-            if i > 0:
-                for w0, w1 in entries[i - 1].left:
+        (t00, t01), (t10, t11) = self._transition
+        before = [_EDGE, *entries]
+        after = entries[1:]
+        after.append(_EDGE)
+        # back[k - 1], for position k: 2 * the best label before it if it is B_W + the best if it is I_W
+        back: list[int] = []
+        p0 = p1 = 0.0
+        first = True
+        for prev, e, nxt, pair_before, pair_at, triple_before, triple_at in zip(
+            before,
+            entries,
+            after,
+            [False, *pair],
+            [*pair, False],
+            [False, False, *triple],
+            [*triple, False, False],
+            strict=False,  # before: one more; triples: two for a single syllable
+        ):
+            a0 = e.u0 + prev.left0
+            a1 = e.u1 + prev.left1
+            if prev.left:
+                for w0, w1 in prev.left:
                     a0 += w0
                     a1 += w1
-                if pair[i - 1]:
-                    a0 += bp0
-                    a1 += bp1
-                if i > 1 and triple[i - 2]:
-                    a0 += tp0
-                    a1 += tp1
-            if i < n - 1:
-                for w0, w1 in entries[i + 1].right:
+            if pair_before:
+                a0 += bp0
+                a1 += bp1
+            if triple_before:
+                a0 += tp0
+                a1 += tp1
+            a0 += nxt.right0
+            a1 += nxt.right1
+            if nxt.right:
+                for w0, w1 in nxt.right:
                     a0 += w0
                     a1 += w1
-                if pair[i]:
-                    a0 += bn0
-                    a1 += bn1
-                if i < n - 2 and triple[i]:
-                    a0 += tn0
-                    a1 += tn1
-            s0.append(a0)
-            s1.append(a1)
-        inside = [label == 1 for label in viterbi2(s0, s1, self._transition)]
-        return inside, [i for i, known in enumerate(pair) if known], [i for i, known in enumerate(triple) if known]
+            if pair_at:
+                a0 += bn0
+                a1 += bn1
+            if triple_at:
+                a0 += tn0
+                a1 += tn1
+            if first:
+                p0, p1 = a0, a1
+                first = False
+                continue
+            x, y = p0 + t00, p1 + t10
+            if y > x:
+                n0, code = y, 2
+            else:
+                n0, code = x, 0
+            x, y = p0 + t01, p1 + t11
+            if y > x:
+                n1 = y
+                code += 1
+            else:
+                n1 = x
+            back.append(code)
+            p0, p1 = n0 + a0, n1 + a1
+        label = 1 if p1 > p0 else 0
+        inside = [label]
+        for code in reversed(back):
+            label = code & 1 if label else code >> 1
+            inside.append(label)
+        inside.reverse()
+        return inside
 
     def _known_across(self, sylls: list[str], cut: int) -> list[tuple[int, int]]:
         """``(start, count)`` of the dictionary's words that span the cut
@@ -322,65 +486,95 @@ class Segmenter:
         at = cut - max(0, cut - 2)  # where the cut falls in ``lower``
         runs = [(at - 1, 2), (at - 2, 3), (at - 1, 3)]
         found = []
-        for start, count in runs:
-            if start >= 0 and start + count <= len(lower):
-                words = self._bigrams if count == 2 else self._trigrams
-                if " ".join(lower[start : start + count]) in words.lookup(1):
-                    found.append((cut - at + start, count))
+        for start, length in runs:
+            if start >= 0 and start + length <= len(lower):
+                words = self._bigrams if length == 2 else self._trigrams
+                if " ".join(lower[start : start + length]) in words.lookup(1):
+                    found.append((cut - at + start, length))
         return found
 
-    def _joins(self, text: str, chunk: int) -> tuple[list[re.Match[str]], list[bool], list[tuple[int, int]]]:
-        """pyvi's syllables of ``text``; for each, whether it continues the
-        word of the syllable before it; and ``(start, count)`` of the runs of
-        syllables that pyvi's dictionary holds as words."""
-        matches = list(_PYVI_PATTERN.finditer(text))
-        sylls = [m.group() for m in matches]
-        inside: list[bool] = []
-        known: list[tuple[int, int]] = []
+    def _joins(
+        self, text: str, chunk: int
+    ) -> tuple[list[str], list[_Syllable], list[int], list[int], list[tuple[list[int], int]]]:
+        """pyvi's syllables of ``text``, their cached data, and where they
+        are (``bounds[2 * i]`` and ``bounds[2 * i + 1]``: the start and end
+        of syllable ``i``); the syllables that continue the word of the
+        syllable before them, in order; and the runs of syllables that
+        pyvi's dictionary holds as words, as ``(starts, count)``: where runs
+        of ``count`` syllables start."""
+        parts = _PYVI_PATTERN.split(text)  # text between syllables, syllable, ..., text after the last
+        sylls = parts[1::2]
+        bounds = list(accumulate(map(len, parts)))
+        n = len(sylls)
+        syllables, lookups = self._lookups(n)
+        entries = self._entries(sylls, syllables)
+        joined: list[int] = []
+        known: list[tuple[list[int], int]] = []
         begin = 0
-        while begin < len(sylls):
-            end = min(len(sylls), begin + chunk)
-            if end < len(sylls):
+        while begin < n:
+            end = min(n, begin + chunk)
+            if end < n:
                 cut = end
                 while cut > begin + chunk // 2 and sylls[cut - 1] not in _SENTENCE_END:
                     cut -= 1
                 end = cut if sylls[cut - 1] in _SENTENCE_END else end
-            labels, pairs, triples = self._is_word(sylls[begin:end])
-            inside.extend(labels)
-            known += [(begin + i, 2) for i in pairs] + [(begin + i, 3) for i in triples]
+            part = entries[begin:end] if begin or end < n else entries
+            pair, triple = self._in_dictionary(part, lookups)
+            for i in compress(range(begin, end), self._inside(part, pair, triple)):
+                if i:
+                    prev, cur = entries[i - 1], entries[i]
+                    if not (cur.alone or prev.alone or (cur.capital and not prev.capital)):
+                        joined.append(i)
+            known.append((list(compress(count(begin), pair)), 2))
+            known.append((list(compress(count(begin), triple)), 3))
             if begin:  # the dictionary's words across the cut, which neither chunk looked up
-                known += self._known_across(sylls, begin)
+                known += [([start], length) for start, length in self._known_across(sylls, begin)]
             begin = end
-        joins = [False] * len(sylls)
-        for i in range(1, len(sylls)):
-            if inside[i]:
-                prev, cur = sylls[i - 1], sylls[i]
-                joins[i] = (
-                    cur not in _PUNCTUATION
-                    and prev not in _PUNCTUATION
-                    and not cur[0].isdigit()
-                    and not prev[0].isdigit()
-                    and not (cur[0].istitle() and not prev[0].istitle())
-                )
-        return matches, joins, known
+        return sylls, entries, bounds, joined, known
 
     def segment(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES, min_syllables: int = 1) -> list[Word]:
         """Segment ``text`` (expected NFC) into words with character spans;
         ``min_syllables=2`` keeps only the words the index stores."""
-        matches, joins, _known = self._joins(text, chunk)
-        return self._words(matches, joins, min_syllables)
+        sylls, entries, bounds, joined, _known = self._joins(text, chunk)
+        if min_syllables > 1:
+            words = self._joined_words(sylls, bounds, joined)
+            return words if min_syllables == 2 else [w for w in words if len(w.syllables) >= min_syllables]
+        n = len(sylls)
+        if not n:
+            return []
+        starts_word = [True] * n
+        for i in joined:
+            starts_word[i] = False
+        starts = list(compress(range(n), starts_word))
+        ends = starts[1:]
+        ends.append(n)
+        return [
+            _new_word(
+                Word,
+                (
+                    entries[start].alone_word if end - start == 1 else tuple(sylls[start:end]),
+                    bounds[2 * start],
+                    bounds[2 * end - 1],
+                ),
+            )
+            for start, end in zip(starts, ends, strict=True)
+        ]
 
     @staticmethod
-    def _words(matches: list[re.Match[str]], joins: list[bool], min_syllables: int) -> list[Word]:
-        segments: list[Word] = []
-        start = 0
-        for i in range(1, len(matches) + 1):
-            if i == len(matches) or not joins[i]:
-                if i - start >= min_syllables:
-                    sylls = tuple(m.group() for m in matches[start:i])
-                    segments.append(Word(sylls, matches[start].start(), matches[i - 1].end()))
-                start = i
-        return segments
+    def _joined_words(sylls: list[str], bounds: list[int], joined: list[int]) -> list[Word]:
+        """The words of two or more syllables, given the syllables (in order)
+        that continue the word before them."""
+        words: list[Word] = []
+        k, last = 0, len(joined)
+        while k < last:
+            first = joined[k] - 1
+            end = joined[k] + 1
+            k += 1
+            while k < last and joined[k] == end:
+                end += 1
+                k += 1
+            words.append(_new_word(Word, (tuple(sylls[first:end]), bounds[2 * first], bounds[2 * end - 1])))
+        return words
 
     def words(self, text: str, *, chunk: int = MAX_CHUNK_SYLLABLES) -> list[Word]:
         """Only the words of two or more syllables (what the index keeps)."""
@@ -391,12 +585,18 @@ class Segmenter:
         adjacent syllables that pyvi's dictionary holds as a word, wherever
         the model put its word boundaries (``cơ thể`` in ``có cơ thể``
         and in ``cơ thể thao``)."""
-        matches, joins, known = self._joins(text, chunk)
-        runs = [
-            Word(tuple(m.group() for m in matches[i : i + n]), matches[i].start(), matches[i + n - 1].end())
-            for i, n in known
-        ]
-        return self._words(matches, joins, 2), runs
+        sylls, _, bounds, joined, known = self._joins(text, chunk)
+        words = self._joined_words(sylls, bounds, joined)
+        by_start = {word.start: word for word in words}
+        runs = []
+        for starts, n in known:
+            for i in starts:
+                start, end = bounds[2 * i], bounds[2 * (i + n) - 1]
+                word = by_start.get(start)
+                if word is None or word.end != end:  # not one of the model's words
+                    word = _new_word(Word, (tuple(sylls[i : i + n]), start, end))
+                runs.append(word)
+        return words, runs
 
 
 _instance: Segmenter | None = None
