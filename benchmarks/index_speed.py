@@ -105,7 +105,7 @@ import clipsearch
 from clipsearch.errors import ClippingError
 from clipsearch.text.fold import fold
 from clipsearch.text.normalize import clean, normalize
-from clipsearch.writing.build import IndexReport, find_clipping_files
+from clipsearch.writing.build import TIMINGS, IndexReport, find_clipping_files
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"
@@ -1127,6 +1127,19 @@ def _builds_lines(res: Results) -> list[str]:
     return lines
 
 
+def _breakdown_lines(report: IndexReport, wall: float) -> list[str]:
+    """Where the build's time went, as ``build_index`` reports it."""
+    timings = report.timings
+    if not timings:
+        return []
+    lines = ["  breakdown (build process wall time; analysis in CPU seconds wherever it ran):"]
+    for part, meaning in TIMINGS.items():
+        seconds = timings.get(part, 0.0)
+        share = "" if part == "analysis" else f" {seconds / wall:5.1%}"
+        lines.append(f"    {part:<12} {seconds:8.1f} s{share:>7}  {meaning}")
+    return lines
+
+
 def print_table(args: argparse.Namespace, res: Results) -> None:
     extracted, build, rerun, queries, cli = res.extracted, res.build, res.rerun, res.queries, res.cli
     report = build.index_report
@@ -1154,6 +1167,7 @@ def print_table(args: argparse.Namespace, res: Results) -> None:
         f"  throughput              {extracted.files / build.wall:,.1f} clippings/s, "
         f"{extracted.raw_bytes / MB / build.wall:.3f} MB/s",
         f"  index size              {mb(build.index_bytes)} ({build.index_bytes / extracted.raw_bytes:.2f} x raw text)",
+        *_breakdown_lines(report, build.wall),
         f"  peak RSS (build)        RUSAGE_SELF {mb(build.rusage_self)}, VmHWM "
         f"{mb(build.peak_rss) if build.peak_rss is not None else 'n/a'} (ru_maxrss starts at the peak of the "
         f"process that started it, {mb(res.rss_before_builds)}; VmHWM is its own)",

@@ -15,6 +15,7 @@ import errno
 import fcntl
 import os
 import shutil
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -90,11 +91,35 @@ class IndexReport:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[Skipped] = field(default_factory=list)
     total: int = 0
+    #: Where the run's time went, in seconds (:data:`TIMINGS`).
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def indexed(self) -> list[str]:
         """Paths of the files indexed by this run (new or changed)."""
         return self.added + self.updated
+
+
+#: The parts of :attr:`IndexReport.timings`: wall seconds of the process
+#: that runs the build, and the CPU seconds the analysis took wherever it ran.
+TIMINGS = {
+    "read": "reading, hashing and parsing the files",
+    "analysis": "analysing the documents (CPU seconds, in the worker processes or here)",
+    "waiting": "waiting for the worker processes' analysis",
+    "adding": "adding analysed documents to the segment being written",
+    "committing": "sorting and writing segments, merging small ones, committing",
+    "statistics": "the index's statistics (vocabulary, spelling, reprint groups)",
+}
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], part: str) -> Iterator[None]:
+    """Add the wall time of the block to ``timings[part]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[part] = timings.get(part, 0.0) + time.perf_counter() - started
 
 
 def find_clipping_files(paths: Iterable[str | Path], report: IndexReport) -> list[Path]:
@@ -350,8 +375,11 @@ class _Writer:
     here, committed every :data:`COMMIT_EVERY` documents or
     :data:`FLUSH_POSTINGS` postings."""
 
-    def __init__(self, ix: Any, index_path: Path, procs: int | None, commit_every: int) -> None:
+    def __init__(
+        self, ix: Any, index_path: Path, procs: int | None, commit_every: int, timings: dict[str, float]
+    ) -> None:
         self.ix, self.index_path, self.commit_every = ix, index_path, commit_every
+        self.timings = timings
         # procs=None: one per CPU, for enough work; an explicit number is obeyed.
         self.procs = procs or os.cpu_count() or 1
         self.threshold = PARALLEL_THRESHOLD if procs is None else 0
@@ -390,15 +418,20 @@ class _Writer:
         if self.analysis is None:
             enough = len(self.batch) + self.expected >= self.threshold
             self.analysis = Analysis(self.ix.schema, self.procs if enough else 1)
-        self.analysis.send(self.batch)
+        with _timed(self.timings, "waiting"):  # in this process, the analysis itself
+            self.analysis.send(self.batch)
         self.sent += len(self.batch)
         self.batch = []
-        self._write(self.analysis.ready())
+        with _timed(self.timings, "waiting"):
+            ready = self.analysis.ready()
+        self._write(ready)
 
     def _write(self, batches: list[AnalysedBatch]) -> None:
         for batch in batches:
             writer = self._writer()
-            writer.add_analysed(batch)
+            self.timings["analysis"] = self.timings.get("analysis", 0.0) + batch.seconds
+            with _timed(self.timings, "adding"):
+                writer.add_analysed(batch)
             self.written += len(batch.documents)
             if self.written % self.commit_every == 0 or writer.pending_postings() >= FLUSH_POSTINGS:
                 self._commit_writer()
@@ -406,7 +439,8 @@ class _Writer:
     def _commit_writer(self) -> None:
         if self.writer is not None:
             try:
-                self.writer.commit()
+                with _timed(self.timings, "committing"):
+                    self.writer.commit()
             except BaseException:
                 self.cancel()
                 raise
@@ -417,7 +451,9 @@ class _Writer:
         if self.batch:
             self._send()
         if self.analysis is not None:
-            self._write(self.analysis.drain())
+            with _timed(self.timings, "waiting"):
+                batches = self.analysis.drain()
+            self._write(batches)
         self._commit_writer()
 
     def close(self) -> None:
@@ -498,7 +534,8 @@ def build_index(
                     ix = _create(index_path, files)
                 _index(ix, index_path, files, roots, report, indexed_files(ix), progress, procs, commit_every)
             if report.indexed or report.removed or not statistics_current(ix, index_path):
-                write_statistics(ix, index_path)
+                with _timed(report.timings, "statistics"):
+                    write_statistics(ix, index_path)
             write_meta(index_path, statistics=True)
             report.total = ix.doc_count()
     except OSError as exc:
@@ -532,10 +569,12 @@ def _index(
     commit_every: int,
 ) -> None:
     """Add, update and remove clippings in ``ix`` (known: what it holds), committing as it goes."""
-    writer = _Writer(ix, index_path, procs, commit_every)
+    writer = _Writer(ix, index_path, procs, commit_every, report.timings)
     has_exact_words = EXACT_WORDS_FIELD in ix.schema
     body_z = "body_z" in ix.schema
     seen: dict[str, str] = {}
+    timings = report.timings
+    started = time.perf_counter()
     try:
         for done, path in enumerate(files, start=1):
             try:
@@ -568,6 +607,9 @@ def _index(
                 report.skipped.append(Skipped(str(path), str(exc)))
             if progress is not None:
                 progress(done, len(files))
+        # the rest of the loop's time: the files read, hashed and parsed (and the progress shown)
+        writing = sum(timings.get(part, 0.0) for part in ("waiting", "adding", "committing"))
+        timings["read"] = time.perf_counter() - started - writing
         for doc_id, (_sha, old_path) in known.items():
             if doc_id not in seen and _under(old_path, roots) and not Path(old_path).is_file():
                 writer.delete(doc_id)
