@@ -12,7 +12,9 @@ workers, every segment holds the vocabulary once, and the build process's
 writing overlaps the workers' analysis.
 
 At most :data:`IN_FLIGHT_PER_WORKER` batches per worker wait to be written,
-which bounds the memory of documents in flight.
+which bounds the memory of documents in flight (about 20 KB a document
+analysed) and is enough to keep the workers busy while the build process
+writes a segment.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ __all__ = ["BATCH_DOCUMENTS", "IN_FLIGHT_PER_WORKER", "Analysis"]
 #: Documents sent to a worker at once.
 BATCH_DOCUMENTS = 64
 #: Batches per worker sent and not yet written.
-IN_FLIGHT_PER_WORKER = 4
+IN_FLIGHT_PER_WORKER = 24
 
 _schema: Any = None
 
