@@ -45,6 +45,7 @@ import zlib
 from array import array
 from collections.abc import Sequence
 from itertools import accumulate
+from operator import sub
 from typing import Any
 
 from clipsearch.codec.varints import encode_varints, read_varint, read_varints
@@ -422,17 +423,14 @@ def encode_joined_block(
 def _encode_head(ids: Sequence[int], weights: Sequence[float], sizes: Sequence[int] | None) -> bytes:
     """A block's head (ids, weights, value sizes), uncompressed."""
     out = bytearray()
-    base = 0
-    deltas = []
-    for i in ids:
-        deltas.append(i - base)
-        base = i
-    out += encode_varints(deltas)
-    if all(w == 1.0 for w in weights):
+    ids = list(ids)
+    out += encode_varints([ids[0], *map(sub, ids[1:], ids[:-1])] if ids else [])
+    distinct = set(weights)
+    if distinct <= {1.0}:
         out.append(WEIGHTS_ONE)
-    elif all(float(w).is_integer() and w >= 0 for w in weights):
+    elif all(float(w).is_integer() and w >= 0 for w in distinct):
         out.append(WEIGHTS_INT)
-        out += encode_varints(int(w) for w in weights)
+        out += encode_varints([int(w) for w in weights])
     else:
         out.append(WEIGHTS_FLOAT)
         out += array("f", weights).tobytes()

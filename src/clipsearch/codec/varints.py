@@ -19,6 +19,12 @@ __all__ = ["decode_varints", "encode_varints", "read_varint", "read_varints", "v
 
 def encode_varints(values: Iterable[int]) -> bytes:
     """LEB128-encode non-negative integers."""
+    if not isinstance(values, list | tuple):
+        values = list(values)
+    if not values:
+        return b""
+    if max(values) < 0x80:  # all one byte each (and bytes() refuses a negative one)
+        return bytes(values)
     out = bytearray()
     for v in values:
         while v >= 0x80:
