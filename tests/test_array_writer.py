@@ -204,3 +204,21 @@ def test_a_segment_is_committed_when_its_postings_fill_the_budget(tmp_path: Path
     assert len(parts) >= 3
     with clipsearch.open_index(tmp_path / "ix") as index:
         assert index.query("*", limit=10, collapse=False).total == 200
+
+
+def test_workers_report_bad_files_as_one_process_does(tmp_path: Path) -> None:
+    """Files are parsed by the workers: the bad ones are reported, in the
+    order of the files, with the reasons one process gives, and the good
+    ones around them indexed."""
+    folder = tmp_path / "in"
+    write_sentence_clippings(folder, 130, seed=4)
+    (folder / "c010.txt").write_bytes(b"")  # empty
+    (folder / "c050.txt").write_bytes(b"\xff\xfe\x00\x01" * 50)  # not text
+    (folder / "c100.txt").write_text("Thứ hai, 02/03/2026\n\nChỉ một dòng\n", encoding="utf-8")
+    reports = [clipsearch.build_index([folder], tmp_path / f"ix{procs}", procs=procs) for procs in (1, 2)]
+    one, two = reports
+    assert one.skipped == two.skipped and [s.path for s in one.skipped] == sorted(s.path for s in one.skipped)
+    assert "c010.txt" in {Path(s.path).name for s in one.skipped}
+    assert one.added == two.added and one.warnings == two.warnings
+    assert one.total == two.total == 130 - len(one.skipped)
+    assert _index_parts(tmp_path / "ix1") == _index_parts(tmp_path / "ix2")

@@ -267,6 +267,11 @@ class AnalysedBatch:
     documents: list[PerDocument] = field(default_factory=list)
     #: CPU seconds the analysis took
     seconds: float = 0.0
+    #: Of the clippings sent (by their place in the batch sent), those that
+    #: were not made into documents, and why (:mod:`clipsearch.writing.pipeline`).
+    failed: dict[int, str] = field(default_factory=dict)
+    #: ... and the warnings about those that were.
+    warnings: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 def analyse_documents(schema: Any, documents: Sequence[dict[str, Any]]) -> AnalysedBatch:

@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
@@ -362,6 +363,32 @@ def _workers_die_with_this_process() -> Iterator[None]:
         _building = False
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """A clipping file sent to be indexed: its path as given and as shown,
+    its id, and whether it replaces a clipping of the index."""
+
+    path: str
+    shown: str
+    doc_id: str
+    update: bool
+
+
+def _prepared_document(item: tuple[bytes, Path, str, bool, bool]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The document of a clipping file (its bytes, path and SHA-256), with
+    the fields of the index it goes to (``exact_words``; ``body`` or, in an
+    index written before, ``body_z``), and the warnings about it. Raises
+    :class:`ClippingError` for a file that is not a clipping."""
+    data, path, sha, has_exact_words, body_z = item
+    clipping = clipping_from_bytes(data, path)
+    document = clipping_document(clipping, sha)
+    if not has_exact_words:  # an index written before the field, updated as it is
+        del document[EXACT_WORDS_FIELD]
+    if body_z:  # an index written before the body was stored as text
+        document["body_z"] = zlib.compress(document.pop("body").encode("utf-8"), 6)
+    return document, tuple(clipping.warnings)
+
+
 #: Postings the segment being written holds before it is committed, which
 #: bounds a build's memory whatever the number of clippings (about 12 bytes
 #: a posting, and as much again while the segment is sorted and written).
@@ -375,17 +402,21 @@ class _Writer:
     here, committed every :data:`COMMIT_EVERY` documents or
     :data:`FLUSH_POSTINGS` postings."""
 
-    def __init__(
-        self, ix: Any, index_path: Path, procs: int | None, commit_every: int, timings: dict[str, float]
-    ) -> None:
+    def __init__(self, ix: Any, index_path: Path, procs: int | None, commit_every: int, report: IndexReport) -> None:
         self.ix, self.index_path, self.commit_every = ix, index_path, commit_every
-        self.timings = timings
+        self.report = report
+        self.timings = report.timings
+        #: what is sent with a clipping's bytes: whether the index has the fields that came later
+        self.fields = (EXACT_WORDS_FIELD in ix.schema, "body_z" in ix.schema)
         # procs=None: one per CPU, for enough work; an explicit number is obeyed.
         self.procs = procs or os.cpu_count() or 1
         self.threshold = PARALLEL_THRESHOLD if procs is None else 0
         self.expected = 0
         self.analysis: Analysis | None = None
-        self.batch: list[dict[str, Any]] = []
+        self.batch: list[tuple[bytes, Path, str, bool, bool]] = []
+        self.clippings: list[_Sent] = []
+        #: the clippings of each batch sent and not yet written
+        self.in_flight: deque[list[_Sent]] = deque()
         self.writer: Any = None
         #: documents sent to be analysed, and written, in this run
         self.sent = self.written = 0
@@ -401,11 +432,13 @@ class _Writer:
                 ) from None
         return self.writer
 
-    def add(self, document: dict[str, Any], expected: int) -> None:
-        """Add a document (analysed with the next ones); ``expected`` more may follow."""
+    def add(self, clipping: _Sent, data: bytes, path: Path, sha: str, expected: int) -> None:
+        """Add the clipping whose file at ``path`` holds ``data`` (parsed and
+        analysed with the next ones); ``expected`` more may follow."""
         self._writer()
         self.expected = expected
-        self.batch.append(document)
+        self.batch.append((data, path, sha, *self.fields))
+        self.clippings.append(clipping)
         # a batch ends where a commit is due: commits come every commit_every documents
         if len(self.batch) >= BATCH_DOCUMENTS or (self.sent + len(self.batch)) % self.commit_every == 0:
             self._send()
@@ -417,22 +450,35 @@ class _Writer:
     def _send(self) -> None:
         if self.analysis is None:
             enough = len(self.batch) + self.expected >= self.threshold
-            self.analysis = Analysis(self.ix.schema, self.procs if enough else 1)
+            self.analysis = Analysis(self.ix.schema, self.procs if enough else 1, _prepared_document)
+        self.in_flight.append(self.clippings)
         with _timed(self.timings, "waiting"):  # in this process, the analysis itself
             self.analysis.send(self.batch)
         self.sent += len(self.batch)
-        self.batch = []
+        self.batch, self.clippings = [], []
         with _timed(self.timings, "waiting"):
             ready = self.analysis.ready()
         self._write(ready)
 
     def _write(self, batches: list[AnalysedBatch]) -> None:
+        report = self.report
         for batch in batches:
             writer = self._writer()
             self.timings["analysis"] = self.timings.get("analysis", 0.0) + batch.seconds
+            for i, clipping in enumerate(self.in_flight.popleft()):
+                reason = batch.failed.get(i)
+                if reason is not None:
+                    report.skipped.append(Skipped(clipping.path, reason))
+                    continue
+                if clipping.update:
+                    writer.delete_by_term("id", clipping.doc_id)  # as it was: committed with the new one
+                    report.updated.append(clipping.shown)
+                else:
+                    report.added.append(clipping.shown)
+                report.warnings.extend(Skipped(clipping.shown, warning) for warning in batch.warnings.get(i, ()))
             with _timed(self.timings, "adding"):
                 writer.add_analysed(batch)
-            self.written += len(batch.documents)
+            self.written += len(batch.documents) + len(batch.failed)
             if self.written % self.commit_every == 0 or writer.pending_postings() >= FLUSH_POSTINGS:
                 self._commit_writer()
 
@@ -466,7 +512,8 @@ class _Writer:
         """Drop what is not committed and release Whoosh's write lock, even
         when the folder can no longer be written."""
         self.close()
-        self.batch = []
+        self.batch, self.clippings = [], []
+        self.in_flight.clear()
         writer, self.writer = self.writer, None
         if writer is None:
             return
@@ -569,9 +616,7 @@ def _index(
     commit_every: int,
 ) -> None:
     """Add, update and remove clippings in ``ix`` (known: what it holds), committing as it goes."""
-    writer = _Writer(ix, index_path, procs, commit_every, report.timings)
-    has_exact_words = EXACT_WORDS_FIELD in ix.schema
-    body_z = "body_z" in ix.schema
+    writer = _Writer(ix, index_path, procs, commit_every, report)
     seen: dict[str, str] = {}
     timings = report.timings
     started = time.perf_counter()
@@ -589,20 +634,9 @@ def _index(
                 seen[doc_id] = shown
                 if previous == (sha, location):
                     report.unchanged.append(shown)
-                else:
-                    clipping = clipping_from_bytes(data, path)
-                    document = clipping_document(clipping, sha)
-                    if not has_exact_words:  # an index written before the field, updated as it is
-                        del document[EXACT_WORDS_FIELD]
-                    if body_z:  # an index written before the body was stored as text
-                        document["body_z"] = zlib.compress(document.pop("body").encode("utf-8"), 6)
-                    if previous is None:
-                        report.added.append(shown)
-                    else:
-                        writer.delete(doc_id)  # the clipping as it was; the new one is added below
-                        report.updated.append(shown)
-                    writer.add(document, len(files) - done)
-                    report.warnings.extend(Skipped(shown, warning) for warning in clipping.warnings)
+                else:  # parsed and analysed by the workers; reported when written
+                    sent = _Sent(str(path), shown, doc_id, previous is not None)
+                    writer.add(sent, data, path, sha, len(files) - done)
             except ClippingError as exc:
                 report.skipped.append(Skipped(str(path), str(exc)))
             if progress is not None:

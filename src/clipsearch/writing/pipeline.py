@@ -1,9 +1,9 @@
 """Analysis in worker processes, writing in the process that runs the build.
 
-The process that runs ``clipsearch index`` reads and parses the clipping
-files and gathers their documents into batches of :data:`BATCH_DOCUMENTS`;
-worker processes analyse each batch (normalising, segmenting, folding,
-signatures: most of a build's work) into an
+The process that runs ``clipsearch index`` reads the clipping files and
+gathers them into batches of :data:`BATCH_DOCUMENTS`; worker processes parse
+each batch's files into documents and analyse them (normalising,
+segmenting, folding, signatures: most of a build's work) into an
 :class:`~clipsearch.writing.arrays.AnalysedBatch`, and the build process
 adds the batches, in the order of the files, to one
 :class:`~clipsearch.writing.arrays.ArraySegmentWriter`, while the workers
@@ -21,50 +21,81 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.pool import AsyncResult
 from typing import Any
 
+from clipsearch.errors import ClippingError
 from clipsearch.writing.arrays import AnalysedBatch, analyse_documents
 
-__all__ = ["BATCH_DOCUMENTS", "IN_FLIGHT_PER_WORKER", "Analysis"]
+__all__ = ["BATCH_DOCUMENTS", "IN_FLIGHT_PER_WORKER", "Analysis", "Prepare", "prepare_and_analyse"]
 
 #: Documents sent to a worker at once.
 BATCH_DOCUMENTS = 64
 #: Batches per worker sent and not yet written.
 IN_FLIGHT_PER_WORKER = 24
 
+#: Turns what is sent for one clipping (its file's bytes and what goes with
+#: them) into its document and the warnings about it; raises
+#: :class:`~clipsearch.errors.ClippingError` for a file that is not a clipping.
+Prepare = Callable[[Any], tuple[dict[str, Any], tuple[str, ...]]]
+
 _schema: Any = None
+_prepare: Prepare | None = None
 
 
-def _start_worker(schema: Any) -> None:
-    global _schema
-    _schema = schema
+def _start_worker(schema: Any, prepare: Prepare) -> None:
+    global _schema, _prepare
+    _schema, _prepare = schema, prepare
 
 
-def _analyse(documents: Sequence[dict[str, Any]]) -> AnalysedBatch:
-    return analyse_documents(_schema, documents)
+def prepare_and_analyse(schema: Any, prepare: Prepare, items: Sequence[Any]) -> AnalysedBatch:
+    """Documents made of ``items`` by ``prepare`` and analysed; the items it
+    refuses are in the batch's ``failed``, their reason with them."""
+    documents: list[dict[str, Any]] = []
+    failed: dict[int, str] = {}
+    warnings: dict[int, tuple[str, ...]] = {}
+    for i, item in enumerate(items):
+        try:
+            document, notes = prepare(item)
+        except ClippingError as exc:
+            failed[i] = str(exc)
+            continue
+        documents.append(document)
+        if notes:
+            warnings[i] = notes
+    batch = analyse_documents(schema, documents)
+    batch.failed, batch.warnings = failed, warnings
+    return batch
+
+
+def _analyse(items: Sequence[Any]) -> AnalysedBatch:
+    assert _prepare is not None
+    return prepare_and_analyse(_schema, _prepare, items)
 
 
 class Analysis:
-    """Batches of documents analysed by ``procs`` worker processes (forked:
-    they share the loaded segmenter's pages), or here for ``procs`` 1,
-    given back in the order they were sent."""
+    """Batches of clippings made into documents by ``prepare`` and analysed
+    by ``procs`` worker processes (forked: they share the loaded
+    segmenter's pages), or here for ``procs`` 1, given back in the order
+    they were sent."""
 
-    def __init__(self, schema: Any, procs: int) -> None:
+    def __init__(self, schema: Any, procs: int, prepare: Prepare) -> None:
         self.schema = schema
         self.procs = procs
+        self.prepare = prepare
         self._pool: Any = None
         if procs > 1:
-            self._pool = multiprocessing.get_context("fork").Pool(procs, initializer=_start_worker, initargs=(schema,))
+            context = multiprocessing.get_context("fork")
+            self._pool = context.Pool(procs, initializer=_start_worker, initargs=(schema, prepare))
         self._pending: deque[AsyncResult[AnalysedBatch] | AnalysedBatch] = deque()
 
-    def send(self, documents: Sequence[dict[str, Any]]) -> None:
-        """Send a batch to be analysed."""
+    def send(self, items: Sequence[Any]) -> None:
+        """Send a batch of clippings to be analysed."""
         if self._pool is None:
-            self._pending.append(analyse_documents(self.schema, documents))
+            self._pending.append(prepare_and_analyse(self.schema, self.prepare, items))
         else:
-            self._pending.append(self._pool.apply_async(_analyse, (list(documents),)))
+            self._pending.append(self._pool.apply_async(_analyse, (list(items),)))
 
     def ready(self) -> list[AnalysedBatch]:
         """The analysed batches at the head of the queue that are ready, and
