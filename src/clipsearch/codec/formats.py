@@ -16,8 +16,8 @@ Whoosh's stream of ``Token`` objects, which costs attribute writes per token.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
+from operator import sub
 from typing import Any
 
 from whoosh.formats import Existence, Format, Frequency, tokens
@@ -56,13 +56,16 @@ class IntFrequency(Frequency):
 
     def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Any:
         field_boost = self.field_boost
-        freqs: dict[str, int] = defaultdict(int)
-        weights: dict[str, float] = defaultdict(float)
+        freqs: dict[str, int] = {}
+        weights: dict[str, float] = {}
         for text, _pos, boost in weighted_tokens(value, analyzer, kwargs):
-            freqs[text] += 1
-            weights[text] += boost
-        for word, freq in freqs.items():
-            yield word, freq, _compact(weights[word] * field_boost), b""
+            if text in freqs:
+                freqs[text] += 1
+                weights[text] += boost
+            else:
+                freqs[text] = 1
+                weights[text] = boost
+        return [(word, freq, _compact(weights[word] * field_boost), b"") for word, freq in freqs.items()]
 
     def decode_frequency(self, valuestring: bytes) -> int:
         return 1
@@ -79,21 +82,24 @@ class VarintPositions(Format):
 
     def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Any:
         field_boost = self.field_boost
-        positions: dict[str, list[int]] = defaultdict(list)
-        weights: dict[str, float] = defaultdict(float)
+        positions: dict[str, list[int]] = {}
+        weights: dict[str, float] = {}
         for text, pos, boost in weighted_tokens(value, analyzer, kwargs):
-            positions[text].append(pos)
-            weights[text] += boost
-        for word, poslist in positions.items():
-            yield word, len(poslist), _compact(weights[word] * field_boost), self.encode(poslist)
+            found = positions.get(text)
+            if found is None:
+                positions[text] = [pos]
+                weights[text] = boost
+            else:
+                found.append(pos)
+                weights[text] += boost
+        encode = self.encode
+        return [
+            (word, len(poslist), _compact(weights[word] * field_boost), encode(poslist))
+            for word, poslist in positions.items()
+        ]
 
     def encode(self, poslist: list[int]) -> bytes:
-        deltas = [len(poslist)]
-        base = 0
-        for pos in poslist:
-            deltas.append(pos - base)
-            base = pos
-        return encode_varints(deltas)
+        return encode_varints([len(poslist), poslist[0], *map(sub, poslist[1:], poslist[:-1])] if poslist else [0])
 
     def decode_positions(self, valuestring: bytes) -> list[int]:
         codes = decode_varints(valuestring)

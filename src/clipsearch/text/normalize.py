@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "Normalized",
@@ -101,12 +102,14 @@ def is_clean(text: str) -> bool:
     return unicodedata.is_normalized("NFC", text) and not _DROP_RE.search(text)
 
 
+@lru_cache(maxsize=256)
 def normalize(text: str) -> Normalized:
     """NFC, drop invisible and control characters and lone surrogates, turn
     ``_`` and word-separating controls into spaces (pyvi treats ``_`` as a word
     joiner), write the look-alikes of ``Đ`` (``Ð``, ``Ɖ``) as ``Đ`` and use
     one tone placement. Returns the result with its offset map
-    to ``text``."""
+    to ``text`` (the last results kept: a paragraph is normalised for its
+    syllables and again for its words)."""
     if is_clean(text):
         return Normalized(normalize_tone_placement(text.translate(_ANALYSIS_TABLE)), text)
     out: list[str] = []

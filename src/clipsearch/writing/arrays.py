@@ -73,31 +73,19 @@ class FieldPostings:
         """Add one document's postings, ``(term, frequency, weight, value)``
         as a format's ``word_values`` gives them; returns the sum of the
         frequencies (the document's field length)."""
+        rows = items if isinstance(items, list) else list(items)
+        if not rows:
+            return 0
+        texts, freqs, weights, values = zip(*rows, strict=True)
         vocabulary = self.vocabulary
-        add_term, add_doc, add_weight = self.term_ids.append, self.docs.append, self.weights.append
-        length = 0
+        number = vocabulary.setdefault
+        self.term_ids.extend([number(text, len(vocabulary)) for text in texts])
+        self.docs.extend(array("I", (docnum,)) * len(texts))
+        self.weights.extend(weights if boost == 1.0 else [weight * boost for weight in weights])
         if self.keep_values:
-            add_size, data = self.sizes.append, self.data
-            for text, freq, weight, value in items:
-                term = vocabulary.get(text)
-                if term is None:
-                    term = vocabulary[text] = len(vocabulary)
-                add_term(term)
-                add_doc(docnum)
-                add_weight(weight * boost)
-                add_size(len(value))
-                data += value
-                length += freq
-        else:
-            for text, freq, weight, _value in items:
-                term = vocabulary.get(text)
-                if term is None:
-                    term = vocabulary[text] = len(vocabulary)
-                add_term(term)
-                add_doc(docnum)
-                add_weight(weight * boost)
-                length += freq
-        return length
+            self.sizes.extend(map(len, values))
+            self.data += b"".join(values)
+        return sum(freqs)
 
     def add_posting(self, text: str, docnum: int, weight: float, value: bytes) -> None:
         """Add one posting (a merged segment's, in ascending document order)."""

@@ -82,11 +82,11 @@ class _ZonedTokenizer(Tokenizer):
     def rows(self, value: str) -> Iterator[TokenRow]:
         raise NotImplementedError
 
-    def weighted(self, value: str) -> Iterator[tuple[str, int, float]]:
+    def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
         """``(text, position, boost)`` of each token, what the posting formats
         of :mod:`clipsearch.codec.formats` read instead of Whoosh ``Token`` objects."""
         boosts = self.boosts + (self.boosts[-1],) * 4
-        return ((text, pos, boosts[zone]) for text, zone, pos, _start, _end in self.rows(value))
+        return [(text, pos, boosts[zone]) for text, zone, pos, _start, _end in self.rows(value)]
 
     def __call__(
         self,
@@ -123,6 +123,10 @@ class SyllableTokenizer(_ZonedTokenizer):
         for zone, pos, folded, _exact, start, end in analyse_syllables(value):
             yield folded, zone, pos, start, end
 
+    def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
+        boosts = self.boosts + (self.boosts[-1],) * 4
+        return [(folded, pos, boosts[zone]) for zone, pos, folded, _exact, _start, _end in analyse_syllables(value)]
+
 
 class ExactTokenizer(_ZonedTokenizer):
     """Exact forms of the syllables that have diacritics, with zone boosts."""
@@ -131,6 +135,14 @@ class ExactTokenizer(_ZonedTokenizer):
         for zone, pos, folded, exact, start, end in analyse_syllables(value):
             if exact != folded:
                 yield exact, zone, pos, start, end
+
+    def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
+        boosts = self.boosts + (self.boosts[-1],) * 4
+        return [
+            (exact, pos, boosts[zone])
+            for zone, pos, folded, exact, _start, _end in analyse_syllables(value)
+            if exact != folded
+        ]
 
 
 class WordTokenizer(_ZonedTokenizer):
