@@ -50,3 +50,9 @@ class IndexDamagedError(ClipsearchError):
 class IndexWriteError(ClipsearchError):
     """The index folder cannot be written (full disk, read-only folder, no
     permission); what was committed before is kept."""
+
+
+class IndexingError(ClipsearchError):
+    """An indexing run cannot go on (a worker process analysing the clippings
+    died: killed, or out of memory); what was committed before is kept, and
+    the next run finishes the job."""

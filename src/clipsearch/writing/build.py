@@ -403,7 +403,8 @@ class _Writer:
     :data:`FLUSH_POSTINGS` postings."""
 
     def __init__(self, ix: Any, index_path: Path, procs: int | None, commit_every: int, report: IndexReport) -> None:
-        self.ix, self.index_path, self.commit_every = ix, index_path, commit_every
+        self.ix, self.index_path = ix, index_path
+        self.commit_every = max(1, commit_every)  # 0 or less: after every clipping
         self.report = report
         self.timings = report.timings
         #: what is sent with a clipping's bytes: whether the index has the fields that came later
@@ -414,6 +415,7 @@ class _Writer:
         self.expected = 0
         self.analysis: Analysis | None = None
         self.batch: list[tuple[bytes, Path, str, bool, bool]] = []
+        self.batch_bytes = 0
         self.clippings: list[_Sent] = []
         #: the clippings of each batch sent and not yet written
         self.in_flight: deque[list[_Sent]] = deque()
@@ -438,6 +440,7 @@ class _Writer:
         self._writer()
         self.expected = expected
         self.batch.append((data, path, sha, *self.fields))
+        self.batch_bytes += len(data)
         self.clippings.append(clipping)
         # a batch ends where a commit is due: commits come every commit_every documents
         if len(self.batch) >= BATCH_DOCUMENTS or (self.sent + len(self.batch)) % self.commit_every == 0:
@@ -453,9 +456,9 @@ class _Writer:
             self.analysis = Analysis(self.ix.schema, self.procs if enough else 1, _prepared_document)
         self.in_flight.append(self.clippings)
         with _timed(self.timings, "waiting"):  # in this process, the analysis itself
-            self.analysis.send(self.batch)
+            self.analysis.send(self.batch, self.batch_bytes)
         self.sent += len(self.batch)
-        self.batch, self.clippings = [], []
+        self.batch, self.clippings, self.batch_bytes = [], [], 0
         with _timed(self.timings, "waiting"):
             ready = self.analysis.ready()
         self._write(ready)
@@ -548,9 +551,11 @@ def build_index(
     the text (default: one per CPU).
 
     Raises :class:`IndexLockedError` while another run writes to the index,
-    :class:`IndexWriteError` when the folder cannot be written (what was
-    committed before is kept) and :class:`IndexVersionError` or
-    :class:`IndexDamagedError` for an index that only a rebuild can use."""
+    :class:`IndexWriteError` when the folder cannot be written and
+    :class:`IndexingError` when a worker process dies (what was committed
+    before is kept), and :class:`IndexVersionError` or
+    :class:`IndexDamagedError` for an index that only a rebuild can use.
+    ``commit_every`` under 1 commits after every clipping."""
     index_path = Path(index_dir)
     report = IndexReport(str(index_path))
     given = [paths] if isinstance(paths, str | bytes | os.PathLike) else list(paths)
