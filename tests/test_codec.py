@@ -431,3 +431,34 @@ def test_compact_term_infos_are_smaller_than_w3s() -> None:
     terminfo.set_extent(1_000_000, 30)
     compact = encode_term_info(3.0, 1, 100, 100, 3.0, 12345, 12345, value=b"\x01\x05")
     assert len(compact) * 3 < len(terminfo.to_bytes()) + 20, (len(compact), len(terminfo.to_bytes()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sets(st.binary(min_size=1, max_size=12), max_size=400), st.sets(st.binary(min_size=1, max_size=12), max_size=50)
+)
+def test_terms_files_with_fewer_slots_find_every_term(keys: set[bytes], others: set[bytes]) -> None:
+    """The terms file's hash tables have 1.25 slots per key (Whoosh: 2):
+    every key is found by clipsearch's reader and Whoosh's, no other is."""
+    from whoosh.filedb.filetables import OrderedHashReader
+
+    from clipsearch.codec.compact import HASH_LOAD, CompactHashWriter
+    from clipsearch.reading.terms import TermsFile
+
+    buf = io.BytesIO()
+    buf.close = lambda: None  # type: ignore[method-assign]  # closing the writer closes its file: keep the bytes
+    writer = CompactHashWriter(StructFile(buf))
+    writer.extras["fieldmap"] = {"f": 0}
+    entries = sorted(b"\x00\x00" + key for key in keys)
+    for n, key in enumerate(entries):
+        writer.add(key, n.to_bytes(4, "big"))
+    writer.close()
+    data = buf.getvalue()
+    ours = TermsFile(memoryview(data))
+    whoosh = OrderedHashReader(StructFile(io.BytesIO(data)), len(data))
+    assert sum(slots for _start, slots in ours._tables) <= len(keys) * HASH_LOAD + 256
+    for n, key in enumerate(entries):
+        assert bytes(ours.get("f", key[2:]) or b"") == n.to_bytes(4, "big") == whoosh[key]
+    assert list(whoosh.keys()) == entries  # in order, for Whoosh's term iteration
+    for other in others - keys:
+        assert ours.get("f", other) is None and b"\x00\x00" + other not in whoosh

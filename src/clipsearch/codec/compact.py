@@ -21,6 +21,7 @@ only its settings.
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from whoosh.codec.base import OutOfOrderError
@@ -37,6 +38,7 @@ from whoosh.codec.whoosh3 import (
     W3TermsReader,
 )
 from whoosh.columns import Column, ColumnReader, ColumnWriter, PickleColumn
+from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -173,10 +175,54 @@ class CompactLeafMatcher(W3LeafMatcher):
         self._read_data()
 
 
+class CompactHashWriter(OrderedHashWriter):
+    """Whoosh's ordered hash file (the terms file) with hash tables of
+    :data:`HASH_LOAD` slots per key rather than two: each slot is 12 bytes
+    and most terms of an archive are rare. Any number of slots above the
+    keys reads the same (a lookup probes until an empty slot)."""
+
+    def _write_hashes(self) -> None:
+        dbfile = self.dbfile
+        for entries in self.buckets:
+            numslots = int(len(entries) * HASH_LOAD) + 1 if entries else 0
+            self.directory.append((dbfile.tell(), numslots))
+            hashtable = [(0, 0)] * numslots
+            for hashval, position in entries:
+                slot = (hashval >> 8) % numslots
+                while hashtable[slot][1]:
+                    slot = (slot + 1) % numslots
+                hashtable[slot] = (hashval, position)
+            dbfile.write(b"".join(_POINTER.pack(hashval, position) for hashval, position in hashtable))
+
+
+#: Hash table slots per key of a terms file (Whoosh: 2).
+HASH_LOAD = 1.25
+_POINTER = struct.Struct("!Iq")
+
+
 class CompactFieldWriter(W3FieldWriter):
-    """``W3FieldWriter`` whose ``add_postings`` (the sorted postings of a new
-    or merged segment to the terms and postings files) reads each field's
-    lengths once, not posting by posting."""
+    """``W3FieldWriter`` writing its terms with :class:`CompactHashWriter`
+    and whose ``add_postings`` (the sorted postings of a new or merged
+    segment to the terms and postings files) reads each field's lengths
+    once, not posting by posting."""
+
+    def __init__(self, codec: Any, storage: Any, segment: Any) -> None:
+        """W3's, with the terms file's writer a :class:`CompactHashWriter`."""
+        self._codec = codec
+        self._storage = storage
+        self._segment = segment
+        self._fieldname: Any = None
+        self._fieldid: Any = None
+        self._btext: Any = None
+        self._fieldobj: Any = None
+        self._format: Any = None
+        self._tindex = CompactHashWriter(self._create_file(W3Codec.TERMS_EXT))
+        self._fieldmap: dict[str, int] = {}
+        self._tindex.extras["fieldmap"] = self._fieldmap
+        self._postfile = self._create_file(W3Codec.POSTS_EXT)
+        self._postwriter: Any = None
+        self._infield = False
+        self.is_closed = False
 
     def add_postings(self, schema: Any, lengths: Any, items: Any) -> None:
         """Whoosh's ``FieldWriter.add_postings`` loop, the same calls and
