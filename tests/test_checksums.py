@@ -198,8 +198,9 @@ def test_a_query_reads_few_chunks(pristine: Path, expected: list[Any]) -> None:
                     allowed = set(range(directory // size, (len(buf) - 1) // size + 1))
                     for docnum in hits:
                         if docnum is not None and start <= docnum < start + segment.doc_count_all:
-                            first, end = column.block_span(column.block_of(docnum - start))
-                            allowed.update(range(first // size, (end - 1) // size + 1))
+                            for block in column.blocks_read(docnum - start):
+                                first, end = column.block_span(block)
+                                allowed.update(range(first // size, (end - 1) // size + 1))
                     read = {i for i, d in enumerate(chunks._done) if d}
                     assert read and read <= allowed, (part, sorted(read), sorted(allowed))
                 else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import zlib
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from whoosh.codec.whoosh3 import STORED_COLUMN
 from whoosh.columns import VarBytesColumn as WhooshVarBytesColumn
 from whoosh.filedb.structfile import BufferFile, StructFile
 
+from clipsearch.codec import stored_blocks
 from clipsearch.codec.compact import StoredBlocksColumn
 from clipsearch.codec.stored_blocks import BlocksReader, BlocksWriter
 from clipsearch.errors import IndexVersionError
@@ -22,6 +24,8 @@ from clipsearch.reading.segments import IndexFiles
 from clipsearch.reading.stored import StoredFields, stored_value
 from clipsearch.schema import INDEX_NAME
 from clipsearch.writing.build import open_whoosh_index
+
+from .conftest import SEED
 
 FIELDS = st.one_of(
     st.none(),
@@ -119,11 +123,40 @@ def test_blocks_of_another_format_are_refused() -> None:
     writer.add(0, b"x" * 100)
     writer.finish(1)
     data = bytearray(out.getvalue())
+    trailer = stored_blocks._TRAILER.size
     with pytest.raises(IndexVersionError):
-        BlocksReader(memoryview(bytes(data[:-20])))  # no trailer
-    data[-20] ^= 0xFF  # the magic
+        BlocksReader(memoryview(bytes(data[:-trailer])))  # no trailer
+    data[-trailer] ^= 0xFF  # the magic
     with pytest.raises(IndexVersionError):
         BlocksReader(memoryview(bytes(data)))
+    data[-trailer] ^= 0xFF
+    assert BlocksReader(memoryview(bytes(data)))[0] == b"x" * 100
+
+
+def test_blocks_share_a_dictionary_of_the_first_documents() -> None:
+    """The blocks after the first ones are compressed with the first
+    documents as zlib's preset dictionary: a column of texts that share
+    words is smaller than the same blocks compressed alone."""
+    rng = random.Random(3)
+    sentences = [s for s in SEED.read_text(encoding="utf-8").split(".") if len(s) > 40]
+    values = [". ".join(rng.sample(sentences, 4)).encode() for _ in range(300)]
+    out = io.BytesIO()
+    writer = BlocksWriter(out)
+    for docnum, value in enumerate(values):
+        writer.add(docnum, value)
+    writer.finish(len(values))
+    data = out.getvalue()
+    reader = BlocksReader(memoryview(data))
+    assert [reader[d] for d in reversed(range(len(values)))] == values[::-1]  # dictionary blocks first
+    alone, block, size = 0, [], 0
+    for value in values:  # the same blocks, each compressed alone
+        block.append(value)
+        size += len(value)
+        if size >= stored_blocks.BLOCK_BYTES:
+            alone += len(zlib.compress(b"".join(block), 6))
+            block, size = [], 0
+    alone += len(zlib.compress(b"".join(block), 6)) if block else 0
+    assert len(data) < alone * 0.9, (len(data), alone)
 
 
 def test_new_segments_keep_their_stored_fields_in_blocks(three_run_index: Path) -> None:

@@ -104,8 +104,8 @@ class IndexReport:
 #: The parts of :attr:`IndexReport.timings`: wall seconds of the process
 #: that runs the build, and the CPU seconds the analysis took wherever it ran.
 TIMINGS = {
-    "read": "reading, hashing and parsing the files",
-    "analysis": "analysing the documents (CPU seconds, in the worker processes or here)",
+    "read": "reading and hashing the files, sending them to the workers",
+    "analysis": "parsing and analysing the clippings (CPU seconds, in the worker processes or here)",
     "waiting": "waiting for the worker processes' analysis",
     "adding": "adding analysed documents to the segment being written",
     "committing": "sorting and writing segments, merging small ones, committing",
@@ -392,7 +392,7 @@ def _prepared_document(item: tuple[bytes, Path, str, bool, bool]) -> tuple[dict[
 #: Postings the segment being written holds before it is committed, which
 #: bounds a build's memory whatever the number of clippings (about 12 bytes
 #: a posting, and as much again while the segment is sorted and written).
-FLUSH_POSTINGS = 24_000_000
+FLUSH_POSTINGS = 16_000_000
 
 
 class _Writer:
@@ -646,7 +646,7 @@ def _index(
                 report.skipped.append(Skipped(str(path), str(exc)))
             if progress is not None:
                 progress(done, len(files))
-        # the rest of the loop's time: the files read, hashed and parsed (and the progress shown)
+        # the rest of the loop's time: the files read and hashed (and the progress shown)
         writing = sum(timings.get(part, 0.0) for part in ("waiting", "adding", "committing"))
         timings["read"] = time.perf_counter() - started - writing
         for doc_id, (_sha, old_path) in known.items():
