@@ -9,8 +9,9 @@ postings in flat arrays (:class:`FieldPostings`: term numbers, document
 numbers, weights, value sizes, the values joined), numbered terms and sorts
 them once with numpy when the segment is written, and each term's postings
 go to :meth:`clipsearch.codec.compact.CompactFieldWriter.write_term` in one
-call: the same files, byte for byte (a test compares them with Whoosh's own
-writer), so every reader is unchanged.
+call: the same files as Whoosh's own writer with the same codec, byte for
+byte (a test compares them). The postings of segments merged into a new one
+(small segments, at a commit) still come from Whoosh's reader one by one.
 
 Documents are analysed by :func:`analyse_documents` into an
 :class:`AnalysedBatch` (in worker processes, :mod:`clipsearch.writing.pipeline`),
@@ -194,7 +195,7 @@ def write_postings(fieldwriter: Any, schema: Any, lengths: Any, postings: dict[s
 
 
 class _ArrayPostings:
-    """What the array writers change in Whoosh's ``SegmentWriter``: postings
+    """What the array writer changes in Whoosh's ``SegmentWriter``: postings
     (of added documents and of merged segments) go to :class:`FieldPostings`,
     and the segment's postings are written from them."""
 

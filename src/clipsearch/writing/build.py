@@ -332,8 +332,8 @@ class _RunLock:
 
 
 #: Documents added between two commits: a killed run loses at most this many.
-#: Each commit adds a segment per process, and a search pays per segment for
-#: every term (80,000 clippings: 16 segments at 10,000, 4 at 40,000).
+#: Each commit adds a segment (and so does :data:`FLUSH_POSTINGS`), and a
+#: search pays per segment for every term.
 COMMIT_EVERY = 40_000
 #: Below this many documents to index, one process does it all.
 PARALLEL_THRESHOLD = 500
