@@ -65,8 +65,8 @@ def _segment_files(
     if arrays:
         by_field: dict[str, FieldPostings] = {}
         for fieldname, text, docnum, weight, value in sorted(postings, key=lambda p: (p[0], p[2])):
-            keep = schema[fieldname].format.fixed_value_size() != 0
-            by_field.setdefault(fieldname, FieldPostings(keep)).add_posting(text.decode(), docnum, weight, value)
+            postings = by_field.setdefault(fieldname, FieldPostings.of(schema[fieldname]))
+            postings.add_posting(text.decode(), docnum, weight, value)
         write_postings(writer, schema, lengths, by_field)
     else:
         writer.add_postings(schema, lengths, iter(sorted(postings)))
@@ -130,15 +130,7 @@ def _build(
         writer = writer_class(ix, codec=CompactCodec(blocklimit=16))
         writer.delete_by_term("id", delete)
         writer.commit(optimize=True)
-    files_ = IndexFiles(folder, INDEX_NAME)
-    try:
-        parts: dict[str, bytes] = {}
-        for segment in files_.segments:
-            for _file, part, _offset, view in segment.files.parts():
-                parts[f"{len(parts)}{part[part.index('.') :]}"] = bytes(view)
-        return parts
-    finally:
-        files_.close()
+    return {f"{n}{ext}": data for n, segment in enumerate(_index_parts(folder)) for ext, data in segment.items()}
 
 
 def test_a_segment_of_clippings_is_the_same_bytes(tmp_path: Path) -> None:

@@ -37,9 +37,9 @@ class StoredFields:
     def __init__(self, files: IndexFiles) -> None:
         self.files = files
         self._starts = [offset for _segment, offset in files.leaves]
-        self._columns: dict[int, tuple[VarBytesColumn | BlocksReader, bool] | None] = {}
+        self._columns: dict[int, VarBytesColumn | BlocksReader | None] = {}
 
-    def _column(self, leaf: int) -> tuple[VarBytesColumn | BlocksReader, bool] | None:
+    def _column(self, leaf: int) -> VarBytesColumn | BlocksReader | None:
         if leaf not in self._columns:
             segment = self.files.segments[leaf]
             buf = segment.column(_COLUMN, whole=False)  # each document checked as it is read
@@ -50,7 +50,7 @@ class StoredFields:
                     column = BlocksReader(buf, check)
                 else:
                     column = VarBytesColumn(buf, segment.doc_count_all, check)
-            self._columns[leaf] = (column, segment.stored_blocks) if column is not None else None
+            self._columns[leaf] = column
         return self._columns[leaf]
 
     def __call__(self, docnum: int) -> dict[str, Any]:
@@ -58,11 +58,11 @@ class StoredFields:
         leaf = bisect_right(self._starts, docnum) - 1
         if leaf < 0 or docnum >= self.files.doc_count_all():
             raise IndexError(docnum)
-        found = self._column(leaf)
-        if found is None:
+        column = self._column(leaf)
+        if column is None:
             return {}
-        column, in_blocks = found
-        return stored_value(column[docnum - self._starts[leaf]], compressed=not in_blocks)
+        # a block is decompressed whole; Whoosh's column compresses each document alone
+        return stored_value(column[docnum - self._starts[leaf]], compressed=not isinstance(column, BlocksReader))
 
 
 def stored_value(raw: bytes, *, compressed: bool = True) -> dict[str, Any]:

@@ -67,6 +67,11 @@ class FieldPostings:
         self.sizes = array("I")
         self.data = bytearray()
 
+    @classmethod
+    def of(cls, fieldobj: Any) -> FieldPostings:
+        """Empty postings of a Whoosh field: with values if its format has them."""
+        return cls(fieldobj.format.fixed_value_size() != 0)
+
     def __len__(self) -> int:
         return len(self.term_ids)
 
@@ -208,8 +213,7 @@ class _ArrayPostings:
         arrays: dict[str, FieldPostings] = self.__dict__.setdefault("_arrays", {})
         field = arrays.get(fieldname)
         if field is None:
-            keep = self.schema[fieldname].format.fixed_value_size() != 0
-            field = arrays[fieldname] = FieldPostings(keep)
+            field = arrays[fieldname] = FieldPostings.of(self.schema[fieldname])
         return field
 
     def add_postings_to_pool(self, reader: Any, startdoc: int, docmap: Any) -> None:
@@ -285,8 +289,7 @@ def analyse_documents(schema: Any, documents: Sequence[dict[str, Any]]) -> Analy
                     raise ValueError(f"{value!r} is not unicode or sequence")
                 postings = batch.postings.get(fieldname)
                 if postings is None:
-                    keep = fieldobj.format.fixed_value_size() != 0
-                    postings = batch.postings[fieldname] = FieldPostings(keep)
+                    postings = batch.postings[fieldname] = FieldPostings.of(fieldobj)
                 items = fieldobj.format.word_values(value, fieldobj.analyzer, mode="index")
                 freqs = postings.add(docnum, items, boost)
                 if fieldobj.scorable:
