@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -50,16 +51,21 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(index_dir: Path, log: Path, workers: int = 2) -> Iterator[Server]:
+def running(
+    index_dir: Path | None, log: Path, workers: int = 2, archive: Sequence[str] = (), env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """The real server (``workers`` processes) on a free port, up (it answers
-    /healthz, with any status); stopped after."""
+    /healthz, with any status); stopped after. It serves ``index_dir``, or the
+    archive the options ``archive`` name (``--typesense URL ...``)."""
     port = _free_port()
-    command = ["serve", "--index-dir", str(index_dir), "--port", str(port), "--workers", str(workers)]
+    where = ["--index-dir", str(index_dir)] if index_dir is not None else list(archive)
+    command = ["serve", *where, "--port", str(port), "--workers", str(workers)]
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "clipsearch", *command],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         try:
             server = Server(process, f"http://127.0.0.1:{port}", log)

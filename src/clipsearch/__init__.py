@@ -40,7 +40,8 @@ if TYPE_CHECKING:
         IndexWriteError,
         QueryError,
     )
-    from clipsearch.search import ClippingSummary, ClippingView, Hit, Index, IndexStats, SearchResult, open_index
+    from clipsearch.results import ClippingSummary, ClippingView, Hit, IndexStats, SearchResult
+    from clipsearch.search import Index, open_index
     from clipsearch.writing.build import IndexReport, Skipped, build_index
 
 __version__ = "0.1.0"
@@ -61,12 +62,12 @@ _EXPORTS = {
     "IndexReport": "writing.build",
     "Skipped": "writing.build",
     "build_index": "writing.build",
-    "ClippingSummary": "search",
-    "ClippingView": "search",
-    "Hit": "search",
+    "ClippingSummary": "results",
+    "ClippingView": "results",
+    "Hit": "results",
     "Index": "search",
-    "IndexStats": "search",
-    "SearchResult": "search",
+    "IndexStats": "results",
+    "SearchResult": "results",
     "open_index": "search",
 }
 

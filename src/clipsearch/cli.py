@@ -31,7 +31,9 @@ from clipsearch.errors import ClipsearchError
 from clipsearch.text.normalize import clean
 
 if TYPE_CHECKING:
-    from clipsearch.search import Hit, Index, SearchResult
+    from clipsearch.backend import Backend
+    from clipsearch.results import Hit, SearchResult
+    from clipsearch.typesense.connection import TypesenseTarget
     from clipsearch.writing.build import IndexReport
 
 EXIT_OK = 0
@@ -224,13 +226,52 @@ def _attached_value(arg: str, valued: dict[str, click.Option]) -> bool:
     return True
 
 
-index_dir_option = click.option(
+_index_dir_option = click.option(
     "--index-dir",
     default=DEFAULT_INDEX_DIR,
     show_default=True,
     type=click.Path(file_okay=False),
     help="Folder of the index.",
 )
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta[f"clipsearch.{param.name}"] = value
+    return value
+
+
+def index_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--index-dir``, and ``--typesense``/``--collection`` for an archive on
+    a Typesense cluster instead (read by :func:`_typesense_target`)."""
+    command = click.option(
+        "--collection",
+        default="clippings",  # typesense.connection.DEFAULT_COLLECTION (not imported: --help stays light)
+        show_default=True,
+        expose_value=False,
+        callback=_remember,
+        help="The Typesense collection (with --typesense).",
+    )(command)
+    command = click.option(
+        "--typesense",
+        multiple=True,
+        metavar="URL",
+        expose_value=False,
+        callback=_remember,
+        help="Use the archive on the Typesense node at URL (repeat for each node of a cluster) "
+        "instead of --index-dir; the API key comes from CLIPSEARCH_TYPESENSE_API_KEY.",
+    )(command)
+    return _index_dir_option(command)
+
+
+def _typesense_target() -> TypesenseTarget | None:
+    """The Typesense collection given to the command being run (None: the index folder)."""
+    meta = click.get_current_context().meta
+    nodes = tuple(meta.get("clipsearch.typesense") or ())
+    if not nodes:
+        return None
+    from clipsearch.typesense.connection import TypesenseTarget
+
+    return TypesenseTarget(nodes, collection=meta.get("clipsearch.collection") or "clippings")
 
 
 @cli.command("index")
@@ -269,21 +310,23 @@ def index_command(
     the reason and skipped: the exit code is then 3 (1 when no file at all
     could be indexed).
     """
-    from clipsearch.writing.build import build_index  # Whoosh and the writer: only for this command
-
+    target = _typesense_target()
+    given = list(paths) if paths else [DEFAULT_SEEDS_DIR]  # "" is skipped: not the current folder
     with _ProgressBar(enabled=not quiet and sys.stderr.isatty()) as bar:
-        report = build_index(
-            list(paths) if paths else [DEFAULT_SEEDS_DIR],  # "" is skipped: not the current folder
-            index_dir,
-            rebuild=rebuild,
-            progress=bar.update,
-            procs=procs,
-            commit_every=commit_every,
-        )
+        if target is not None:
+            from clipsearch.typesense.indexing import index_typesense
+
+            report = index_typesense(given, target, rebuild=rebuild, progress=bar.update, procs=procs)
+        else:
+            from clipsearch.writing.build import build_index  # Whoosh and the writer: only for this command
+
+            report = build_index(
+                given, index_dir, rebuild=rebuild, progress=bar.update, procs=procs, commit_every=commit_every
+            )
     if not quiet:
         _print_report(report)
     _print_problems(report)
-    written = _write_skipped(report, report_file)
+    written = _write_skipped(report, report_file, in_index=target is None)
     if report.skipped and not report.indexed and not report.unchanged:
         raise click.ClickException(f"no clipping could be indexed ({len(report.skipped)} skipped)")
     if not written:
@@ -366,22 +409,24 @@ def _print_problems(report: IndexReport) -> None:
             click.echo(f"  {_name(skipped.path)}: {_name(skipped.reason)}", err=True)
 
 
-def _write_skipped(report: IndexReport, report_file: str | None) -> bool:
+def _write_skipped(report: IndexReport, report_file: str | None, in_index: bool = True) -> bool:
     """Write the skipped files, one ``path<TAB>reason`` line each (both
     escaped by :func:`_name`), to ``<index>/skipped.tsv`` (removed when
     nothing was skipped) and to ``report_file`` if given. A file that cannot
     be written is an ``Error:`` line on stderr (the index is committed by
     now, and stays); returns whether all went well."""
-    in_index = os.path.join(report.index_dir, "skipped.tsv")
     lines = "".join(f"{_name(s.path)}\t{_name(s.reason)}\n" for s in report.skipped)
     done = True
-    if lines:
-        done = _write_text(in_index, lines)
-    elif os.path.lexists(in_index):
+    beside = os.path.join(report.index_dir, "skipped.tsv")
+    if not in_index:  # a Typesense collection: no folder to write beside
+        pass
+    elif lines:
+        done = _write_text(beside, lines)
+    elif os.path.lexists(beside):
         try:
-            os.remove(in_index)
+            os.remove(beside)
         except OSError as exc:
-            _report_failed("cannot remove the old report", in_index, exc)
+            _report_failed("cannot remove the old report", beside, exc)
             done = False
     if report_file is not None:
         done = _write_text(report_file, lines) and done
@@ -405,11 +450,13 @@ def _report_failed(what: str, path: str, exc: Exception) -> None:
     click.echo(f"Error: {what} {_name(path)}: {_name(reason)}", err=True)
 
 
-def _open_index(index_dir: str) -> Index:
-    """The index, opened for a command that reads it."""
-    from clipsearch.search import open_index  # numpy and the index's readers: not for --help or index
+def _open_index(index_dir: str) -> Backend:
+    """The archive, opened for a command that reads it: the index in
+    ``index_dir``, or the Typesense collection given with ``--typesense``."""
+    from clipsearch.backend import open_backend  # numpy and the readers: not for --help or index
 
-    return open_index(index_dir)
+    target = _typesense_target()
+    return open_backend(target if target is not None else index_dir)
 
 
 # A query may start with "-" (-lúa mùa: without lúa): what is no option of the command is the query.
@@ -546,7 +593,12 @@ def stats_command(index_dir: str, as_json: bool) -> None:
     dates = (
         f"{stats.first_date:%d/%m/%Y} – {stats.last_date:%d/%m/%Y}" if stats.first_date and stats.last_date else "none"
     )
-    click.echo(f"Index:          {_name(stats.index_dir)}/ ({stats.size_bytes / 1e6:,.1f} MB, updated {stats.updated})")
+    if stats.size_bytes is None:  # a Typesense collection: its URL, no size
+        click.echo(f"Index:          {_name(stats.index_dir)} (updated {stats.updated})")
+    else:
+        click.echo(
+            f"Index:          {_name(stats.index_dir)}/ ({stats.size_bytes / 1e6:,.1f} MB, updated {stats.updated})"
+        )
     click.echo(f"Clippings:      {stats.clippings:,}")
     click.echo(f"Dates:          {dates}")
     click.echo(f"Without date:   {stats.without_date:,}")
@@ -589,9 +641,11 @@ def serve_command(index_dir: str, host: str, port: int, workers: int) -> None:
     except ServeError as exc:
         raise click.ClickException(str(exc)) from None
     everywhere = " (every interface of this machine)" if host in ("0.0.0.0", "::") else ""
-    click.echo(f"Serving {_name(index_dir)} at {listening_url(sock)}{everywhere} (Ctrl-C stops)")
+    target = _typesense_target()
+    shown = str(target) if target is not None else index_dir
+    click.echo(f"Serving {_name(shown)} at {listening_url(sock)}{everywhere} (Ctrl-C stops)")
     sys.stdout.flush()
-    serve(index_dir, sock, workers=workers)
+    serve(target if target is not None else index_dir, sock, workers=workers)
 
 
 def _default_workers() -> int:

@@ -12,6 +12,8 @@ __all__ = [
     "ClippingNotFoundError",
     "IndexDamagedError",
     "IndexWriteError",
+    "IndexingError",
+    "BackendUnavailableError",
 ]
 
 
@@ -56,3 +58,9 @@ class IndexingError(ClipsearchError):
     """An indexing run cannot go on (a worker process analysing the clippings
     died: killed, or out of memory); what was committed before is kept, and
     the next run finishes the job."""
+
+
+class BackendUnavailableError(ClipsearchError):
+    """The search server holding the archive (a Typesense cluster) cannot be
+    reached or refuses the request (wrong API key, no leader for writes); the
+    message says which and why. What it committed before is kept."""

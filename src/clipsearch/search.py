@@ -24,7 +24,6 @@ import os
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from clipsearch.reading.segments import UNREADABLE, IndexFiles, open_index_files
 from clipsearch.reading.stored import FieldsCache, StoredFields
 from clipsearch.reading.toc import latest_generation, toc_path
 from clipsearch.reprints.collapse import ReprintGroups, collapse_hits
+from clipsearch.results import ClippingSummary, ClippingView, Hit, IndexStats, SearchResult, date_of_day, make_hit
 from clipsearch.schema import (
     GROUPS_FILE,
     INDEX_NAME,
@@ -50,94 +50,27 @@ from clipsearch.schema import (
     stored_body,
 )
 from clipsearch.searching.correction import decode_query
-from clipsearch.searching.filters import Filters, facet_counts, filter_matches
-from clipsearch.searching.highlight import HighlightTerms, best_snippet, highlight_spans, highlight_terms
+from clipsearch.searching.filters import facet_counts, filter_matches
+from clipsearch.searching.highlight import HighlightTerms, highlight_spans, highlight_terms
 from clipsearch.searching.plan import Or, Term, plan
 from clipsearch.searching.ranking import CANDIDATES, by_date, rank, top
+from clipsearch.searching.request import SORTS, checked_limit, read_request
 from clipsearch.searching.scoring import Evaluator, Matches
 from clipsearch.searching.similar import key_terms
 from clipsearch.searching.spelling import suggest
 from clipsearch.searching.syntax import All, Node, parse_query, split_filters
 from clipsearch.searching.typos import Speller, Typos, spelled_alike, suggested, widen_typos
-from clipsearch.sorted_arrays import in_sorted
+from clipsearch.sorted_arrays import contains, in_sorted
 from clipsearch.text.fold import fold, fold_syllable
 from clipsearch.text.syllables import syllable_forms
 
 __all__ = ["SORTS", "ClippingSummary", "ClippingView", "Hit", "Index", "IndexStats", "SearchResult", "open_index"]
 
-#: Orders of the hits; a query without words (``*``, only filters) lists newest first.
-SORTS = ("relevance", "newest", "oldest")
 #: How many of the best matches give their text to "did you mean".
 SUGGESTION_TEXTS = 10
 #: Results an :class:`Index` keeps for searches asked again (a server's users
 #: repeat one another, and each page of results runs its query again).
 RESULT_CACHE = 256
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One matching clipping."""
-
-    id: str
-    path: str
-    title: str
-    date: dt.date | None
-    source: str | None
-    score: float
-    snippet: str
-    highlights: tuple[tuple[int, int], ...]
-    title_highlights: tuple[tuple[int, int], ...] = ()
-    #: Ids of near-duplicate reprints of this clipping that also matched, collapsed into it.
-    similar: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (date as ISO ``yyyy-mm-dd`` or None)."""
-        return {
-            **_described(self),
-            "score": round(self.score, 4),
-            "snippet": self.snippet,
-            "highlights": [list(span) for span in self.highlights],
-            "similar": list(self.similar),
-        }
-
-
-def _described(item: Hit | ClippingView | ClippingSummary) -> dict[str, Any]:
-    """The fields every JSON object about a clipping starts with."""
-    return {
-        "id": item.id,
-        "path": item.path,
-        "title": item.title,
-        "date": item.date.isoformat() if item.date else None,
-        "source": item.source,
-    }
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """The hits shown, the number of all matching clippings and, when asked
-    for, facet counts over all of them: ``{"source": {name: n}, "month":
-    {"yyyy-mm": n}}``, with ``"none"`` for clippings without one."""
-
-    query: str
-    total: int
-    hits: list[Hit] = field(default_factory=list)
-    facets: dict[str, dict[str, int]] | None = None
-    suggestion: str | None = None
-    #: The query searched instead of ``query``: its words typed as Telex or
-    #: VNI keystrokes decoded (:mod:`clipsearch.searching.correction`).
-    corrected: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "query": self.query,
-            "corrected": self.corrected,
-            "total": self.total,
-            "suggestion": self.suggestion,
-            "hits": [h.to_dict() for h in self.hits],
-        }
-        if self.facets is not None:
-            data["facets"] = self.facets
-        return data
 
 
 class Index:
@@ -262,17 +195,8 @@ class Index:
         reprints (grouped at index time) show as one hit, the best placed, with
         the ids of the others that matched in its ``similar``; ``total`` and the
         facets still count every matching clipping."""
-        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
-            raise QueryError(f"the limit must be a whole number, not {type(limit).__name__}")
-        if limit < 1:
-            raise QueryError("the limit must be at least 1")
-        limit = int(limit)
-        if not isinstance(sort, str) or sort not in SORTS:
-            raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
-        words, q_since, q_until = split_filters(parse_query(query))
-        filters = Filters.make(source, since, until).narrowed(q_since, q_until)
-        if filters.since and filters.until and filters.since > filters.until:
-            raise QueryError("the date range is empty")
+        limit = checked_limit(limit)
+        words, filters = read_request(query, sort, source, since, until)
         asked = (query, limit, filters, sort, facets, collapse, exact_input)
         with self._reading():
             key = self._result_key(asked, collapse)
@@ -305,7 +229,14 @@ class Index:
             else:
                 ranked = by_date(matches, columns.days, newest=sort == "newest")
             fields_of = FieldsCache(self._stored())
-            stored = collapse_hits(fields_of, self._files, ranked, matches, groups, limit)
+            files = self._files
+
+            def matched(clipping_id: str) -> bool:
+                docnum = files.document_number(clipping_id)
+                return docnum is not None and contains(matches.ids, docnum)
+
+            shown = collapse_hits(ranked, lambda d: str(fields_of(d)["id"]), matched, groups, limit)
+            stored = [(fields_of(d), score, d, similar) for score, d, similar in shown]
             counts = facet_counts(self._stored(), columns, matches) if facets else None
             days = [int(columns.days[d]) for _f, _s, d, _sim in stored]
             if typos is not None:  # the nearest words, with the diacritics the matches give them
@@ -315,7 +246,7 @@ class Index:
                 suggestion = self._suggest(corrected or query, matches, fields_of) if terms else None
             bodies = [fields_of.body(d) for _f, _s, d, _sim in stored]
         hits = [
-            _make_hit(fields, score, terms, day, similar, body=body)
+            make_hit(fields, score, terms, day, similar, body=body)
             for (fields, score, _d, similar), day, body in zip(stored, days, bodies, strict=True)
         ]
         result = SearchResult(query, len(matches), hits, counts, suggestion, corrected)
@@ -454,7 +385,7 @@ class Index:
             id=fields["id"],
             path=fields.get("path", ""),
             title=title,
-            date=_date(day),
+            date=date_of_day(day),
             source=fields.get("source"),
             lead=lead,
             body=body,
@@ -469,17 +400,14 @@ class Index:
         near-duplicate reprints are left out unless ``include_reprints``."""
         if not isinstance(clipping_id, str):
             raise QueryError(f"the clipping id must be a string, not {type(clipping_id).__name__}")
-        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
-            raise QueryError(f"the limit must be a whole number, not {type(limit).__name__}")
-        if limit < 1:
-            raise QueryError("the limit must be at least 1")
-        limit = int(limit)
+        limit = checked_limit(limit)
         with self._reading():
             docnum = self._files.document_number(clipping_id)
             if docnum is None:
                 raise ClippingNotFoundError(f"no clipping with id {clipping_id!r} in {str(self.path)!r}")
             fields = self._stored()(docnum)
-            terms = key_terms(self._files, fields)
+            files = self._files
+            terms = key_terms(fields, files.doc_count_all(), lambda f, ts: [files.doc_frequency(f, t) for t in ts])
             if not terms:
                 return SearchResult(f"similar to {clipping_id}", 0, [])
             query = Or([Term(f, t, boost=w) for f, t, w in terms])
@@ -492,7 +420,7 @@ class Index:
             stored_fields = self._stored()
             stored = [(stored_fields(d), score, int(days[d])) for score, d in best]
         highlight = HighlightTerms(frozenset(), frozenset(t for f, t, _ in terms if f == TEXT_FIELD))
-        hits = [_make_hit(f, score, highlight, day) for f, score, day in stored]
+        hits = [make_hit(f, score, highlight, day) for f, score, day in stored]
         return SearchResult(f"similar to {clipping_id}", len(matches), hits)
 
     def summaries(self, clipping_ids: Iterable[str]) -> list[ClippingSummary]:
@@ -511,7 +439,7 @@ class Index:
                     id=fields["id"],
                     path=fields.get("path", ""),
                     title=fields.get("title", ""),
-                    date=_date(int(days[d])),
+                    date=date_of_day(int(days[d])),
                     source=fields.get("source"),
                 )
                 for d, fields in found
@@ -542,86 +470,13 @@ class Index:
             index_dir=str(self.path),
             clippings=len(live),
             sources=dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
-            first_date=_date(min(days)) if days else None,
-            last_date=_date(max(days)) if days else None,
+            first_date=date_of_day(min(days)) if days else None,
+            last_date=date_of_day(max(days)) if days else None,
             without_date=len(live) - len(days),
             without_source=by_key.get("", 0),
             size_bytes=size,
             updated=self._meta.get("updated"),
         )
-
-
-@dataclass(frozen=True)
-class ClippingSummary:
-    """A clipping as a list shows it: no texts but its title."""
-
-    id: str
-    path: str
-    title: str
-    date: dt.date | None
-    source: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return _described(self)
-
-
-@dataclass(frozen=True)
-class ClippingView:
-    """A whole stored clipping, with the spans of a query's words."""
-
-    id: str
-    path: str
-    title: str
-    date: dt.date | None
-    source: str | None
-    lead: str
-    body: str
-    title_highlights: tuple[tuple[int, int], ...] = ()
-    lead_highlights: tuple[tuple[int, int], ...] = ()
-    body_highlights: tuple[tuple[int, int], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            **_described(self),
-            "lead": self.lead,
-            "body": self.body,
-            "highlights": {
-                "title": [list(s) for s in self.title_highlights],
-                "lead": [list(s) for s in self.lead_highlights],
-                "body": [list(s) for s in self.body_highlights],
-            },
-        }
-
-
-@dataclass(frozen=True)
-class IndexStats:
-    """What :meth:`Index.stats` reports."""
-
-    index_dir: str
-    clippings: int
-    sources: dict[str, int]
-    first_date: dt.date | None
-    last_date: dt.date | None
-    without_date: int
-    without_source: int
-    size_bytes: int
-    updated: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (dates ISO)."""
-        return {
-            "index_dir": self.index_dir,
-            "clippings": self.clippings,
-            "sources": self.sources,
-            "first_date": self.first_date.isoformat() if self.first_date else None,
-            "last_date": self.last_date.isoformat() if self.last_date else None,
-            "without_date": self.without_date,
-            "without_source": self.without_source,
-            "size_bytes": self.size_bytes,
-            "updated": self.updated,
-        }
 
 
 def _copy(result: SearchResult) -> SearchResult:
@@ -639,36 +494,6 @@ def _folder_size(folder: Path) -> int:
                 if entry.is_file(follow_symlinks=False):
                     size += entry.stat(follow_symlinks=False).st_size
     return size
-
-
-def _date(day: int) -> dt.date | None:
-    return dt.date(day // 10000, day // 100 % 100, day % 100) if day else None
-
-
-def _make_hit(
-    fields: dict[str, Any],
-    score: float,
-    terms: HighlightTerms,
-    day: int,
-    similar: tuple[str, ...] = (),
-    body: str | None = None,
-) -> Hit:
-    """A hit from stored fields (``body``: the body if already decompressed)."""
-    body = stored_body(fields) if body is None else body
-    snippet = best_snippet(fields.get("lead", ""), body, terms)
-    title = fields.get("title", "")
-    return Hit(
-        id=fields["id"],
-        path=fields.get("path", ""),
-        title=title,
-        date=_date(day),
-        source=fields.get("source"),
-        score=float(score),
-        snippet=snippet.text,
-        highlights=snippet.highlights,
-        title_highlights=tuple(highlight_spans(title, terms)),
-        similar=similar,
-    )
 
 
 def open_index(index_dir: str | Path = "index") -> Index:

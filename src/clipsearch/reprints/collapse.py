@@ -1,17 +1,11 @@
 """Reprints shown as one hit: the best placed member of a reprint group, with
 the ids of the other members that matched the query. The groups are made at
 index time (:mod:`clipsearch.reprints.grouping`) and read from the index's
-folder (:func:`clipsearch.schema.read_groups`)."""
+folder (:func:`clipsearch.schema.read_groups`) or the backend's statistics."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-from clipsearch.reading.segments import IndexFiles
-from clipsearch.reading.stored import FieldsCache
-from clipsearch.searching.scoring import Matches
-from clipsearch.sorted_arrays import contains
+from collections.abc import Callable, Iterable
 
 __all__ = ["ReprintGroups", "collapse_hits"]
 
@@ -35,36 +29,31 @@ class ReprintGroups:
 
 
 def collapse_hits(
-    fields_of: FieldsCache,
-    files: IndexFiles,
     ranked: Iterable[tuple[float, int]],
-    matches: Matches,
+    id_of: Callable[[int], str],
+    matched: Callable[[str], bool],
     groups: ReprintGroups | None,
     limit: int,
-) -> list[tuple[dict[str, Any], float, int, tuple[str, ...]]]:
-    """The first ``limit`` of ``ranked`` with stored fields, one per reprint
-    group (the best placed), each with the ids of its group's other matches."""
-    shown: list[tuple[dict[str, Any], float, int, tuple[str, ...]]] = []
+) -> list[tuple[float, int, tuple[str, ...]]]:
+    """The first ``limit`` of ``ranked`` ``(score, docnum)``, one per reprint
+    group (the best placed), each with the ids of its group's other members
+    that matched (``matched(id)``); ``id_of`` gives a document's clipping id."""
+    shown: list[tuple[float, int, tuple[str, ...]]] = []
     seen: set[str] = set()
     for score, docnum in ranked:
         if len(shown) >= limit:
             break
-        fields = fields_of(docnum)
         if not groups:
-            shown.append((fields, score, docnum, ()))
+            shown.append((score, docnum, ()))
             continue
-        rep = groups.group_of.get(fields["id"])
+        clipping_id = id_of(docnum)
+        rep = groups.group_of.get(clipping_id)
         if rep is None:
-            shown.append((fields, score, docnum, ()))
+            shown.append((score, docnum, ()))
             continue
         if rep in seen:
             continue
         seen.add(rep)
-        others = []
-        for member in groups.groups[rep]:
-            if member != fields["id"]:
-                other = files.document_number(member)
-                if other is not None and contains(matches.ids, other):
-                    others.append(member)
-        shown.append((fields, score, docnum, tuple(others)))
+        others = tuple(m for m in groups.groups[rep] if m != clipping_id and matched(m))
+        shown.append((score, docnum, others))
     return shown

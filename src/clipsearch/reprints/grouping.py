@@ -5,12 +5,13 @@ index; :mod:`clipsearch.reprints.collapse` reads them at search time)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from clipsearch.reprints.minhash import group
 from clipsearch.schema import read_manifest_entry
 
-__all__ = ["REPRINT_THRESHOLD", "reprint_groups"]
+__all__ = ["REPRINT_THRESHOLD", "group_reprints", "reprint_groups"]
 
 #: Estimated Jaccard similarity of two clippings' shingles from which they are reprints, chosen on
 #: pairs judged by hand and on synthetic reprints (new title, lead dropped, a sentence added):
@@ -46,23 +47,29 @@ def reprint_groups(ix: Any) -> dict[str, list[str]]:
                 clipping_id = read_manifest_entry(raw)[0]
                 signatures[clipping_id] = sig
                 docnums[clipping_id] = docnum
-        candidates: dict[str, list[str]] = {}
-        for member, representative in group(signatures, REPRINT_THRESHOLD).items():
-            candidates.setdefault(representative, []).append(member)
-        groups: dict[str, list[str]] = {}
-        for members in candidates.values():
-            by_numbers: dict[frozenset[str], list[str]] = {}
-            for member in members:
-                title = reader.stored_fields(docnums[member]).get("title", "")
-                by_numbers.setdefault(_title_numbers(title), []).append(member)
-            # titles without numbers go with the only numbered part, if one
-            plain = by_numbers.pop(frozenset(), [])
-            parts = list(by_numbers.values())
-            if len(parts) == 1:
-                parts[0] += plain
-            elif plain:
-                parts.append(plain)
-            for part in parts:
-                if len(part) > 1:
-                    groups[min(part)] = sorted(part)
+        return group_reprints(signatures, lambda member: str(reader.stored_fields(docnums[member]).get("title", "")))
+
+
+def group_reprints(signatures: dict[str, bytes], title_of: Callable[[str], str]) -> dict[str, list[str]]:
+    """Reprint groups (representative id -> member ids) of clippings given
+    by their MinHash signatures, split by the numbers of their titles
+    (``title_of(id)``) as :func:`reprint_groups` says."""
+    candidates: dict[str, list[str]] = {}
+    for member, representative in group(signatures, REPRINT_THRESHOLD).items():
+        candidates.setdefault(representative, []).append(member)
+    groups: dict[str, list[str]] = {}
+    for members in candidates.values():
+        by_numbers: dict[frozenset[str], list[str]] = {}
+        for member in members:
+            by_numbers.setdefault(_title_numbers(title_of(member)), []).append(member)
+        # titles without numbers go with the only numbered part, if one
+        plain = by_numbers.pop(frozenset(), [])
+        parts = list(by_numbers.values())
+        if len(parts) == 1:
+            parts[0] += plain
+        elif plain:
+            parts.append(plain)
+        for part in parts:
+            if len(part) > 1:
+                groups[min(part)] = sorted(part)
     return dict(sorted(groups.items()))

@@ -8,19 +8,37 @@ or by date. :func:`top` gives the best matches by score alone."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from clipsearch.schema import EXACT_WORDS_FIELD
 from clipsearch.searching.plan import Phrase, Term
-from clipsearch.searching.scoring import Evaluator, Matches
+from clipsearch.searching.scoring import Ids, Matches, Scores
 from clipsearch.sorted_arrays import in_sorted
 
-__all__ = ["CANDIDATES", "bonus_scores", "by_date", "rank", "top", "typed_word_counts"]
+__all__ = ["CANDIDATES", "Scorer", "bonus_scores", "by_date", "rank", "top", "typed_word_counts"]
 
 #: How many of the best matches by the required part get the bonuses.
 CANDIDATES = 100
+
+
+class Scorer(Protocol):
+    """What ranking asks of the posting lists: an index's
+    :class:`~clipsearch.searching.scoring.Evaluator`, or a backend's scorer
+    of the candidates it fetched, with the same scores."""
+
+    def documents(self, field: str, text: str) -> Ids:
+        """The documents that hold a term, ascending."""
+        ...
+
+    def term_scores_at(self, field: str, text: str, docnums: Ids) -> Scores:
+        """A term's score in each of ``docnums`` (ascending; 0 where absent)."""
+        ...
+
+    def phrase_scores_at(self, field: str, words: list[str], docnums: Ids) -> Scores:
+        """A phrase's score in each of ``docnums`` (ascending; 0 where absent)."""
+        ...
 
 
 def top(matches: Matches, limit: int) -> list[tuple[float, int]]:
@@ -38,7 +56,7 @@ def top(matches: Matches, limit: int) -> list[tuple[float, int]]:
 
 
 def rank(
-    evaluator: Evaluator,
+    evaluator: Scorer,
     bonus: tuple[Term | Phrase, ...],
     matches: Matches,
     limit: int,
@@ -73,7 +91,7 @@ def _best_by_count(matches: Matches, held: Any, limit: int) -> Any:
     return keep[np.lexsort((matches.ids[keep], -matches.scores[keep], -held[keep]))][:limit]
 
 
-def typed_word_counts(evaluator: Evaluator, words: tuple[str, ...], matches: Matches) -> Any:
+def typed_word_counts(evaluator: Scorer, words: tuple[str, ...], matches: Matches) -> Any:
     """How many of ``words`` (``exact_words`` terms) each match holds, an
     array aligned with ``matches``; None when no match holds any (or the
     index was written before it had the field)."""
@@ -92,7 +110,7 @@ def by_date(matches: Matches, days: Any, newest: bool) -> Iterator[tuple[float, 
     return zip(matches.scores[order].tolist(), matches.ids[order].tolist(), strict=True)
 
 
-def bonus_scores(evaluator: Evaluator, bonus: tuple[Term | Phrase, ...], docnums: list[int]) -> dict[int, float]:
+def bonus_scores(evaluator: Scorer, bonus: tuple[Term | Phrase, ...], docnums: list[int]) -> dict[int, float]:
     """The score each bonus term or sequence gives each of ``docnums``
     (ascending), from posting arrays and the candidates' positions."""
     extra: dict[int, float] = {}

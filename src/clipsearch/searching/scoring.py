@@ -47,7 +47,7 @@ from clipsearch.searching.plan import And, AndNot, Every, Not, Or, Phrase, PlanN
 from clipsearch.sorted_arrays import in_sorted, locate
 from clipsearch.text.zones import pair_term
 
-__all__ = ["Matches", "Evaluator"]
+__all__ = ["Ids", "Matches", "Evaluator", "PlanEvaluator", "Scores", "bm25f"]
 
 #: Decoded posting lists kept per generation of the index.
 CACHE_TERMS = 4096
@@ -201,7 +201,72 @@ class _BytesCache:
             self._bytes -= dropped
 
 
-class Evaluator:
+def bm25f(weights: Scores, lengths: Scores, average_length: float, total: int, doc_frequency: int) -> Scores:
+    """Whoosh's BM25F score of a term in documents: its ``weights`` there
+    (frequencies times zone boosts), the documents' field ``lengths`` (as
+    Whoosh's length bytes give them back), the field's ``average_length``,
+    and the term's ``doc_frequency`` among ``total`` documents (Whoosh's idf)."""
+    idf = math.log(total / (doc_frequency + 1)) + 1
+    return idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / average_length)))
+
+
+class PlanEvaluator:
+    """What a plan means (:mod:`clipsearch.searching.plan`), whatever holds
+    the postings: OR is a union with summed scores, AND an intersection with
+    summed scores, AND NOT a difference, NOT every document but those (scored
+    0), EVERY every document (scored 1). Subclasses give the terms, phrases
+    and live documents: :class:`Evaluator` from an index's files, a backend's
+    scorer from the candidates it fetched."""
+
+    #: Document numbers are below this.
+    total: int = 0
+
+    def live(self) -> Ids:
+        """Every document number that is not deleted."""
+        raise NotImplementedError
+
+    def _term(self, field: str, text: str) -> tuple[Ids, Scores]:
+        """Document numbers and BM25F scores (boost 1) of a term."""
+        raise NotImplementedError
+
+    def _phrase(self, field: str, words: list[str], boost: float) -> Matches:
+        """The documents with ``words`` at consecutive positions, scored."""
+        raise NotImplementedError
+
+    def _has_field(self, field: str) -> bool:
+        return True
+
+    def evaluate(self, query: PlanNode) -> Matches:
+        """The matches of a plan (:mod:`clipsearch.searching.plan`) with Whoosh's BM25F scores."""
+        if isinstance(query, Term):
+            if not self._has_field(query.fieldname):
+                return Matches.empty()
+            ids, scores = self._term(query.fieldname, query.text)
+            return Matches(ids, scores * query.boost if query.boost != 1.0 else scores)
+        if isinstance(query, Phrase):
+            return self._phrase(query.fieldname, list(query.words), float(query.boost))
+        if isinstance(query, Every):
+            live = self.live()
+            return Matches(live, np.ones(len(live)))
+        if isinstance(query, AndNot):
+            return _difference(self.evaluate(query.query), self.evaluate(query.excluded))
+        if isinstance(query, Not):
+            live = self.live()
+            return _difference(Matches(live, np.zeros(len(live))), self.evaluate(query.query))
+        if isinstance(query, And):
+            return _intersection([self.evaluate(c) for c in query.subqueries], self.total)
+        if isinstance(query, Or):
+            terms = [c for c in query.subqueries if isinstance(c, Term)]
+            if len(terms) == len(query.subqueries):
+                return self._union_of_terms(terms)
+            return _union([self.evaluate(c) for c in query.subqueries], self.total)
+        raise TypeError(f"not a query plan: {query!r}")
+
+    def _union_of_terms(self, terms: list[Term]) -> Matches:
+        return _union([self.evaluate(t) for t in terms], self.total)
+
+
+class Evaluator(PlanEvaluator):
     """Evaluates query plans (:mod:`clipsearch.searching.plan`) over the segments of
     one generation of an index (:class:`~clipsearch.reading.segments.IndexFiles`)."""
 
@@ -217,6 +282,9 @@ class Evaluator:
         self._postings = _BytesCache(CACHE_POSITION_BYTES)
         self._live: Ids | None = None
         self._unions = _BytesCache(CACHE_UNION_BYTES)
+
+    def _has_field(self, field: str) -> bool:
+        return field in self.files.fields
 
     # -- statistics ---------------------------------------------------------
 
@@ -284,15 +352,14 @@ class Evaluator:
         postings = self._read(field, text, docnums)
         if not self.total or not len(postings.ids):
             return np.zeros(0, dtype=np.int64), np.zeros(0), postings
-        idf = math.log(self.total / (self.files.doc_frequency(field, text) + 1)) + 1  # Whoosh's WeightingModel.idf
         ids, weights = postings.ids, postings.weights
         deleted = self._all_deleted()
         if len(deleted):
             keep = ~in_sorted(ids, deleted)
             ids, weights = ids[keep], weights[keep]
+        frequency = self.files.doc_frequency(field, text)
         lengths = self._all_lengths(field)[ids]
-        scores = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / self._avg_length(field))))
-        return ids, scores, postings
+        return ids, bm25f(weights, lengths, self._avg_length(field), self.total, frequency), postings
 
     def _read(self, field: str, text: str, docnums: Ids | None = None, positions: bool = False) -> Postings:
         """A term's postings in every segment, global document numbers, read
@@ -444,34 +511,6 @@ class Evaluator:
         scores = self.phrase_scores_at(field, words, both.ids) * boost
         keep = scores > 0
         return Matches(both.ids[keep], scores[keep])
-
-    # -- queries ------------------------------------------------------------
-
-    def evaluate(self, query: PlanNode) -> Matches:
-        """The matches of a plan (:mod:`clipsearch.searching.plan`) with Whoosh's BM25F scores."""
-        if isinstance(query, Term):
-            if query.fieldname not in self.files.fields:
-                return Matches.empty()
-            ids, scores = self._term(query.fieldname, query.text)
-            return Matches(ids, scores * query.boost if query.boost != 1.0 else scores)
-        if isinstance(query, Phrase):
-            return self._phrase(query.fieldname, list(query.words), float(query.boost))
-        if isinstance(query, Every):
-            live = self.live()
-            return Matches(live, np.ones(len(live)))
-        if isinstance(query, AndNot):
-            return _difference(self.evaluate(query.query), self.evaluate(query.excluded))
-        if isinstance(query, Not):
-            live = self.live()
-            return _difference(Matches(live, np.zeros(len(live))), self.evaluate(query.query))
-        if isinstance(query, And):
-            return _intersection([self.evaluate(c) for c in query.subqueries], self.total)
-        if isinstance(query, Or):
-            terms = [c for c in query.subqueries if isinstance(c, Term)]
-            if len(terms) == len(query.subqueries):
-                return self._union_of_terms(terms)
-            return _union([self.evaluate(c) for c in query.subqueries], self.total)
-        raise TypeError(f"not a query plan: {query!r}")
 
     def _union_of_terms(self, terms: list[Term]) -> Matches:
         """An OR of terms, kept (up to :data:`CACHE_UNION_BYTES`): the same

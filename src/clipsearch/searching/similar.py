@@ -6,24 +6,28 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from clipsearch.reading.segments import IndexFiles
 from clipsearch.schema import TEXT_FIELD, WORDS_FIELD, stored_body
 from clipsearch.text.zones import ZONE_BOOSTS, analyse_syllables, analyse_words, join_zones
 
-__all__ = ["SIMILAR_SYLLABLES", "SIMILAR_WORDS", "key_terms"]
+__all__ = ["SIMILAR_SYLLABLES", "SIMILAR_WORDS", "Frequencies", "key_terms"]
 
 #: How many of a clipping's words and syllables make its "similar" query.
 SIMILAR_WORDS, SIMILAR_SYLLABLES = 12, 8
 
 
-def key_terms(files: IndexFiles, fields: dict[str, Any]) -> list[tuple[str, str, float]]:
+#: ``frequencies(field, terms)``: how many clippings hold each of ``terms`` in ``field``.
+Frequencies = Callable[[str, Sequence[str]], Sequence[int]]
+
+
+def key_terms(fields: dict[str, Any], total: int, frequencies: Frequencies) -> list[tuple[str, str, float]]:
     """``(field, term, weight)``: the clipping's pyvi words and syllables with
     the highest zone-weighted frequency x idf, among those in other clippings
-    too but not in all."""
+    too but not in all (of ``total``)."""
     value = join_zones(fields.get("title", ""), fields.get("lead", ""), stored_body(fields))
-    total = max(1, files.doc_count_all())
+    total = max(1, total)
     chosen: list[tuple[str, str, float]] = []
     counts: dict[str, defaultdict[str, float]] = {WORDS_FIELD: defaultdict(float), TEXT_FIELD: defaultdict(float)}
     for zone, word, _start, _end in analyse_words(value):
@@ -33,8 +37,9 @@ def key_terms(files: IndexFiles, fields: dict[str, Any]) -> list[tuple[str, str,
             counts[TEXT_FIELD][folded] += ZONE_BOOSTS[zone]
     for field_name, keep in ((WORDS_FIELD, SIMILAR_WORDS), (TEXT_FIELD, SIMILAR_SYLLABLES)):
         scored = []
-        for term, tf in counts[field_name].items():
-            df = files.doc_frequency(field_name, term)
+        terms = list(counts[field_name])
+        for term, df in zip(terms, frequencies(field_name, terms), strict=True):
+            tf = counts[field_name][term]
             if 2 <= df < total:
                 scored.append((tf * math.log(total / df), term))
         scored.sort(key=lambda st: (-st[0], st[1]))

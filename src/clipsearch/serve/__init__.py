@@ -11,8 +11,9 @@
   :mod:`~clipsearch.serve.failures` turns an exception into an HTTP status,
   for both.
 
-Every request shares one :class:`~clipsearch.search.Index`
-(:class:`~clipsearch.serve.app.SharedIndex`): its methods hold its own lock, so
+Every request shares one archive, a :class:`~clipsearch.search.Index` or a
+Typesense collection (:class:`~clipsearch.backend.Backend`,
+:class:`~clipsearch.serve.app.SharedIndex`): its methods hold its own lock, so
 the server's worker threads may call it at once, and it opens the newer files
 itself after a ``clipsearch index`` run commits.
 """

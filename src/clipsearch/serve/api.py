@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from clipsearch.search import Index
+from clipsearch.backend import Backend
 from clipsearch.serve import parameters
 from clipsearch.serve.failures import failure_status
 
@@ -49,7 +49,7 @@ def error_answer(status: int, message: str, headers: Mapping[str, str] | None = 
     return JSONAnswer({"error": message}, status, headers)
 
 
-def _search(request: Request, index: Index) -> dict[str, Any]:
+def _search(request: Request, index: Backend) -> dict[str, Any]:
     q = parameters.query(request)
     limit = parameters.number(request, "limit", parameters.DEFAULT_LIMIT, 1, parameters.MAX_LIMIT)
     offset = parameters.number(request, "offset", 0, 0, parameters.MAX_OFFSET)
@@ -68,28 +68,28 @@ def _search(request: Request, index: Index) -> dict[str, Any]:
     return data
 
 
-def _clipping(request: Request, index: Index) -> dict[str, Any]:
+def _clipping(request: Request, index: Backend) -> dict[str, Any]:
     return index.show(request.path_params["id"], parameters.query(request) or None).to_dict()
 
 
-def _similar(request: Request, index: Index) -> dict[str, Any]:
+def _similar(request: Request, index: Backend) -> dict[str, Any]:
     limit = parameters.number(request, "limit", parameters.DEFAULT_LIMIT, 1, parameters.MAX_LIMIT)
     return index.similar(request.path_params["id"], limit=limit).to_dict()
 
 
-def _stats(request: Request, index: Index) -> dict[str, Any]:
+def _stats(request: Request, index: Backend) -> dict[str, Any]:
     return index.stats().to_dict()
 
 
-def _healthz(request: Request, index: Index) -> dict[str, Any]:
+def _healthz(request: Request, index: Backend) -> dict[str, Any]:
     return {"status": "ok", "clippings": index.check()}
 
 
-def routes(get_index: Callable[[], Index]) -> list[Route]:
+def routes(get_index: Callable[[], Backend]) -> list[Route]:
     """The API's routes, each answering from ``get_index()``."""
 
-    def endpoint(answer: Callable[[Request, Index], Any]) -> Callable[[Request], JSONAnswer]:
-        # A plain function: Starlette runs it in a worker thread; the Index has its own lock.
+    def endpoint(answer: Callable[[Request, Backend], Any]) -> Callable[[Request], JSONAnswer]:
+        # A plain function: Starlette runs it in a worker thread; the Backend has its own lock.
         def run(request: Request) -> JSONAnswer:
             try:
                 return JSONAnswer(answer(request, get_index()))

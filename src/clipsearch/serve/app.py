@@ -9,6 +9,7 @@ elsewhere; a path with a slash too many is not redirected.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -24,14 +25,15 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clipsearch.backend import ArchiveLocation, Backend, open_backend
 from clipsearch.errors import ClipsearchError
 from clipsearch.processes import die_with_parent
-from clipsearch.search import Index, open_index
 from clipsearch.serve import api, pages
 from clipsearch.serve.failures import failure_status
 
 __all__ = [
     "INDEX_DIR_VARIABLE",
+    "TYPESENSE_VARIABLE",
     "ServeError",
     "SharedIndex",
     "app_from_environment",
@@ -49,26 +51,29 @@ class ServeError(ClipsearchError):
 #: Where :func:`serve` tells its worker processes which index to serve, and
 #: the supervisor's process id (a worker dies with it).
 INDEX_DIR_VARIABLE = "CLIPSEARCH_SERVE_INDEX_DIR"
+#: ... or which Typesense collection (JSON: its nodes, collection and timeout;
+#: the API key stays in :data:`clipsearch.typesense.connection.API_KEY_VARIABLE`).
+TYPESENSE_VARIABLE = "CLIPSEARCH_SERVE_TYPESENSE"
 PARENT_VARIABLE = "CLIPSEARCH_SERVE_PARENT"
 
 logger = logging.getLogger("clipsearch.serve")
 
 
 class SharedIndex:
-    """One :class:`Index` for every request, opened on first use (and again
-    on a later request while it cannot be opened: a server may start before
-    its index exists)."""
+    """One archive (:class:`~clipsearch.backend.Backend`) for every request,
+    opened on first use (and again on a later request while it cannot be
+    opened: a server may start before its index exists)."""
 
-    def __init__(self, index_dir: str) -> None:
-        self.index_dir = index_dir
-        self._index: Index | None = None
+    def __init__(self, location: ArchiveLocation) -> None:
+        self.location = location
+        self._index: Backend | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> Index:
-        """The open index."""
+    def get(self) -> Backend:
+        """The open archive."""
         with self._lock:
             if self._index is None:
-                self._index = open_index(self.index_dir)
+                self._index = open_backend(self.location)
             return self._index
 
     def close(self) -> None:
@@ -83,9 +88,10 @@ def _is_api(path: str) -> bool:
     return path.startswith("/api/") or path in ("/api", "/healthz")
 
 
-def create_app(index_dir: str) -> Starlette:
-    """The web pages and the JSON API over the index in ``index_dir``."""
-    shared = SharedIndex(index_dir)
+def create_app(location: ArchiveLocation) -> Starlette:
+    """The web pages and the JSON API over the archive at ``location`` (an
+    index folder or a Typesense collection)."""
+    shared = SharedIndex(location)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException):
@@ -158,6 +164,11 @@ def app_from_environment() -> Starlette:
     the port."""
     if PARENT_VARIABLE in os.environ:
         die_with_parent(int(os.environ[PARENT_VARIABLE]), signal.SIGTERM)
+    if TYPESENSE_VARIABLE in os.environ:
+        from clipsearch.typesense.connection import TypesenseTarget
+
+        given = json.loads(os.environ[TYPESENSE_VARIABLE])
+        return create_app(TypesenseTarget(tuple(given["nodes"]), given["collection"], timeout=given["timeout"]))
     return create_app(os.environ[INDEX_DIR_VARIABLE])
 
 
@@ -188,11 +199,11 @@ def listening_url(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/"
 
 
-def serve(index_dir: str, sock: socket.socket, workers: int = 1) -> None:
+def serve(location: ArchiveLocation, sock: socket.socket, workers: int = 1) -> None:
     """Serve the pages and the API on ``sock`` (:func:`listen`) until SIGINT
     (Ctrl-C) or SIGTERM, then return.
 
-    ``workers`` processes share the socket, each with its own :class:`Index`
+    ``workers`` processes share the socket, each with its own open archive
     (searches run in parallel, one per process), watched by this one: a
     worker that dies (killed, or by a fault such as a file of the index cut
     short under its memory map while it read it) is replaced, and said so on
@@ -208,7 +219,14 @@ def serve(index_dir: str, sock: socket.socket, workers: int = 1) -> None:
                     logger.warning(f"clipsearch serve: worker {process.pid} died (exit {code}); starting another")
             super().keep_subprocess_alive()
 
-    os.environ[INDEX_DIR_VARIABLE] = os.path.abspath(index_dir)
+    from clipsearch.typesense.connection import API_KEY_VARIABLE, TypesenseTarget
+
+    if isinstance(location, TypesenseTarget):
+        os.environ[API_KEY_VARIABLE] = location.key
+        described = {"nodes": list(location.nodes), "collection": location.collection, "timeout": location.timeout}
+        os.environ[TYPESENSE_VARIABLE] = json.dumps(described)
+    else:
+        os.environ[INDEX_DIR_VARIABLE] = os.path.abspath(location)
     os.environ[PARENT_VARIABLE] = str(os.getpid())
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(

@@ -28,9 +28,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from clipsearch.backend import Backend
 from clipsearch.errors import QueryError
-from clipsearch.search import SORTS, Index, SearchResult
+from clipsearch.results import SearchResult
 from clipsearch.searching.filters import NO_VALUE, source_key
+from clipsearch.searching.request import SORTS
 from clipsearch.serve import parameters
 from clipsearch.serve.failures import BadParameter, failure_status
 
@@ -243,7 +245,7 @@ def _same_span(label: str, chosen: str | None) -> bool:
     return normal.lstrip("0") == label.lstrip("0")
 
 
-def _search(request: Request, index: Index) -> HTMLResponse:
+def _search(request: Request, index: Backend) -> HTMLResponse:
     raw_q = request.query_params.get("q", "")
     q = raw_q if len(raw_q) <= parameters.MAX_QUERY else ""  # too long to show again
     try:
@@ -322,22 +324,22 @@ def _facets(result: SearchResult) -> dict[str, dict[str, int]]:
     return result.facets
 
 
-def _clipping(request: Request, index: Index) -> HTMLResponse:
+def _clipping(request: Request, index: Backend) -> HTMLResponse:
     q = parameters.query(request) or ""
     view = index.show(request.path_params["id"], q or None)
     similar = index.similar(view.id, limit=SIMILAR)
     return _render("clipping.html", q=q, view=view, similar=similar.hits, back_url=url("/", [("q", q)]) if q else None)
 
 
-def _stats(request: Request, index: Index) -> HTMLResponse:
+def _stats(request: Request, index: Backend) -> HTMLResponse:
     return _render("stats.html", q="", stats=index.stats(), no_value=NO_VALUE)
 
 
-def routes(get_index: Callable[[], Index]) -> list[Route]:
+def routes(get_index: Callable[[], Backend]) -> list[Route]:
     """The pages' routes, each rendered from ``get_index()``; a failure is
     :func:`error_page` with its status (a bad query: the search form again, with the message)."""
 
-    def page(render: Callable[[Request, Index], HTMLResponse]) -> Callable[[Request], HTMLResponse]:
+    def page(render: Callable[[Request, Backend], HTMLResponse]) -> Callable[[Request], HTMLResponse]:
         def run(request: Request) -> HTMLResponse:  # run in a worker thread, as the API's
             try:
                 return render(request, get_index())
