@@ -215,3 +215,60 @@ def test_serve_answers_from_the_collection_as_from_the_index(node: TypesenseNode
     with running(None, tmp_path / "refused.log", archive=archive, env={"CLIPSEARCH_TYPESENSE_API_KEY": "wrong"}) as bad:
         status, _headers, answer = bad.get("/api/search?q=x")
         assert status == 503 and "API key was refused" in answer["error"]
+
+
+@pytest.fixture(scope="module")
+def larger(node: TypesenseNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, object]]:
+    """90 clippings of the seed's sentences, dated over a year (some undated),
+    from three sources: queries that match more than the limits set below."""
+    import random
+
+    from clipsearch.typesense.archive import TypesenseArchive
+    from clipsearch.typesense.indexing import index_typesense
+
+    rng = random.Random(19)
+    corpus = tmp_path_factory.mktemp("tslarger")
+    text = SEED.read_text(encoding="utf-8")
+    sentences = [s.strip() for s in text.replace("\n", " ").split(".") if len(s.split()) > 3]
+    for i in range(90):
+        dated = i % 7 != 0
+        write_clipping(
+            corpus,
+            f"l{i:02d}",
+            " ".join(rng.choice(sentences).split()[:7]),
+            rng.choice(sentences) + ".",
+            [". ".join(rng.sample(sentences, 3)) + "."],
+            date_line=f"Thứ hai,  {1 + i % 28:02d}/{1 + i % 12:02d}/2025" if dated else "",
+            source=rng.choice(["Theo Báo Mẫu", "Theo Nhân Dân", "Theo TTXVN", None]),
+        )
+    folder = tmp_path_factory.mktemp("tslargerindex") / "index"
+    clipsearch.build_index([corpus], folder)
+    target = _target(node, "larger")
+    index_typesense([corpus], target)
+    with clipsearch.open_index(folder) as index:
+        yield index, TypesenseArchive(target)
+
+
+@pytest.mark.parametrize("query", ["cấp ủy", "đảng OR tỉnh", "*", "văn phòng -huyện", "cap uy"])
+def test_past_the_full_limit_totals_facets_and_dates_stay_exact(
+    larger: tuple[object, object], query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more matches than FULL_CANDIDATES, Typesense's own orders give the
+    candidates: the total and the facets still count every match, a date
+    order is still the index's (undated clippings last), and where the
+    candidates hold every match the ranking is the index's too."""
+    from clipsearch.typesense import archive as module
+
+    index, archive = larger
+    monkeypatch.setattr(module, "FULL_CANDIDATES", 10)
+    monkeypatch.setattr(module, "PROXY_CANDIDATES", 12)
+    for options in ({"facets": True}, {"sort": "newest", "limit": 12}, {"sort": "oldest", "limit": 12}):
+        expected = index.query(query, collapse=False, **options)  # type: ignore[attr-defined]
+        got = archive.query(query, collapse=False, **options)  # type: ignore[attr-defined]
+        assert expected.total > module.FULL_CANDIDATES  # the path past the limit
+        assert (got.total, got.facets) == (expected.total, expected.facets), options
+        if "sort" in options:
+            assert [h.date for h in got.hits] == [h.date for h in expected.hits], options
+    monkeypatch.setattr(module, "PROXY_CANDIDATES", 10_000)
+    expected, got = index.query(query, limit=20), archive.query(query, limit=20)  # type: ignore[attr-defined]
+    assert [h.id for h in got.hits] == [h.id for h in expected.hits]

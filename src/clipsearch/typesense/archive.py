@@ -344,31 +344,47 @@ class TypesenseArchive:
     def _proxy(
         self, expression: str, required: PlanNode, keys: set[tuple[str, str]], sort: str, limit: int
     ) -> list[dict[str, Any]]:
-        """The best :data:`PROXY_CANDIDATES` matches by Typesense's own order:
-        its text match on the folded syllables for relevance, else the date."""
+        """The best :data:`PROXY_CANDIDATES` matches (at least ``limit``) in
+        Typesense's own orders: for relevance, its text match on the folded
+        syllables (title first, then shorter clippings), topped up with the
+        shortest matches (a query of alternatives or exclusions may match
+        what the text match does not); by date, the dated ones newest (or
+        oldest) first and the undated ones, which come last."""
         buckets = sorted({bucket_of(f, t) for f, t in keys})
         include = ",".join(["id", "seq", "day", "source_key", "lengths", *(f"v{k}" for k in buckets)])
-        syllables = list(dict.fromkeys(token(t) for f, t in _plan_terms(required) if f == TEXT_FIELD))
-        common = {"filter_by": expression, "include_fields": include, "per_page": PAGE}
-        if sort == "relevance" and syllables:
-            common |= {
-                "q": " ".join(syllables),
-                "query_by": f"{term_field('title')},{term_field(TEXT_FIELD)}",
-                "query_by_weights": "2,1",
-                "num_typos": 0,
-                "prefix": "false",
-                "drop_tokens_threshold": 0,
-                "typo_tokens_threshold": 0,
-                "sort_by": f"_text_match:desc,{length_field(TEXT_FIELD)}:asc",
-            }
+        wanted = max(PROXY_CANDIDATES, limit)
+        per_page = min(PAGE, wanted)
+        common = {"q": "*", "filter_by": expression, "include_fields": include, "per_page": per_page}
+        orders: list[dict[str, Any]] = []
+        if sort == "relevance":
+            syllables = list(dict.fromkeys(token(t) for f, t in _plan_terms(required) if f == TEXT_FIELD))
+            if syllables:
+                orders.append(
+                    {
+                        "q": " ".join(syllables),
+                        "query_by": f"{term_field('title')},{term_field(TEXT_FIELD)}",
+                        "query_by_weights": "2,1",
+                        "num_typos": 0,
+                        "prefix": "false",
+                        "drop_tokens_threshold": 0,
+                        "typo_tokens_threshold": 0,
+                        "sort_by": f"_text_match:desc,{length_field(TEXT_FIELD)}:asc",
+                    }
+                )
+            orders.append({"sort_by": f"{length_field(TEXT_FIELD)}:asc,seq:asc"})
         else:
-            order = "day:asc" if sort == "oldest" else "day:desc"
-            common |= {"q": "*", "sort_by": f"{order},seq:asc"}
-        pages = max(1, -(-max(PROXY_CANDIDATES, limit) // PAGE))
+            by_day = "day:asc" if sort == "oldest" else "day:desc"
+            orders.append({"filter_by": both(expression, "day:>0"), "sort_by": f"{by_day},seq:asc"})
+            orders.append({"filter_by": both(expression, "day:=0"), "sort_by": "seq:asc"})
         found: dict[str, dict[str, Any]] = {}
-        for result in self._connection.searches([{**common, "page": p + 1} for p in range(pages)]):
-            for hit in result.get("hits", []):
-                found.setdefault(str(hit["document"]["id"]), hit["document"])
+        pages = -(-wanted // per_page)
+        for order in orders:
+            if len(found) >= wanted and sort == "relevance":
+                break
+            searches = [{**common, **order, "page": p + 1} for p in range(pages)]
+            for result in self._connection.searches(searches):
+                for hit in result.get("hits", []):
+                    found.setdefault(str(hit["document"]["id"]), hit["document"])
         return sorted(found.values(), key=lambda doc: int(doc.get("seq", 0)))
 
     def _facets(
