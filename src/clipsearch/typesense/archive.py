@@ -173,6 +173,7 @@ class TypesenseArchive:
         self._connection = Connection(target)
         self._lock = threading.Lock()
         self._statistics: ArchiveStatistics | None = None
+        self._physical: str | None = None
         self._collection: tuple[str, int, dict[str, float]] | None = None
         self._current()
 
@@ -191,19 +192,32 @@ class TypesenseArchive:
 
     # -- what the collection holds -------------------------------------------
 
+    def _meta(self) -> tuple[str, dict[str, Any]]:
+        """The physical collection behind the alias and its ``meta`` document.
+        The alias is looked up again only when what it pointed to is gone (a
+        rebuild moved it)."""
+        connection = self._connection
+        for fresh in (False, True):
+            physical = self._physical if not fresh else None
+            if physical is None:
+                physical = connection.physical()
+                if physical is None:
+                    break
+            try:
+                meta = connection.retrieve("meta", physical + STATISTICS_SUFFIX)
+            except NotFound:
+                self._physical = None
+                continue
+            self._physical = physical
+            return physical, meta
+        raise IndexNotFoundError(
+            f"no clipsearch archive in the Typesense collection {self.target}: "
+            f"run `clipsearch index --typesense ...` first"
+        )
+
     def _current(self) -> ArchiveStatistics:
         """The statistics of the last indexing run, read again when another run wrote newer ones."""
-        connection = self._connection
-        physical = connection.physical()
-        try:
-            if physical is None:
-                raise NotFound(physical)
-            meta = connection.retrieve("meta", physical + STATISTICS_SUFFIX)
-        except NotFound:
-            raise IndexNotFoundError(
-                f"no clipsearch archive in the Typesense collection {self.target}: "
-                f"run `clipsearch index --typesense ...` first"
-            ) from None
+        physical, meta = self._meta()
         if meta.get("version") != DOCUMENT_VERSION:
             raise IndexVersionError(
                 f"the Typesense collection {self.target} was written by another version of clipsearch: "
@@ -212,7 +226,7 @@ class TypesenseArchive:
         with self._lock:
             if self._statistics is not None and self._statistics.run == meta.get("run"):
                 return self._statistics
-        statistics = read_statistics(connection, physical)
+        statistics = read_statistics(self._connection, physical)
         if statistics is None:
             raise IndexNotFoundError(f"no clipsearch archive in the Typesense collection {self.target}")
         with self._lock:
@@ -220,9 +234,10 @@ class TypesenseArchive:
             self._collection = None
         return statistics
 
-    def _size(self) -> tuple[int, dict[str, float]]:
-        """The number of clippings and the average length of each scored field."""
-        run = self._current().run
+    def _size(self, statistics: ArchiveStatistics | None = None) -> tuple[int, dict[str, float]]:
+        """The number of clippings and the average length of each scored field
+        (read once per indexing run: ``statistics`` say which is current)."""
+        run = (statistics or self._current()).run
         with self._lock:
             if self._collection is not None and self._collection[0] == run:
                 return self._collection[1], self._collection[2]
@@ -301,7 +316,7 @@ class TypesenseArchive:
             candidates = self._fetch(expression or EVERYTHING, keys)
         else:
             candidates = self._proxy(expression or EVERYTHING, query_plan.required, keys, sort, limit)
-        size, averages = self._size()
+        size, averages = self._size(statistics)
         ids = [str(c["id"]) for c in candidates]
         scorer = CandidateScorer(
             [decode_vectors(c, keys) for c in candidates],
@@ -330,6 +345,7 @@ class TypesenseArchive:
             suggestion: str | None = self._suggest(nearest, matches, stored, statistics) or nearest
         else:
             suggestion = self._suggest(corrected or query, matches, stored, statistics) if terms else None
+        stored.prefetch(d for _score, d, _similar in shown)
         hits = [make_hit(stored(d), score, terms, int(days[d]), similar, body=None) for score, d, similar in shown]
         return SearchResult(query, total, hits, counts, suggestion, corrected)
 
@@ -431,8 +447,7 @@ class TypesenseArchive:
     def check(self) -> int:
         """Read what every search needs (the statistics, the collection's
         size) and return the number of clippings."""
-        self._current()
-        return self._size()[0]
+        return self._size(self._current())[0]
 
     def _document(self, clipping_id: str) -> dict[str, Any]:
         if not isinstance(clipping_id, str):
@@ -473,7 +488,7 @@ class TypesenseArchive:
         statistics = self._current()
         doc = self._document(clipping_id)
         frequencies = _Frequencies(self._connection)
-        size, averages = self._size()
+        size, averages = self._size(statistics)
         terms = key_terms(doc, size, frequencies.many)
         if not terms:
             return SearchResult(f"similar to {clipping_id}", 0, [])
@@ -498,7 +513,9 @@ class TypesenseArchive:
         stored = _StoredFields(self._connection, ids)
         highlight = HighlightTerms(frozenset(), frozenset(t for f, t, _ in terms if f == TEXT_FIELD))
         days = [int(c.get("day", 0)) for c in candidates]
-        hits = [make_hit(stored(d), score, highlight, days[d]) for score, d in top(matches, limit)]
+        best = top(matches, limit)
+        stored.prefetch(d for _score, d in best)
+        hits = [make_hit(stored(d), score, highlight, days[d]) for score, d in best]
         total = len(matches) if total_found <= FULL_CANDIDATES else total_found - 1
         return SearchResult(f"similar to {clipping_id}", total, hits)
 
@@ -569,11 +586,29 @@ class _StoredFields:
         self.ids = ids
         self.fields: dict[int, dict[str, Any]] = {}
 
+    def prefetch(self, docnums: Iterable[int]) -> None:
+        """Fetch the fields of several candidates in one request (ids that a
+        filter cannot name, holding a backtick, are fetched one by one later)."""
+        wanted = {self.ids[d]: d for d in docnums if d not in self.fields and "`" not in self.ids[d]}
+        if not wanted:
+            return
+        names = ",".join(f"`{i}`" for i in wanted)
+        found = self.connection.search(
+            {"q": "*", "filter_by": f"id:[{names}]", "include_fields": STORED, "per_page": max(1, len(wanted))}
+        )
+        for hit in found.get("hits", []):
+            docnum = wanted.get(str(hit["document"]["id"]))  # the filter compares ids loosely: keep the exact ones
+            if docnum is not None:
+                self.fields[docnum] = _stored(hit["document"])
+
     def __call__(self, docnum: int) -> dict[str, Any]:
         if docnum not in self.fields:
-            doc = self.connection.retrieve(self.ids[docnum])
-            self.fields[docnum] = {k: v for k, v in doc.items() if k in STORED.split(",") and v is not None}
+            self.fields[docnum] = _stored(self.connection.retrieve(self.ids[docnum]))
         return self.fields[docnum]
+
+
+def _stored(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k in STORED.split(",") and v is not None}
 
 
 def _source_name(key: str, statistics: ArchiveStatistics) -> str:
