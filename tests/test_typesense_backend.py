@@ -272,3 +272,29 @@ def test_past_the_full_limit_totals_facets_and_dates_stay_exact(
     monkeypatch.setattr(module, "PROXY_CANDIDATES", 10_000)
     expected, got = index.query(query, limit=20), archive.query(query, limit=20)  # type: ignore[attr-defined]
     assert [h.id for h in got.hits] == [h.id for h in expected.hits]
+
+
+def test_phrases_are_counted_exactly_up_to_their_own_limit(
+    larger: tuple[object, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phrase's filter matches the clippings holding its words: up to
+    FULL_PHRASE_CANDIDATES of them are fetched and the phrase checked on
+    their positions (the total is the index's); past it the total counts
+    the clippings that hold the words, never fewer than the index's."""
+    from clipsearch.typesense import archive as module
+
+    index, archive = larger
+    monkeypatch.setattr(module, "FULL_CANDIDATES", 5)
+    for query in ('"mới nâng"', '"ủy hội" OR "thứ sáu"', 'ủy -"tác văn"'):
+        expected = index.query(query, facets=True)  # type: ignore[attr-defined]
+        words = index.query(query.replace('"', ""), facets=True)  # type: ignore[attr-defined]
+        assert expected.total > 5 and words.total != expected.total, query
+        got = archive.query(query, facets=True)  # type: ignore[attr-defined]
+        assert (got.total, got.facets, [h.id for h in got.hits]) == (
+            expected.total,
+            expected.facets,
+            [h.id for h in expected.hits],
+        )
+        monkeypatch.setattr(module, "FULL_PHRASE_CANDIDATES", 5)
+        assert archive.query(query).total >= expected.total  # type: ignore[attr-defined]
+        monkeypatch.setattr(module, "FULL_PHRASE_CANDIDATES", 20_000)

@@ -13,7 +13,9 @@ counted here exactly as the index does it
 candidates are the best :data:`PROXY_CANDIDATES` by Typesense's own text
 match on the folded syllables (title first, then shorter clippings), or by
 date, and only they are scored; the total and the facets still count every
-match. Snippets and highlights are computed on the stored text, as for the index.
+match (a phrase's clippings are counted exactly up to
+:data:`FULL_PHRASE_CANDIDATES`). Snippets and highlights are computed on the
+stored text, as for the index.
 """
 
 from __future__ import annotations
@@ -62,10 +64,21 @@ from clipsearch.typesense.documents import (
 from clipsearch.typesense.filtering import both, filters_expression, plan_filter
 from clipsearch.typesense.scorer import CandidateScorer, CollectionStatistics
 
-__all__ = ["FULL_CANDIDATES", "PROXY_CANDIDATES", "ArchiveStatistics", "TypesenseArchive", "read_statistics"]
+__all__ = [
+    "FULL_CANDIDATES",
+    "FULL_PHRASE_CANDIDATES",
+    "PROXY_CANDIDATES",
+    "ArchiveStatistics",
+    "TypesenseArchive",
+    "read_statistics",
+]
 
 #: Matches scored all (exact ranking and counts) up to this many.
 FULL_CANDIDATES = 2_000
+#: ... and up to this many when the filter matches more than the query (a
+#: phrase, whose positions only the candidates' term vectors tell): past it,
+#: the total and the facets count the clippings that hold the phrase's words.
+FULL_PHRASE_CANDIDATES = 20_000
 #: Past that, the candidates of Typesense's own ranking that are scored.
 PROXY_CANDIDATES = 1_000
 #: Documents a search page of Typesense holds at most.
@@ -310,7 +323,7 @@ class TypesenseArchive:
             counted |= {"facet_by": "source_key,month", "max_facet_values": 10_000}
         found = self._connection.search(counted)
         total_found = int(found["found"])
-        full = total_found <= FULL_CANDIDATES
+        full = total_found <= (FULL_CANDIDATES if matching.exact else FULL_PHRASE_CANDIDATES)
         keys = set(wanted)
         if full:
             candidates = self._fetch(expression or EVERYTHING, keys)
@@ -324,7 +337,7 @@ class TypesenseArchive:
             CollectionStatistics(size, averages, frequencies.known),
         )
         matches = scorer.evaluate(query_plan.required)
-        total = len(matches) if full or not matching.exact else total_found
+        total = len(matches) if full else total_found
         days = np.array([int(c.get("day", 0)) for c in candidates], dtype=np.int64)
         groups = statistics.groups if collapse and statistics.groups else None
         wanted_hits = limit if not groups else max(limit * 3, CANDIDATES)
