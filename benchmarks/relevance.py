@@ -5,6 +5,7 @@ Run by hand, never by CI (it needs the corpora in ../shared)::
     python benchmarks/relevance.py --n 2000 --corpus both --queries 100
     python benchmarks/relevance.py --n 5000 --corpus vietnews --seed 2 --show-losses 3
     python benchmarks/relevance.py --n 80000 --corpus both --index-dir /path/to/an/index/of/these/80000
+    python benchmarks/relevance.py --n 20000 --corpus both --typesense   # and on the Typesense backend
 
 What it does, deterministically for a given --n, --corpus, --queries and --seed:
 
@@ -54,6 +55,16 @@ What it does, deterministically for a given --n, --corpus, --queries and --seed:
    MRR@10, success@1 and success@10 of the target per kind and for all kinds
    pooled, precision@10 of the exact-form queries, latency p50/p95.
 
+With ``--typesense`` (a node started with ``tests/typesense_servers.py``, stopped
+after) or ``--typesense-url URL`` (a running node, the API key in
+``CLIPSEARCH_TYPESENSE_API_KEY``; the collection ``--collection`` is rebuilt),
+the same files are also indexed into a Typesense collection (``index_typesense``)
+and every query runs a third time in each pass, on ``TypesenseArchive``; a
+section TYPESENSE BACKEND then gives, per kind, both backends' MRR@10 (ok when
+they are within 0.02, issue 19), success@1 and @10, the share of identical top
+10s and their overlap, both precisions and both latencies. The rest of the
+report (clipsearch against FTS5) is what it is without the option.
+
 Queries reach FTS5 through :func:`to_fts5`: every whitespace-separated word and
 every quoted phrase becomes an FTS5 string ("..." with inner quotes doubled),
 AND-ed; a word without a letter or digit is dropped (FTS5 matches nothing for an
@@ -65,6 +76,7 @@ goes into the repository: it is printed (examples, --show-losses), not stored.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import math
 import os
@@ -80,6 +92,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import clipsearch
 from clipsearch.errors import ClippingError
@@ -134,6 +147,10 @@ KINDS: tuple[tuple[str, str], ...] = (
 )
 KIND_NAMES = tuple(name for name, _ in KINDS)
 ENGINES = ("clipsearch", "FTS5")
+#: The third engine with --typesense: clipsearch on the Typesense backend (TypesenseArchive).
+TYPESENSE = "typesense"
+#: Issue 19: the Typesense backend's MRR@10 within this of the Whoosh index's, on every kind.
+TYPESENSE_MRR_TOLERANCE = 0.02
 # Query operators in any case: a capitalised span would turn them into operators.
 _OPERATOR_WORDS = frozenset({"and", "or", "not"})
 
@@ -671,12 +688,14 @@ class Run:
     doc_count: int
 
 
-def run_queries(index_dir: Path, database: Path, queries: Sequence[Query]) -> Run:
-    """A warm-up pass over every query on both engines, then a timed pass
-    whose rankings are kept; the engines alternate first."""
-    ranked: dict[str, list[list[str]]] = {e: [] for e in ENGINES}
-    seconds: dict[str, list[float]] = {e: [] for e in ENGINES}
-    errors: dict[str, list[str]] = {e: [] for e in ENGINES}
+def run_queries(index_dir: Path, database: Path, queries: Sequence[Query], archive: Any = None) -> Run:
+    """A warm-up pass over every query on both engines (and ``archive``, the
+    Typesense backend, when given), then a timed pass whose rankings are kept;
+    the engines take turns to go first."""
+    engines = ENGINES if archive is None else (*ENGINES, TYPESENSE)
+    ranked: dict[str, list[list[str]]] = {e: [] for e in engines}
+    seconds: dict[str, list[float]] = {e: [] for e in engines}
+    errors: dict[str, list[str]] = {e: [] for e in engines}
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         with clipsearch.open_index(index_dir) as index:
@@ -684,12 +703,13 @@ def run_queries(index_dir: Path, database: Path, queries: Sequence[Query]) -> Ru
             def search(engine: str, query: Query, keep: bool) -> None:
                 start = time.perf_counter()
                 try:
-                    if engine == "clipsearch":
+                    if engine in ("clipsearch", TYPESENSE):
                         # A target shown as a reprint of a hit (its "+N similar") is
                         # found at that hit's rank.
+                        backend = index if engine == "clipsearch" else archive
                         ids = [
                             query.target if query.target in hit.similar else hit.id
-                            for hit in index.search(query.text, limit=TOP_K)
+                            for hit in backend.search(query.text, limit=TOP_K)
                         ]
                     else:
                         ids = [row[0] for row in connection.execute(FTS5_SQL, (query.fts5,))]
@@ -705,7 +725,8 @@ def run_queries(index_dir: Path, database: Path, queries: Sequence[Query]) -> Ru
             for keep in (False, True):
                 log("running the queries " + ("(timed) ..." if keep else "(warm-up) ..."))
                 for i, query in enumerate(queries):
-                    for engine in ENGINES if i % 2 == 0 else ENGINES[::-1]:
+                    turn = i % len(engines)  # with two engines: in order, then reversed
+                    for engine in engines[turn:] + engines[:turn]:
                         search(engine, query, keep)
             doc_count = len(index)
     finally:
@@ -782,6 +803,7 @@ class Report:
     tone_targets: int = 0
     words: list[ExactCandidate] = field(default_factory=list)
     seconds: float = 0.0
+    typesense_note: str = ""
     lines: list[str] = field(default_factory=list)
 
 
@@ -892,8 +914,96 @@ def report_lines(rep: Report) -> list[str]:
                     f"  {kind}: {q.text}  target {q.target} {corpus.title(q.target)[:70]!r}",
                     f"    clipsearch rank {rank_of(q.target, cs_ids) or '-'}: {_hit_list(corpus, cs_ids, q.target)}",
                 ]
+    if TYPESENSE in run.ranked:
+        lines += ["", *_typesense_lines(rep)]
     lines += ["", f"total wall time {rep.seconds:.1f} s"]
     return lines
+
+
+def _overlap(reference: Sequence[str], other: Sequence[str]) -> float:
+    """|reference & other| / max(1, min(10, len(reference))); 1 when both are empty."""
+    if not reference and not other:
+        return 1.0
+    return len(set(reference) & set(other)) / max(1, min(TOP_K, len(reference)))
+
+
+def _typesense_lines(rep: Report) -> list[str]:
+    """The known-item scores, precisions and latency of the Typesense backend beside the Whoosh index's."""
+    run = rep.run
+    ws, ts = "clipsearch", TYPESENSE
+    lines = [
+        f"TYPESENSE BACKEND  the same queries, same pass, on clipsearch's Typesense backend "
+        f"(TypesenseArchive.search(query, limit={TOP_K})): {rep.typesense_note}",
+        f"  wh = the Whoosh index (the clipsearch column above), ts = Typesense; ok when |ts - wh| MRR@10 <= "
+        f"{TYPESENSE_MRR_TOLERANCE} (issue 19); same 10: the same top 10 in the same order; overlap: "
+        f"|wh & ts| / min(10, wh hits)",
+        f"  {'kind':<22} {'n':>5}   {'MRR@10':^21}        {'success@1':^13}   {'success@10':^13}   "
+        f"{'same 10':>7} {'overlap':>7}",
+        f"  {'':<22} {'':>5}   {'wh':>6} {'ts':>6} {'ts-wh':>7}        {'wh':>6} {'ts':>6}   {'wh':>6} {'ts':>6}",
+    ]
+    pooled = {e: Scores() for e in (ws, ts)}
+    pooled_same, pooled_overlap = 0, 0.0
+    for number, kind in enumerate(KIND_NAMES, start=1):
+        scores = {e: Scores() for e in (ws, ts)}
+        same, overlap = 0, 0.0
+        for i, query in enumerate(rep.known):
+            if query.kind != kind:
+                continue
+            for e in (ws, ts):
+                rank = rank_of(query.target, run.ranked[e][i])
+                scores[e].add(rank, len(run.ranked[e][i]))
+                pooled[e].add(rank, len(run.ranked[e][i]))
+            same += run.ranked[ws][i] == run.ranked[ts][i]
+            overlap += _overlap(run.ranked[ws][i], run.ranked[ts][i])
+        pooled_same += same
+        pooled_overlap += overlap
+        lines.append(_typesense_row(f"{number} {kind}", scores[ws], scores[ts], same, overlap))
+    lines.append(_typesense_row("all kinds", pooled[ws], pooled[ts], pooled_same, pooled_overlap))
+    offset = len(rep.known)
+    for label, candidates, found_in in (
+        ("exact diacritics", rep.exact, rep.corpus.forms),
+        ("exact words", rep.words, rep.corpus.bigrams),
+    ):
+        if not candidates:
+            continue
+        precision = {e: 0.0 for e in (ws, ts)}
+        same = 0
+        for j, candidate in enumerate(candidates):
+            for e in (ws, ts):
+                precision[e] += sum(candidate.form in found_in(d) for d in run.ranked[e][offset + j]) / TOP_K
+            same += run.ranked[ws][offset + j] == run.ranked[ts][offset + j]
+        n = len(candidates)
+        lines.append(
+            f"  {label:<22} {n:>5}   precision@10 wh {precision[ws] / n:.3f} ts {precision[ts] / n:.3f}; "
+            f"same top 10 {same / n:.1%}"
+        )
+        offset += n
+    count = len(run.seconds[ts])
+    lines += [
+        f"  latency of the same {count:,} queries (timed pass, engines taking turns to go first; the Whoosh index keeps"
+        " its last 256 results, so with fewer queries than that its timed pass is answered from that cache):"
+    ]
+    for e, name in ((ws, "Whoosh"), (ts, "Typesense")):
+        ms = [x * 1000 for x in run.seconds[e]]
+        lines.append(
+            f"    {name:<10} p50 {percentile(ms, 50):>7.2f} ms   p95 {percentile(ms, 95):>7.2f} ms   "
+            f"max {max(ms, default=0):>7.2f} ms"
+        )
+    if run.errors[ts]:
+        lines.append(f"  errors typesense {len(run.errors[ts])}: {'; '.join(run.errors[ts][:3])}")
+    return lines
+
+
+def _typesense_row(label: str, wh: Scores, ts: Scores, same: int, overlap: float) -> str:
+    mrr = {e: s.reciprocal / s.n if s.n else 0.0 for e, s in (("wh", wh), ("ts", ts))}
+    diff = mrr["ts"] - mrr["wh"]
+    verdict = ("ok" if abs(diff) <= TYPESENSE_MRR_TOLERANCE else "MISSED") if wh.n else ""
+    return (
+        f"  {label:<22} {wh.n:>5}   {_ratio(wh.reciprocal, wh.n):>6} {_ratio(ts.reciprocal, ts.n):>6} "
+        f"{diff:>+7.3f} {verdict:<6}   {_pct(wh.at1, wh.n):>6} {_pct(ts.at1, ts.n):>6}   "
+        f"{_pct(wh.at10, wh.n):>6} {_pct(ts.at10, ts.n):>6}   {_pct(same, wh.n):>7} "
+        f"{_ratio(overlap, wh.n):>7}"
+    )
 
 
 def _examples(queries: Sequence[Query]) -> dict[str, Query]:
@@ -1014,6 +1124,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="processes for build_index (default 1: the same document order, hence the same ties, in every run)",
     )
     parser.add_argument(
+        "--typesense",
+        action="store_true",
+        help="also run the queries on clipsearch's Typesense backend, on a node started here "
+        "(tests/typesense_servers.py; stopped after)",
+    )
+    parser.add_argument(
+        "--typesense-url",
+        metavar="URL",
+        help="the same on a running node (API key from CLIPSEARCH_TYPESENSE_API_KEY; --collection is rebuilt)",
+    )
+    parser.add_argument("--collection", default="relevance", help="the Typesense collection (default: relevance)")
+    parser.add_argument(
         "--show-losses", type=int, default=0, metavar="K", help="print up to K queries per kind where FTS5 ranks better"
     )
     parser.add_argument(
@@ -1063,6 +1185,45 @@ def build_clipsearch(args: argparse.Namespace, clippings_dir: Path, workdir: Pat
     return index_dir, note
 
 
+@contextlib.contextmanager
+def typesense_archive(args: argparse.Namespace, clippings_dir: Path, workdir: Path) -> Iterator[tuple[Any, str]]:
+    """With --typesense or --typesense-url: the clippings indexed into a Typesense
+    collection (``index_typesense``, rebuilt) and opened (``TypesenseArchive``),
+    and how it was built; else ``(None, "")``."""
+    if not (args.typesense or args.typesense_url):
+        yield None, ""
+        return
+    from clipsearch.typesense.archive import TypesenseArchive
+    from clipsearch.typesense.connection import API_KEY_VARIABLE, TypesenseTarget
+    from clipsearch.typesense.indexing import index_typesense
+
+    with contextlib.ExitStack() as stack:
+        if args.typesense_url:
+            key = os.environ.get(API_KEY_VARIABLE, "")
+            if not key:
+                raise SystemExit(f"error: --typesense-url needs the API key in {API_KEY_VARIABLE}")
+            target = TypesenseTarget((args.typesense_url,), collection=args.collection, api_key=key, timeout=60.0)
+            where = f"node {args.typesense_url}"
+        else:
+            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+            from tests.typesense_servers import typesense_node
+
+            log("starting a Typesense node ...")
+            node = stack.enter_context(typesense_node(workdir))
+            target = TypesenseTarget((node.url,), collection=args.collection, api_key=node.api_key, timeout=60.0)
+            where = "a node started here"
+        log("building the Typesense collection ...")
+        start = time.perf_counter()
+        report = index_typesense([clippings_dir], target, rebuild=True, procs=args.procs, progress=_progress)
+        seconds = time.perf_counter() - start
+        archive = TypesenseArchive(target)
+        note = (
+            f"{len(archive):,} clippings on {where}, built in {seconds:.1f} s "
+            f"({args.procs} process{'es' if args.procs > 1 else ''}), skipped {len(report.skipped):,}"
+        )
+        yield archive, note
+
+
 def iter_kinds(queries: Sequence[Query]) -> Iterator[tuple[str, int]]:
     counts = Counter(q.kind for q in queries)
     for kind in KIND_NAMES:
@@ -1095,8 +1256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         queries = known + [Query("exact", c.form, form=c.form) for c in exact]
         queries += [Query("word", c.form, form=c.form) for c in words]
-        run = run_queries(index_dir, workdir / "fts5.sqlite3", queries)
+        with typesense_archive(args, extracted.clippings_dir, workdir) as (archive, typesense_note):
+            run = run_queries(index_dir, workdir / "fts5.sqlite3", queries, archive)
         rep = Report(args, extracted, corpus, limits, index_note, known, targets, exact, run, tone_targets, words)
+        rep.typesense_note = typesense_note
         rep.seconds = time.perf_counter() - started
         print("\n".join(line.rstrip() for line in report_lines(rep)))
     finally:
