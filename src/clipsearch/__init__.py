@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from clipsearch.clipping import Clipping, read_clipping
     from clipsearch.errors import (
+        BackendUnavailableError,
         ClippingError,
         ClippingNotFoundError,
         ClipsearchError,
@@ -49,6 +50,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Clipping": "clipping",
     "read_clipping": "clipping",
+    "BackendUnavailableError": "errors",
     "ClippingError": "errors",
     "ClippingNotFoundError": "errors",
     "ClipsearchError": "errors",
@@ -72,6 +74,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "BackendUnavailableError",
     "Clipping",
     "ClippingError",
     "ClippingNotFoundError",
