@@ -298,3 +298,43 @@ def test_phrases_are_counted_exactly_up_to_their_own_limit(
         monkeypatch.setattr(module, "FULL_PHRASE_CANDIDATES", 5)
         assert archive.query(query).total >= expected.total  # type: ignore[attr-defined]
         monkeypatch.setattr(module, "FULL_PHRASE_CANDIDATES", 20_000)
+
+
+def test_one_run_at_a_time_and_a_killed_runs_lock_lapses(node: TypesenseNode, tmp_path: Path) -> None:
+    """A run holds the archive's lock while it writes: another run is
+    refused with IndexLockedError; a lock left by a killed run (its lease
+    over) is taken over; a rebuild's collection left by a killed run is
+    removed by the next run."""
+    import time
+
+    import typesense
+
+    from clipsearch.errors import IndexLockedError
+    from clipsearch.typesense.connection import Connection
+    from clipsearch.typesense.indexing import LOCK_SUFFIX, index_typesense
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+    target = _target(node, "locked")
+    index_typesense([folder], target)
+    client = Connection(target).client
+    locks = client.collections["locked" + LOCK_SUFFIX].documents
+    assert locks.search({"q": "*", "per_page": 0})["found"] == 0  # released at the end
+    locks.create({"id": "lock", "kind": "lock", "run": "other", "until": time.time() + 100})
+    with pytest.raises(IndexLockedError, match="another clipsearch index run is writing"):
+        index_typesense([folder], target)
+    runner = CliRunner()
+    env = {"CLIPSEARCH_TYPESENSE_API_KEY": node.api_key}
+    url = f"http://127.0.0.1:{node.api_port}"
+    refused = runner.invoke(cli, ["index", str(folder), "--typesense", url, "--collection", "locked"], env=env)
+    assert refused.exit_code == 1 and refused.output.count("\n") == 1 and refused.output.startswith("Error: another")
+    locks.upsert({"id": "lock", "kind": "lock", "run": "killed", "until": time.time() - 1})
+    orphan = {"name": "locked-0123456789ab", "fields": [{"name": "kind", "type": "string"}]}
+    client.collections.create(orphan)
+    report = index_typesense([folder], target)
+    assert (report.unchanged, report.total) == ([str(folder / SEED.name)], 1)
+    names = {c["name"] for c in client.collections.retrieve()}
+    assert "locked-0123456789ab" not in names
+    with pytest.raises(typesense.exceptions.ObjectNotFound):
+        locks["lock"].retrieve()

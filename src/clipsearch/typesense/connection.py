@@ -22,6 +22,7 @@ from clipsearch.errors import BackendUnavailableError
 
 __all__ = [
     "API_KEY_VARIABLE",
+    "AlreadyExists",
     "DEFAULT_COLLECTION",
     "MULTI_SEARCHES",
     "Connection",
@@ -40,6 +41,10 @@ T = TypeVar("T")
 
 class NotFound(Exception):
     """The collection or document asked for does not exist."""
+
+
+class AlreadyExists(Exception):
+    """The collection or document to create exists."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,8 @@ class Connection:
 
     def call(self, what: str, request: Callable[[], T]) -> T:
         """The answer to ``request`` (a call of the client); :class:`NotFound`
-        for a missing collection or document, else any failure as
+        for a missing collection or document, :class:`AlreadyExists` for one
+        that cannot be created twice, else any failure as
         :class:`BackendUnavailableError`."""
         import httpx
         from typesense import exceptions
@@ -122,6 +128,8 @@ class Connection:
             return request()
         except exceptions.ObjectNotFound as exc:
             raise NotFound(str(exc)) from None
+        except exceptions.ObjectAlreadyExists as exc:
+            raise AlreadyExists(str(exc)) from None
         except exceptions.RequestUnauthorized:
             raise BackendUnavailableError(f"Typesense at {self.target}: the API key was refused ({what})") from None
         except (exceptions.TypesenseClientError, httpx.HTTPError, OSError) as exc:

@@ -26,6 +26,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import time
 import uuid
 import zlib
@@ -39,12 +40,12 @@ from whoosh.util.numeric import length_to_byte
 
 from clipsearch.clipping import clipping_id, read_bytes
 from clipsearch.codec.layout import LENGTH_OF_BYTE
-from clipsearch.errors import BackendUnavailableError, ClippingError, IndexVersionError
+from clipsearch.errors import BackendUnavailableError, ClippingError, IndexLockedError, IndexVersionError
 from clipsearch.reprints.grouping import group_reprints
 from clipsearch.schema import EXACT_FIELD, TEXT_FIELD, read_manifest_entry
 from clipsearch.searching.typos import is_typo_target
 from clipsearch.text.fold import fold_syllable
-from clipsearch.typesense.connection import Connection, NotFound, TypesenseTarget
+from clipsearch.typesense.connection import AlreadyExists, Connection, NotFound, TypesenseTarget
 from clipsearch.typesense.documents import (
     DOCUMENT_VERSION,
     NO_SOURCE,
@@ -78,6 +79,67 @@ __all__ = ["RETRY_SECONDS", "index_typesense"]
 RETRY_SECONDS = 60.0
 #: Bytes of a statistics document's data.
 CHUNK_BYTES = 1 << 20
+#: Seconds a run's hold on the archive lasts after its last renewal (a killed run's lapses then).
+LEASE_SECONDS = 120.0
+#: The collection of the runs' lock is ``<collection>`` + this.
+LOCK_SUFFIX = "__lock"
+
+
+class _RunLease:
+    """The right to write the target's archive, held by one run at a time:
+    the document ``lock`` of the collection ``<collection>__lock``, created
+    by the run (Typesense refuses to create a document that exists), renewed
+    while it writes and removed at its end. A killed run leaves it: it lapses
+    :data:`LEASE_SECONDS` after its last renewal, and the next run takes it."""
+
+    def __init__(self, connection: Connection, run: str) -> None:
+        self.connection = connection
+        self.run = run
+        self.name = connection.target.collection + LOCK_SUFFIX
+        self.renewed = 0.0
+
+    def _document(self) -> dict[str, Any]:
+        until = time.time() + LEASE_SECONDS
+        return {"id": "lock", "kind": "lock", "run": self.run, "until": until, "pid": os.getpid()}
+
+    def __enter__(self) -> _RunLease:
+        connection, client = self.connection, self.connection.client
+        with contextlib.suppress(AlreadyExists):
+            connection.call(
+                "create the lock",
+                lambda: client.collections.create({"name": self.name, "fields": [{"name": "kind", "type": "string"}]}),
+            )
+        handle = connection.collection(self.name).documents
+        answer = connection.call("take the lock", lambda: handle.import_([self._document()], {"action": "create"}))
+        if not answer[0].get("success"):
+            held = connection.retrieve("lock", self.name)
+            if float(held.get("until", 0)) > time.time():
+                until = datetime.fromtimestamp(float(held["until"]), UTC).astimezone()
+                raise IndexLockedError(
+                    f"another clipsearch index run is writing to {connection.target} "
+                    f"(its lock lasts until {until:%H:%M:%S} unless it goes on writing): try again later"
+                )
+            connection.call("take the lock", lambda: handle.upsert(self._document()))
+            if connection.retrieve("lock", self.name).get("run") != self.run:
+                raise IndexLockedError(f"another clipsearch index run took {connection.target} at the same time")
+        self.renewed = time.monotonic()
+        return self
+
+    def renew(self) -> None:
+        """Extend the hold (at most once every quarter of the lease)."""
+        if time.monotonic() - self.renewed > LEASE_SECONDS / 4:
+            handle = self.connection.collection(self.name).documents
+            _retried(
+                "renewing the lock",
+                lambda: self.connection.call("renew the lock", lambda: handle.upsert(self._document())),
+            )
+            self.renewed = time.monotonic()
+
+    def __exit__(self, *exc: object) -> None:
+        handle = self.connection.collection(self.name).documents["lock"]
+        with contextlib.suppress(NotFound, BackendUnavailableError):
+            if self.connection.retrieve("lock", self.name).get("run") == self.run:
+                self.connection.call("release the lock", handle.delete)
 
 
 def _retried(what: str, request: Callable[[], Any]) -> Any:
@@ -95,15 +157,18 @@ def _retried(what: str, request: Callable[[], Any]) -> Any:
 class _Collection:
     """The physical collection a run writes, and its statistics collection."""
 
-    def __init__(self, connection: Connection, name: str) -> None:
+    def __init__(self, connection: Connection, name: str, lease: _RunLease | None = None) -> None:
         self.connection = connection
         self.name = name
         self.statistics = name + STATISTICS_SUFFIX
+        self.lease = lease
 
     def upsert(self, documents: list[dict[str, Any]], name: str | None = None) -> None:
         """Upsert documents by id; any document refused fails the run."""
         if not documents:
             return
+        if self.lease is not None:
+            self.lease.renew()
         handle = self.connection.collection(name or self.name)
 
         def send() -> None:
@@ -127,12 +192,12 @@ class _Collection:
             _retried("removing documents", lambda: self.connection.call("remove a document", handle.delete))
 
 
-def _create(connection: Connection, name: str) -> _Collection:
+def _create(connection: Connection, name: str, lease: _RunLease) -> _Collection:
     client = connection.client
     connection.call("create a collection", lambda: client.collections.create(collection_schema(name)))
     statistics = name + STATISTICS_SUFFIX
     connection.call("create a collection", lambda: client.collections.create(statistics_schema(statistics)))
-    return _Collection(connection, name)
+    return _Collection(connection, name, lease)
 
 
 def _point_alias(connection: Connection, name: str) -> None:
@@ -144,6 +209,20 @@ def _point_alias(connection: Connection, name: str) -> None:
             "point the alias at the collection", lambda: client.aliases.upsert(alias, {"collection_name": name})
         ),
     )
+
+
+def _drop_orphans(connection: Connection, kept: str | None) -> None:
+    """Remove the collections of runs killed while they rebuilt the archive
+    (``<collection>-<run>`` that the alias does not point to); under the lease."""
+    listed: list[dict[str, Any]] = _retried(
+        "listing the collections",
+        lambda: connection.call("list the collections", connection.client.collections.retrieve),
+    )
+    pattern = re.compile(re.escape(connection.target.collection) + r"-[0-9a-f]{12}")
+    for found in listed:
+        name = str(found.get("name", ""))
+        if pattern.fullmatch(name) and name != kept:
+            _drop(connection, name)
 
 
 def _drop(connection: Connection, name: str) -> None:
@@ -309,7 +388,8 @@ def index_typesense(
     ``target``, with the semantics of :func:`clipsearch.writing.build.build_index`
     (added, changed, unchanged, removed; bad files skipped with their reason).
     Raises :class:`BackendUnavailableError` when the cluster cannot take the
-    run (what was written is kept: run it again) and
+    run (what was written is kept: run it again), :class:`IndexLockedError`
+    while another run writes to the archive (:class:`_RunLease`) and
     :class:`IndexVersionError` for a collection of another layout."""
     report = IndexReport(str(target))
     given = [paths] if isinstance(paths, str | bytes | os.PathLike) else list(paths)
@@ -317,40 +397,46 @@ def index_typesense(
     files = find_clipping_files(given, report)
     connection = Connection(target)
     run = uuid.uuid4().hex
-    physical = _retried("reading the collection", connection.physical)
-    old: str | None = None
-    if physical is not None and not rebuild:
-        meta = _meta(connection, physical)
-        if meta and meta.get("version") != DOCUMENT_VERSION:
-            raise IndexVersionError(
-                f"the Typesense collection {target} was written by another version of clipsearch: "
-                "run `clipsearch index --rebuild --typesense ...`"
-            )
-        collection = _Collection(connection, physical)
-        known = _retried("reading the manifest", lambda: _manifest(connection, physical))
-        next_seq = int(meta.get("next_seq", len(known)))
-    else:
-        old = physical
-        collection = _create(connection, f"{target.collection}-{run[:12]}")
-        known, next_seq = {}, 0
-        if physical is None:  # a new archive: written in place, so that an interrupted run is resumed
-            _point_alias(connection, collection.name)
-    try:
-        next_seq = _index(collection, files, roots, report, known, progress, procs, next_seq)
-        with _timed(report.timings, "statistics"):
-            parts = _retried("counting the statistics", lambda: _statistics(connection, collection.name))
-            _write_statistics(collection, run, parts, next_seq)
+    with _RunLease(connection, run) as lease:
+        physical = _retried("reading the collection", connection.physical)
+        _drop_orphans(connection, physical)
+        old: str | None = None
+        if physical is not None and not rebuild:
+            meta = _meta(connection, physical)
+            if meta and meta.get("version") != DOCUMENT_VERSION:
+                raise IndexVersionError(
+                    f"the Typesense collection {target} was written by another version of clipsearch: "
+                    "run `clipsearch index --rebuild --typesense ...`"
+                )
+            collection = _Collection(connection, physical, lease)
+            known = _retried("reading the manifest", lambda: _manifest(connection, physical))
+            next_seq = int(meta.get("next_seq", len(known)))
+        else:
+            old = physical
+            collection = _create(connection, f"{target.collection}-{run[:12]}", lease)
+            known, next_seq = {}, 0
+            if physical is None:  # a new archive: written in place, so that an interrupted run is resumed
+                _point_alias(connection, collection.name)
+        try:
+            next_seq = _index(collection, files, roots, report, known, progress, procs, next_seq)
+            with _timed(report.timings, "statistics"):
+                lease.renew()
+                parts = _retried("counting the statistics", lambda: _statistics(connection, collection.name))
+                lease.renew()
+                _write_statistics(collection, run, parts, next_seq)
+            if old is not None:
+                _point_alias(connection, collection.name)
+        except BaseException:
+            if old is not None:  # a rebuild's collection, never searched: the old one stays
+                with contextlib.suppress(BackendUnavailableError):
+                    _drop(connection, collection.name)
+            raise
         if old is not None:
-            _point_alias(connection, collection.name)
-    except BaseException:
-        if old is not None:  # a rebuild's collection, never searched: the old one stays
-            with contextlib.suppress(BackendUnavailableError):
-                _drop(connection, collection.name)
-        raise
-    if old is not None:
-        _drop(connection, old)
-    found = _retried("counting the clippings", lambda: connection.search({"q": "*", "per_page": 0}, collection.name))
-    report.total = int(found["found"])
+            _drop(connection, old)
+        found = _retried(
+            "counting the clippings", lambda: connection.search({"q": "*", "per_page": 0}, collection.name)
+        )
+        report.total = int(found["found"])
     return report
 
 
