@@ -5,9 +5,14 @@ that are not Typesense, collection names with URL characters, indexing
 runs killed with SIGKILL or run twice at once, ``serve`` while the node
 goes away and comes back.
 
-Each ``xfail(strict=True)`` test is a defect found on the code as it is
-(its reason says what happens and what should); the others pin what held,
-compared with the Whoosh index of the same files where there is one."""
+Fifteen defects were found this way and fixed (long queries past
+Typesense's filter and URL limits, many hits, file names that are not
+UTF-8, collections of someone else's, collection names with URL characters,
+servers that are not Typesense, keys that are not ASCII, unreadable ports,
+``..`` and surrogate ids, workers outliving a killed run, ``similar``'s
+total, a repeated word's cost); their tests, and those of what held, pin
+the behaviour, compared with the Whoosh index of the same files where there
+is one."""
 
 from __future__ import annotations
 
@@ -338,12 +343,6 @@ def test_library_calls_with_wrong_values_fail_as_the_index_does(hostile: tuple[A
     assert _outcome(archive, LIBRARY_CALLS[name]) == _outcome(index, LIBRARY_CALLS[name])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="show('..') fetches /collections/<c>/documents/.. , which the client's URL resolves to "
-    "the collection itself: its schema has no 'id' and show raises KeyError (the index: ClippingNotFoundError). "
-    "Fix: in Connection.retrieve quote '.' too (%2E), and check the answer's id is the one asked for",
-)
 @pytest.mark.parametrize("clipping_id", [".."])
 def test_dot_ids_are_not_found(hostile: tuple[Any, Any], clipping_id: str) -> None:
     _index, archive = hostile
@@ -351,12 +350,6 @@ def test_dot_ids_are_not_found(hostile: tuple[Any, Any], clipping_id: str) -> No
         archive.show(clipping_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an id with a lone surrogate (what Python makes of file-name bytes that are not UTF-8) is a "
-    "UnicodeEncodeError from Connection.retrieve's quote(); the index answers not found. Fix: quote with "
-    "errors='surrogateescape' (or treat an id that is not valid text as not found)",
-)
 def test_an_id_that_is_not_text_is_not_found(hostile: tuple[Any, Any]) -> None:
     _index, archive = hostile
     assert archive.summaries(["caf\udce9"]) == []
@@ -369,17 +362,6 @@ def test_an_id_that_is_not_text_is_not_found(hostile: tuple[Any, Any]) -> None:
 PARAGRAPH = SEED.read_text(encoding="utf-8").split("\n\n")[2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Typesense 0.24 refuses the filter of an ordinary query of 8 or more words ('Filter expression is "
-    "not valid': each word is a parenthesised OR over f_text, f_title, f_exact; the parser gives up past about "
-    "25 groups), and one of about 30 words exceeds the 4,000 characters of a GET query string ('Use the "
-    "/multi_search end-point'). The user gets 'Error: Typesense ... cannot search' (serve: 503, as if the "
-    "cluster were down); the index answers. Fix: send every search and export through multi_search (POST), "
-    "and bound the filter's size: one clause per word on a combined field (e.g. f_any holding field-prefixed "
-    "tokens, f_any:=[text.x,title.x,exact.x]), or filter on the rarest words only and check the rest on the "
-    "candidates' term vectors (the phrase path already does this)",
-)
 @pytest.mark.parametrize(
     "query",
     [
@@ -397,14 +379,6 @@ def test_long_ordinary_queries(hostile: tuple[Any, Any], query: str) -> None:
     assert archive.query(query).total == expected.total
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a query of one word repeated 3,000 times (a 12 KB URL) costs seconds of CPU on the Typesense "
-    "backend, tens of times the index's: CandidateScorer.phrase_scores_at builds _positions(field, word) "
-    "afresh for every word of the bonus phrase (3,000 dicts of frozensets over the long clipping's 24,000 "
-    "positions), so the time grows with words x positions; a cheap way to load `clipsearch serve`. Fix: "
-    "compute each distinct word's positions once per phrase (memoise _positions per scorer)",
-)
 def test_a_repeated_word_query_costs_what_it_costs_on_the_index(hostile: tuple[Any, Any]) -> None:
     index, archive = hostile
     query = " ".join(["bão"] * 3000)
@@ -421,14 +395,6 @@ def test_a_repeated_word_query_costs_what_it_costs_on_the_index(hostile: tuple[A
 # --- files the indexing run cannot take ----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a file whose name is not UTF-8 (a Windows-1258 archive): the document's 'path' and 'location' "
-    "hold lone surrogates, Typesense refuses the JSON ('Bad JSON ... surrogate'), the refusal is retried for "
-    "RETRY_SECONDS (60 s, as if the cluster were electing a leader) and the whole run fails; the Whoosh index "
-    "takes the file (id 'café tên'). Fix: write paths as os.fsencode(...).decode('utf-8', 'surrogateescape' -> "
-    "a reversible escape) or skip the file with its reason; never retry a document refused for its content",
-)
 def test_a_file_name_that_is_not_utf8(node: TypesenseNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from clipsearch.typesense import indexing
 
@@ -520,13 +486,6 @@ class _HtmlPage(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--typesense URL of a web server that is not Typesense (HTML, status 200): json.JSONDecodeError "
-    "escapes Connection.call and the command line prints a traceback. Fix: catch ValueError (and answers that "
-    "are not the expected JSON objects) in Connection.call as BackendUnavailableError ('... did not answer as "
-    "Typesense')",
-)
 @pytest.mark.parametrize("command", [["query", "bão"], ["stats"], ["index"]])
 def test_a_server_that_is_not_typesense(tmp_path: Path, command: list[str]) -> None:
     with _http_server(_HtmlPage) as url:
@@ -563,12 +522,6 @@ def test_a_dead_first_node_and_a_url_with_a_slash(node: TypesenseNode, hostile: 
     assert TypesenseArchive(target).query("bão").total == index.query("bão").total
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a port that is not a number or out of range (http://127.0.0.1:abc, :99999) is read as no port, "
-    "so port 80 is used and the error names another server than meant. Fix: _node() should reject a URL "
-    "whose port cannot be read ('is not the URL of a Typesense node')",
-)
 @pytest.mark.parametrize("url", ["http://127.0.0.1:abc", "http://127.0.0.1:99999"])
 def test_a_url_with_an_unreadable_port_is_refused(url: str) -> None:
     from clipsearch.typesense.connection import TypesenseTarget
@@ -577,12 +530,6 @@ def test_a_url_with_an_unreadable_port_is_refused(url: str) -> None:
         TypesenseTarget((url,), api_key="k")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an API key with a non-ASCII character (CLIPSEARCH_TYPESENSE_API_KEY=ấ): httpx raises "
-    "UnicodeEncodeError building the header, which Connection.call does not catch: a traceback. Fix: "
-    "TypesenseTarget.key should refuse a key that is not printable ASCII with a one-line error",
-)
 def test_an_api_key_that_is_not_ascii(node: TypesenseNode) -> None:
     done = _cli("stats", "--typesense", node.url, "--collection", "hostile", key="khóa")
     assert _one_error_line(done), done.stderr[-600:]
@@ -609,13 +556,6 @@ def test_a_refused_key_does_not_claim_a_retry(node: TypesenseNode, tmp_path: Pat
 # --- collections -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a collection someone else made under the name: `clipsearch index` retries the permanent "
-    "'exists and was not written by clipsearch' for RETRY_SECONDS (60 s) before failing (queries fail at once). "
-    "Fix: retry only transient failures (connection errors, 503, no leader): a distinct exception for the "
-    "foreign collection, not a BackendUnavailableError recognised by its text",
-)
 def test_a_foreign_collection_fails_the_run_at_once(
     node: TypesenseNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -642,13 +582,6 @@ def test_a_foreign_collection_is_not_searched(node: TypesenseNode) -> None:
     assert _one_error_line(done) and "not written by clipsearch" in done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="collection names with URL characters reach the client unquoted: 'x?y' makes (or repoints!) the "
-    "alias 'x', 'h#t' the alias 'h', 'p%2Fq' the alias 'p/q', and the run then ends in a traceback (NotFound, "
-    "not a ClipsearchError) with two collections left behind. Fix: TypesenseTarget should accept only names "
-    "of letters, digits, '_', '-', '.' (not '.' or '..'), or every name must be percent-quoted in paths",
-)
 @pytest.mark.parametrize("name", ["x?y", "h#t", "p%2Fq", ".."])
 def test_collection_names_with_url_characters(node: TypesenseNode, tmp_path: Path, name: str) -> None:
     from clipsearch.typesense.indexing import index_typesense
@@ -663,11 +596,6 @@ def test_collection_names_with_url_characters(node: TypesenseNode, tmp_path: Pat
         assert set(_aliases(node)) - set(before) == {name}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the same collection name with URL characters on the command line: a traceback instead of "
-    "'Error: ...' (see test_collection_names_with_url_characters)",
-)
 def test_a_collection_name_with_a_question_mark_on_the_command_line(node: TypesenseNode, tmp_path: Path) -> None:
     shutil.copy(SEED, tmp_path)
     done = _cli("index", str(tmp_path), "-q", "--typesense", node.url, "--collection", "zz?top", key=node.api_key)
@@ -769,13 +697,6 @@ def test_a_killed_run_run_again_holds_exactly_the_files(node: TypesenseNode, kil
             assert [h.id for h in got.hits] == [h.id for h in expected.hits]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a search asking for a few hundred hits (limit=600 here; fewer with longer ids) fails with 'Query "
-    "string exceeds max allowed length of 4000': _StoredFields.prefetch names every hit's id in one GET "
-    "search (filter_by id:[`...`,...]); the user gets 'Error: Typesense ... cannot search' (serve: 503). Fix: "
-    "send the prefetch through multi_search (POST), or in chunks of ids that fit",
-)
 def test_a_search_of_many_hits(node: TypesenseNode, killed: dict[str, Any]) -> None:
     archive = _archive(node, "crowd")
     with clipsearch.open_index(killed["index"]) as index:
@@ -784,13 +705,6 @@ def test_a_search_of_many_hits(node: TypesenseNode, killed: dict[str, Any]) -> N
         assert [h.id for h in got.hits] == [h.id for h in expected.hits]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kill -9 of `clipsearch index --typesense` leaves its analysis worker processes running for ever "
-    "(ProcessPoolExecutor children, blocked reading the call queue; they also hold the caller's pipes open, "
-    "so a script waiting for the run's output hangs). Fix: call clipsearch.processes.die_with_parent in the "
-    "pipeline's worker initializer (_start_worker), as the Whoosh writer does",
-)
 def test_a_killed_run_leaves_no_process_behind(killed: dict[str, Any]) -> None:
     assert killed["left_running"] == []
 
@@ -818,13 +732,6 @@ def test_two_first_runs_at_once_leave_one_collection(node: TypesenseNode, tmp_pa
     assert _collections(node, "pair-") == [_aliases(node)["pair"], _aliases(node)["pair"] + "__statistics"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="similar() past FULL_CANDIDATES counts total_found - 1, as if only the clipping itself were left "
-    "out, while the hits leave out its whole reprint group: the total is the index's plus the group's other "
-    "members. Fix: count the filter with the group's ids excluded (id:!=[...]) or subtract the members that "
-    "match",
-)
 def test_similar_past_the_full_candidates_counts_as_the_index(
     node: TypesenseNode, killed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ incremental runs, and the command line reaches it with ``--typesense``."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -338,3 +339,28 @@ def test_one_run_at_a_time_and_a_killed_runs_lock_lapses(node: TypesenseNode, tm
     assert "locked-0123456789ab" not in names
     with pytest.raises(typesense.exceptions.ObjectNotFound):
         locks["lock"].retrieve()
+
+
+def test_the_lock_of_a_killed_run_of_this_machine_is_taken_at_once(node: TypesenseNode, tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from clipsearch.typesense.connection import Connection
+    from clipsearch.typesense.indexing import LOCK_SUFFIX, index_typesense
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+    target = _target(node, "killedhere")
+    index_typesense([folder], target)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    locks = Connection(target).client.collections["killedhere" + LOCK_SUFFIX].documents
+    held = {"id": "lock", "kind": "lock", "run": "killed", "until": time.time() + 100}
+    locks.create({**held, "pid": dead.pid, "host": socket.gethostname()})
+    assert index_typesense([folder], target).total == 1  # not refused: its process is gone
+    locks.create({**held, "pid": os.getpid(), "host": socket.gethostname()})
+    with pytest.raises(clipsearch.IndexLockedError):  # a live process of this machine holds it
+        index_typesense([folder], target)

@@ -49,7 +49,7 @@ from clipsearch.searching.syntax import All, parse_query, split_filters
 from clipsearch.searching.typos import Speller, spelled_alike, suggested, widen_typos
 from clipsearch.text.fold import fold, fold_syllable
 from clipsearch.text.syllables import syllable_forms
-from clipsearch.typesense.connection import Connection, NotFound, TypesenseTarget
+from clipsearch.typesense.connection import PAGE, Connection, NotFound, TypesenseTarget
 from clipsearch.typesense.documents import (
     DOCUMENT_VERSION,
     NO_SOURCE,
@@ -58,6 +58,7 @@ from clipsearch.typesense.documents import (
     bucket_of,
     decode_vectors,
     length_field,
+    restored,
     term_field,
     token,
 )
@@ -81,8 +82,8 @@ FULL_CANDIDATES = 2_000
 FULL_PHRASE_CANDIDATES = 20_000
 #: Past that, the candidates of Typesense's own ranking that are scored.
 PROXY_CANDIDATES = 1_000
-#: Documents a search page of Typesense holds at most.
-PAGE = 250
+#: Ids asked for in one search (ids a filter compares loosely may bring others: a page holds them).
+ID_BATCH = 100
 #: Hits' stored fields.
 STORED = "id,path,title,lead,body,source,day"
 #: Suggestions read the texts of this many of the best matches.
@@ -313,11 +314,11 @@ class TypesenseArchive:
             sort = "newest" if sort == "relevance" else sort
         query_plan = plan(words)
         terms = highlight_terms(words)
-        matching = plan_filter(query_plan.required)
-        expression = both(matching.expression, filters_expression(filters))
         wanted = [*_plan_terms(query_plan.required), *(k for b in query_plan.bonus for k in _plan_terms(b))]
         wanted += [("exact_words", w) for w in query_plan.words]
         frequencies.fetch(wanted)
+        matching = plan_filter(query_plan.required, frequencies)
+        expression = both(matching.expression, filters_expression(filters))
         counted = {"q": "*", "filter_by": expression or EVERYTHING, "per_page": 0}
         if facets:
             counted |= {"facet_by": "source_key,month", "max_facet_values": 10_000}
@@ -482,7 +483,7 @@ class TypesenseArchive:
         title, lead, body = str(doc.get("title", "")), str(doc.get("lead", "")), str(doc.get("body", ""))
         return ClippingView(
             id=str(doc["id"]),
-            path=str(doc.get("path", "")),
+            path=restored(str(doc.get("path", ""))),
             title=title,
             date=date_of_day(int(doc.get("day", 0))),
             source=doc.get("source"),
@@ -508,9 +509,18 @@ class TypesenseArchive:
         query = Or([Term(f, t, boost=w) for f, t, w in terms])
         excluded = {clipping_id} if include_reprints else set(statistics.groups.members_of(clipping_id))
         keys = {(f, t) for f, t, _w in terms}
-        matching = plan_filter(query)
-        total_found = int(self._connection.search({"q": "*", "filter_by": matching.expression, "per_page": 0})["found"])
-        if total_found <= FULL_CANDIDATES:
+        frequencies.fetch(keys)
+        matching = plan_filter(query, frequencies)
+        counted = [{"q": "*", "filter_by": matching.expression or EVERYTHING, "per_page": 0}]
+        named = [m for m in sorted(excluded) if "`" not in m]
+        if named:  # how many of the clippings left out match (the total leaves them out)
+            members = ",".join(f"`{m}`" for m in named)
+            id_filter = both(matching.expression, f"id:[{members}]")
+            counted.append({"q": "*", "filter_by": id_filter, "per_page": min(PAGE, len(named))})
+        results = self._connection.searches(counted)
+        total_found = int(results[0]["found"])
+        left_out = sum(1 for h in results[1]["hits"] if h["document"]["id"] in excluded) if named else 0
+        if total_found <= (FULL_CANDIDATES if matching.exact else FULL_PHRASE_CANDIDATES):
             candidates = self._fetch(matching.expression or EVERYTHING, keys)
         else:
             candidates = self._proxy(matching.expression or EVERYTHING, query, keys, "relevance", limit)
@@ -529,7 +539,8 @@ class TypesenseArchive:
         best = top(matches, limit)
         stored.prefetch(d for _score, d in best)
         hits = [make_hit(stored(d), score, highlight, days[d]) for score, d in best]
-        total = len(matches) if total_found <= FULL_CANDIDATES else total_found - 1
+        full = total_found <= (FULL_CANDIDATES if matching.exact else FULL_PHRASE_CANDIDATES)
+        total = len(matches) if full else total_found - left_out
         return SearchResult(f"similar to {clipping_id}", total, hits)
 
     def summaries(self, clipping_ids: Iterable[str]) -> list[ClippingSummary]:
@@ -547,7 +558,7 @@ class TypesenseArchive:
             found.append(
                 ClippingSummary(
                     id=str(doc["id"]),
-                    path=str(doc.get("path", "")),
+                    path=restored(str(doc.get("path", ""))),
                     title=str(doc.get("title", "")),
                     date=date_of_day(int(doc.get("day", 0))),
                     source=doc.get("source"),
@@ -605,14 +616,16 @@ class _StoredFields:
         wanted = {self.ids[d]: d for d in docnums if d not in self.fields and "`" not in self.ids[d]}
         if not wanted:
             return
-        names = ",".join(f"`{i}`" for i in wanted)
-        found = self.connection.search(
-            {"q": "*", "filter_by": f"id:[{names}]", "include_fields": STORED, "per_page": max(1, len(wanted))}
-        )
-        for hit in found.get("hits", []):
-            docnum = wanted.get(str(hit["document"]["id"]))  # the filter compares ids loosely: keep the exact ones
-            if docnum is not None:
-                self.fields[docnum] = _stored(hit["document"])
+        names = list(wanted)
+        searches = []
+        for start in range(0, len(names), ID_BATCH):
+            chunk = ",".join(f"`{i}`" for i in names[start : start + ID_BATCH])
+            searches.append({"q": "*", "filter_by": f"id:[{chunk}]", "include_fields": STORED, "per_page": PAGE})
+        for found in self.connection.searches(searches):
+            for hit in found.get("hits", []):
+                docnum = wanted.get(str(hit["document"]["id"]))  # the filter compares ids loosely: keep the exact ones
+                if docnum is not None:
+                    self.fields[docnum] = _stored(hit["document"])
 
     def __call__(self, docnum: int) -> dict[str, Any]:
         if docnum not in self.fields:
@@ -621,7 +634,10 @@ class _StoredFields:
 
 
 def _stored(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k in STORED.split(",") and v is not None}
+    fields = {k: v for k, v in doc.items() if k in STORED.split(",") and v is not None}
+    if "path" in fields:
+        fields["path"] = restored(str(fields["path"]))
+    return fields
 
 
 def _source_name(key: str, statistics: ArchiveStatistics) -> str:

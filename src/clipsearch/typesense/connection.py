@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +28,8 @@ __all__ = [
     "MULTI_SEARCHES",
     "Connection",
     "NotFound",
+    "PAGE",
+    "TransientError",
     "TypesenseTarget",
 ]
 
@@ -35,6 +38,8 @@ API_KEY_VARIABLE = "CLIPSEARCH_TYPESENSE_API_KEY"
 DEFAULT_COLLECTION = "clippings"
 #: Searches per multi-search request (Typesense's ``limit_multi_searches`` is 50 by default).
 MULTI_SEARCHES = 50
+#: Documents a search page of Typesense holds at most.
+PAGE = 250
 
 T = TypeVar("T")
 
@@ -45,6 +50,19 @@ class NotFound(Exception):
 
 class AlreadyExists(Exception):
     """The collection or document to create exists."""
+
+
+class TransientError(BackendUnavailableError):
+    """A failure that may pass: no node answers, a timeout, a server error,
+    a cluster electing its leader. Indexing runs try again
+    (:func:`clipsearch.typesense.indexing`); other failures (a refused key,
+    a bad request) are final."""
+
+
+#: Collection names: letters, digits, ``_``, ``-`` and ``.`` (they go into URLs).
+_COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+#: A GET request's query string longer than this goes as a POST (Typesense refuses past 4,000).
+MAX_QUERY_STRING = 3_000
 
 
 @dataclass(frozen=True)
@@ -63,8 +81,14 @@ class TypesenseTarget:
             raise BackendUnavailableError("no Typesense node given")
         for url in self.nodes:
             _node(url)
-        if not self.collection or "/" in self.collection or self.collection != self.collection.strip():
-            raise BackendUnavailableError(f"{self.collection!r} cannot name a Typesense collection")
+        if (
+            not isinstance(self.collection, str)
+            or not _COLLECTION.fullmatch(self.collection)
+            or ".." in self.collection
+        ):
+            raise BackendUnavailableError(
+                f"{self.collection!r} cannot name a Typesense collection: use letters, digits, _, - and ."
+            )
 
     @property
     def key(self) -> str:
@@ -72,21 +96,32 @@ class TypesenseTarget:
         key = self.api_key if self.api_key is not None else os.environ.get(API_KEY_VARIABLE, "")
         if not key:
             raise BackendUnavailableError(f"no API key for Typesense: set {API_KEY_VARIABLE}")
+        if not (key.isascii() and key.isprintable()):
+            raise BackendUnavailableError("the Typesense API key must be printable ASCII characters")
         return key
 
     def __str__(self) -> str:
         return f"{self.nodes[0].rstrip('/')}/collections/{self.collection}"
 
 
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def _node(url: str) -> dict[str, Any]:
     """The client's description of a node URL, or a clear error."""
+    wrong = BackendUnavailableError(f"{url!r} is not the URL of a Typesense node, e.g. http://127.0.0.1:8108")
+    if not isinstance(url, str):
+        raise wrong
     parsed = urllib.parse.urlsplit(url)
     try:
         port = parsed.port
-    except ValueError:
-        port = None
+    except ValueError:  # not a number, or out of range
+        raise wrong from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path.strip("/"):
-        raise BackendUnavailableError(f"{url!r} is not the URL of a Typesense node, e.g. http://127.0.0.1:8108")
+        raise wrong
+    if parsed.query or parsed.fragment or parsed.username or parsed.password:
+        raise wrong
     return {
         "host": parsed.hostname,
         "port": port or (443 if parsed.scheme == "https" else 80),
@@ -132,18 +167,32 @@ class Connection:
             raise AlreadyExists(str(exc)) from None
         except exceptions.RequestUnauthorized:
             raise BackendUnavailableError(f"Typesense at {self.target}: the API key was refused ({what})") from None
-        except (exceptions.TypesenseClientError, httpx.HTTPError, OSError) as exc:
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise BackendUnavailableError(f"Typesense at {self.target}: cannot {what}: {reason}") from None
+        except (
+            exceptions.ServerError,
+            exceptions.ServiceUnavailable,
+            exceptions.HTTPStatus0Error,
+            exceptions.Timeout,
+            httpx.HTTPError,
+            OSError,
+        ) as exc:
+            raise TransientError(f"Typesense at {self.target}: cannot {what}: {_reason(exc)}") from None
+        except exceptions.TypesenseClientError as exc:
+            if "All nodes are unhealthy" in str(exc):
+                raise TransientError(f"Typesense at {self.target}: cannot {what}: {_reason(exc)}") from None
+            raise BackendUnavailableError(f"Typesense at {self.target}: cannot {what}: {_reason(exc)}") from None
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:  # not Typesense's answers
+            raise BackendUnavailableError(
+                f"Typesense at {self.target}: cannot {what}: the server does not answer as Typesense does "
+                f"({type(exc).__name__})"
+            ) from None
 
     def collection(self, name: str | None = None) -> Any:
         """The client's handle on a collection (the target's by default)."""
         return self.client.collections[name or self.target.collection]
 
     def search(self, parameters: dict[str, Any], name: str | None = None) -> dict[str, Any]:
-        """One search of the collection."""
-        found: dict[str, Any] = self.call("search", lambda: self.collection(name).documents.search(parameters))
-        return found
+        """One search of the collection (sent as a POST: a filter may be long)."""
+        return self.searches([parameters], name)[0]
 
     def searches(self, searches: Sequence[dict[str, Any]], name: str | None = None) -> list[dict[str, Any]]:
         """Several searches of the collection, in as few requests as may be;
@@ -153,9 +202,17 @@ class Connection:
         for start in range(0, len(searches), MULTI_SEARCHES):
             chunk = [{**common, **s} for s in searches[start : start + MULTI_SEARCHES]]
             answer: dict[str, Any] = self.call("search", self._multi_search(chunk))
-            for result in answer["results"]:
-                if "error" in result:
-                    raise BackendUnavailableError(f"Typesense at {self.target}: a search failed: {result['error']}")
+            found = answer.get("results") if isinstance(answer, dict) else None
+            if not isinstance(found, list) or len(found) != len(chunk):
+                raise BackendUnavailableError(
+                    f"Typesense at {self.target}: cannot search: the server does not answer as Typesense does"
+                )
+            for result in found:
+                if not isinstance(result, dict) or "error" in result:
+                    error = result.get("error") if isinstance(result, dict) else result
+                    if isinstance(result, dict) and int(result.get("code", 400)) >= 500:
+                        raise TransientError(f"Typesense at {self.target}: a search failed: {error}")
+                    raise BackendUnavailableError(f"Typesense at {self.target}: a search failed: {error}")
                 results.append(result)
         return results
 
@@ -163,16 +220,41 @@ class Connection:
         return lambda: dict(self.client.multi_search.perform({"searches": searches}, {}))
 
     def export(self, parameters: dict[str, Any], name: str | None = None) -> Iterator[dict[str, Any]]:
-        """The documents a filter passes (``filter_by``, ``include_fields``), streamed whole."""
+        """The documents a filter passes (``filter_by``, ``include_fields``):
+        exported whole, or, for a filter too long for a URL, searched page
+        by page (sent as POSTs)."""
+        if len(urllib.parse.urlencode(parameters)) > MAX_QUERY_STRING:
+            yield from self._paged(parameters, name)
+            return
         text: str = self.call("export documents", lambda: self.collection(name).documents.export(parameters))
         for line in text.splitlines():
             if line.strip():
-                yield json.loads(line)
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    raise BackendUnavailableError(
+                        f"Typesense at {self.target}: cannot export documents: "
+                        "the server does not answer as Typesense does"
+                    ) from None
+
+    def _paged(self, parameters: dict[str, Any], name: str | None) -> Iterator[dict[str, Any]]:
+        search = {"q": "*", **parameters, "per_page": PAGE, "sort_by": "seq:asc"}
+        first = self.search({**search, "page": 1}, name)
+        yield from (hit["document"] for hit in first.get("hits", []))
+        pages = -(-int(first.get("found", 0)) // PAGE)
+        rest = [{**search, "page": page} for page in range(2, pages + 1)]
+        for result in self.searches(rest, name):
+            yield from (hit["document"] for hit in result.get("hits", []))
 
     def retrieve(self, doc_id: str, name: str | None = None) -> dict[str, Any]:
         """One document by id (:class:`NotFound` if there is none)."""
-        quoted = urllib.parse.quote(doc_id, safe="")
-        found: dict[str, Any] = self.call("read a document", lambda: self.collection(name).documents[quoted].retrieve())
+        try:
+            quoted = urllib.parse.quote(doc_id, safe="").replace(".", "%2E")  # "." and ".." are path steps
+        except UnicodeError:  # lone surrogates: no document has such an id
+            raise NotFound(doc_id) from None
+        found = self.call("read a document", lambda: self.collection(name).documents[quoted].retrieve())
+        if not isinstance(found, dict) or found.get("id") != doc_id:
+            raise NotFound(doc_id)
         return found
 
     def physical(self) -> str | None:

@@ -58,7 +58,9 @@ __all__ = [
     "collection_schema",
     "decode_vectors",
     "encode_vectors",
+    "restored",
     "statistics_schema",
+    "storable",
     "term_field",
     "term_of_token",
     "token",
@@ -102,6 +104,28 @@ def token(term: str) -> str:
         return term
     encoded = base64.b32encode(term.encode("utf-8", "surrogatepass")).decode("ascii")
     return ENCODED + encoded.rstrip("=").lower()
+
+
+#: What starts a stored text that was not valid Unicode (a file name in a legacy encoding).
+_BYTES = "\x00b64:"
+
+
+def storable(text: str) -> str:
+    """``text`` as JSON can carry it: itself, or, when it holds the lone
+    surrogates that stand for bytes that are not UTF-8 (a file name from an
+    old Windows archive), those bytes in base 64 after a marker no path holds."""
+    try:
+        text.encode("utf-8")
+    except UnicodeError:
+        return _BYTES + base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
+    return text
+
+
+def restored(text: str) -> str:
+    """The text :func:`storable` was given."""
+    if not text.startswith(_BYTES):
+        return text
+    return base64.b64decode(text[len(_BYTES) :]).decode("utf-8", "surrogateescape")
 
 
 def term_of_token(value: str) -> str:

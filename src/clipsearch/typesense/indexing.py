@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import re
+import socket
 import time
 import uuid
 import zlib
@@ -45,7 +46,7 @@ from clipsearch.reprints.grouping import group_reprints
 from clipsearch.schema import EXACT_FIELD, TEXT_FIELD, read_manifest_entry
 from clipsearch.searching.typos import is_typo_target
 from clipsearch.text.fold import fold_syllable
-from clipsearch.typesense.connection import AlreadyExists, Connection, NotFound, TypesenseTarget
+from clipsearch.typesense.connection import AlreadyExists, Connection, NotFound, TransientError, TypesenseTarget
 from clipsearch.typesense.documents import (
     DOCUMENT_VERSION,
     NO_SOURCE,
@@ -56,7 +57,9 @@ from clipsearch.typesense.documents import (
     collection_schema,
     encode_vectors,
     length_field,
+    restored,
     statistics_schema,
+    storable,
     term_field,
     term_of_token,
     token,
@@ -68,6 +71,7 @@ from clipsearch.writing.build import (
     Skipped,
     _prepared_document,
     _under,
+    _workers_die_with_this_process,
     find_clipping_files,
 )
 from clipsearch.writing.fields import build_schema
@@ -77,6 +81,8 @@ __all__ = ["RETRY_SECONDS", "index_typesense"]
 
 #: How long a batch is retried while the cluster cannot take it (a leader is elected in about 10 s).
 RETRY_SECONDS = 60.0
+#: What Typesense says of a write it cannot take yet.
+_TRANSIENT = re.compile(r"not ready|lagging|leader|raft|timed? ?out|unavailable", re.IGNORECASE)
 #: Bytes of a statistics document's data.
 CHUNK_BYTES = 1 << 20
 #: Seconds a run's hold on the archive lasts after its last renewal (a killed run's lapses then).
@@ -85,12 +91,29 @@ LEASE_SECONDS = 120.0
 LOCK_SUFFIX = "__lock"
 
 
+_HOST = socket.gethostname()
+
+
+def _dead_here(held: dict[str, Any]) -> bool:
+    """Whether a lock was taken by a process of this machine that is gone (killed)."""
+    if held.get("host") != _HOST or not isinstance(held.get("pid"), int):
+        return False
+    try:
+        os.kill(held["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 class _RunLease:
     """The right to write the target's archive, held by one run at a time:
     the document ``lock`` of the collection ``<collection>__lock``, created
     by the run (Typesense refuses to create a document that exists), renewed
     while it writes and removed at its end. A killed run leaves it: it lapses
-    :data:`LEASE_SECONDS` after its last renewal, and the next run takes it."""
+    :data:`LEASE_SECONDS` after its last renewal, or at once for a run of
+    this machine whose process is gone, and the next run takes it."""
 
     def __init__(self, connection: Connection, run: str) -> None:
         self.connection = connection
@@ -100,7 +123,7 @@ class _RunLease:
 
     def _document(self) -> dict[str, Any]:
         until = time.time() + LEASE_SECONDS
-        return {"id": "lock", "kind": "lock", "run": self.run, "until": until, "pid": os.getpid()}
+        return {"id": "lock", "kind": "lock", "run": self.run, "until": until, "pid": os.getpid(), "host": _HOST}
 
     def __enter__(self) -> _RunLease:
         connection, client = self.connection, self.connection.client
@@ -113,7 +136,7 @@ class _RunLease:
         answer = connection.call("take the lock", lambda: handle.import_([self._document()], {"action": "create"}))
         if not answer[0].get("success"):
             held = connection.retrieve("lock", self.name)
-            if float(held.get("until", 0)) > time.time():
+            if float(held.get("until", 0)) > time.time() and not _dead_here(held):
                 until = datetime.fromtimestamp(float(held["until"]), UTC).astimezone()
                 raise IndexLockedError(
                     f"another clipsearch index run is writing to {connection.target} "
@@ -143,13 +166,14 @@ class _RunLease:
 
 
 def _retried(what: str, request: Callable[[], Any]) -> Any:
-    """``request()``, tried again for :data:`RETRY_SECONDS` while the cluster is unavailable."""
+    """``request()``, tried again for :data:`RETRY_SECONDS` while the cluster
+    is unavailable (:class:`TransientError`); other failures at once."""
     deadline = time.monotonic() + RETRY_SECONDS
     while True:
         try:
             return request()
-        except BackendUnavailableError as exc:
-            if "API key" in str(exc) or time.monotonic() > deadline:
+        except TransientError as exc:
+            if time.monotonic() > deadline:
                 raise BackendUnavailableError(f"{exc} (retried for {RETRY_SECONDS:.0f} s while {what})") from None
             time.sleep(1.0)
 
@@ -176,11 +200,11 @@ class _Collection:
                 "write documents", lambda: handle.documents.import_(documents, {"action": "upsert"})
             )
             refused = [a for a in answers if not a.get("success")]
-            if refused:  # a node not ready (a leader being elected) refuses them too: tried again
-                raise BackendUnavailableError(
-                    f"Typesense at {self.connection.target} refused {len(refused)} documents: "
-                    f"{refused[0].get('error', refused[0])}"
-                )
+            if refused:
+                error = str(refused[0].get("error", refused[0]))
+                # A node without a leader refuses them all for a while: tried again; anything else is final.
+                kind = TransientError if _TRANSIENT.search(error) else BackendUnavailableError
+                raise kind(f"Typesense at {self.connection.target} refused {len(refused)} documents: {error}")
 
         _retried("writing documents", send)
 
@@ -242,7 +266,7 @@ def _meta(connection: Connection, physical: str) -> dict[str, Any]:
 def _manifest(connection: Connection, physical: str) -> dict[str, tuple[str, str]]:
     """``id -> (sha256, absolute path)`` of every clipping in the collection."""
     return {
-        str(doc["id"]): (str(doc.get("sha", "")), str(doc.get("location", "")))
+        str(doc["id"]): (str(doc.get("sha", "")), restored(str(doc.get("location", ""))))
         for doc in connection.export({"include_fields": "id,sha,location"}, physical)
     }
 
@@ -255,9 +279,10 @@ def _documents(batch: AnalysedBatch, schema: Any, first_seq: int) -> list[dict[s
         lengths: dict[str, float] = {}
         for fieldname, stored, length, column in perdoc:
             if fieldname in ("title", "lead", "body", "path", "source") and stored is not None:
-                doc[fieldname] = stored
+                doc[fieldname] = storable(stored)
             if fieldname == "manifest":
-                doc["id"], doc["sha"], doc["location"] = read_manifest_entry(column)
+                doc["id"], doc["sha"], location = read_manifest_entry(column)
+                doc["location"] = storable(location)
             elif fieldname == "day":
                 doc["day"] = int(column)
             elif fieldname == "source_key":
@@ -397,7 +422,7 @@ def index_typesense(
     files = find_clipping_files(given, report)
     connection = Connection(target)
     run = uuid.uuid4().hex
-    with _RunLease(connection, run) as lease:
+    with _RunLease(connection, run) as lease, _workers_die_with_this_process():
         physical = _retried("reading the collection", connection.physical)
         _drop_orphans(connection, physical)
         old: str | None = None

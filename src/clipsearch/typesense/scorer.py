@@ -55,6 +55,7 @@ class CandidateScorer(PlanEvaluator):
                 places.append(positions)
         self._postings = postings
         self._scores: dict[tuple[str, str], tuple[Ids, Scores]] = {}
+        self._places: dict[tuple[str, str], dict[int, frozenset[int]]] = {}
 
     def live(self) -> Ids:
         return np.arange(self.total, dtype=np.int64)
@@ -96,8 +97,13 @@ class CandidateScorer(PlanEvaluator):
         return out
 
     def _positions(self, field: str, text: str) -> dict[int, frozenset[int]]:
-        docs, _weights, places = self._postings.get((field, text), ([], [], []))
-        return {d: frozenset(p) for d, p in zip(docs, places, strict=True)}
+        """Each candidate's positions of a term (made once per term)."""
+        key = (field, text)
+        found = self._places.get(key)
+        if found is None:
+            docs, _weights, places = self._postings.get(key, ([], [], []))
+            found = self._places[key] = {d: frozenset(p) for d, p in zip(docs, places, strict=True)}
+        return found
 
     def phrase_scores_at(self, field: str, words: list[str], docnums: Ids) -> Scores:
         """Whoosh's score of a phrase in each of ``docnums``: the sum of its
