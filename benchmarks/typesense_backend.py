@@ -35,13 +35,17 @@ timings aside):
    queries whose top 10 is the same list in the same order, whose totals are
    equal, and whose facets are equal (facet queries). Split by the path the
    Typesense archive took: ``full`` (Typesense counted at most
-   ``FULL_CANDIDATES`` matches of the filter: all were exported and scored) or
-   ``proxy`` (more: only Typesense's best ``PROXY_CANDIDATES`` were scored).
+   ``FULL_CANDIDATES`` matches of the filter, or of a phrase's words at most
+   ``FULL_PHRASE_CANDIDATES`` where the archive has it: all were exported and
+   scored) or ``proxy`` (more: only Typesense's best ``PROXY_CANDIDATES`` were
+   scored).
    The path is read by a subclass of ``TypesenseArchive`` that notes which of
    its two candidate methods ran (nothing else changed).
 6. ``--thresholds 2000,5000,10000``: the comparison and the in-process timing
    again with ``clipsearch.typesense.archive.FULL_CANDIDATES`` set to each
-   value in this process (the module attribute the archive reads per query).
+   value in this process (the module attribute the archive reads per query),
+   Typesense alone: the Whoosh answers of the first pass are the reference
+   (asked again, they would come from the index's result cache).
 7. Through ``clipsearch serve --workers 2`` (a server per backend, as
    ``tests/servers.py``'s ``running()`` starts them), from one keep-alive HTTP
    client: ``GET /api/search`` with the same queries (``limit=10``,
