@@ -213,11 +213,14 @@ def serve(location: ArchiveLocation, sock: socket.socket, workers: int = 1) -> N
 
     class Supervisor(Multiprocess):
         def keep_subprocess_alive(self) -> None:
-            for process in self.processes:
-                if not self.should_exit.is_set() and not process.process.is_alive():
-                    code = process.process.exitcode
-                    logger.warning(f"clipsearch serve: worker {process.pid} died (exit {code}); starting another")
+            # Said of every worker uvicorn replaces, after the fact: one that
+            # dies while uvicorn looks at it is replaced without a first look.
+            before = list(self.processes)
             super().keep_subprocess_alive()
+            for old, new in zip(before, self.processes, strict=False):
+                if new is not old:
+                    code = old.process.exitcode
+                    logger.warning(f"clipsearch serve: worker {old.pid} died (exit {code}); starting another")
 
     from clipsearch.typesense.connection import API_KEY_VARIABLE, TypesenseTarget
 
