@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from clipsearch.text.fold import fold
 from clipsearch.text.normalize import normalize
-from clipsearch.text.zones import ZONE_BOOSTS, analyse_syllables, common_syllables, join_zones, paragraphs
+from clipsearch.text.zones import ZONE_BOOSTS, common_syllables, join_zones, paragraphs, syllable_columns
 from clipsearch.writing.fields import ExactTokenizer, PairTokenizer, SyllableTokenizer, WordTokenizer, build_schema
 
 
@@ -89,7 +89,7 @@ def test_exact_tokens_only_where_diacritics() -> None:
 
 def test_one_analysis_serves_all_fields() -> None:
     value = join_zones("Văn phòng cấp ủy", "", "Nhân dân yêu hòa bình.")
-    assert analyse_syllables(value) is analyse_syllables(value)
+    assert syllable_columns(value) is syllable_columns(value)
 
 
 # ---------------------------------------------------------------------------

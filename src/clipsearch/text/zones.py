@@ -13,16 +13,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import repeat
+from typing import NamedTuple
 
 from clipsearch.text.fold import fold, fold_syllable
 from clipsearch.text.normalize import normalize
 from clipsearch.text.segmenter import get_segmenter
-from clipsearch.text.syllables import syllable_form, syllables
+from clipsearch.text.syllables import syllable_form, syllable_spans
 
 __all__ = [
     "ZONE_MARK",
     "ZONE_BOOSTS",
     "PARAGRAPH_GAP",
+    "SyllableColumns",
     "SyllableRow",
     "WordRow",
     "analyse_syllables",
@@ -34,6 +37,7 @@ __all__ = [
     "join_zones",
     "pair_term",
     "paragraphs",
+    "syllable_columns",
 ]
 
 #: Separates the zones of a field value; a private-use character that no
@@ -80,20 +84,49 @@ def _zones(value: str) -> list[tuple[int, int, str]]:
     return result
 
 
+class SyllableColumns(NamedTuple):
+    """The syllables of a field value as columns, one item per syllable in
+    text order (what :func:`analyse_syllables` gives row by row)."""
+
+    zones: tuple[int, ...]
+    positions: tuple[int, ...]
+    folded: tuple[str, ...]
+    exact: tuple[str, ...]
+    #: offsets into the value
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+
 @lru_cache(maxsize=8)
-def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
+def syllable_columns(value: str) -> SyllableColumns:
     """The syllables of a field value, offsets into the value (cached: the
-    ``text`` and ``exact`` fields share one analysis)."""
-    rows: list[SyllableRow] = []
+    ``text``, ``exact`` and ``pairs`` fields and the MinHash signature share
+    one analysis). Each paragraph is split at once
+    (:func:`~clipsearch.text.syllables.syllable_spans`), and each syllable
+    is folded through a cache: no per-syllable Python code."""
+    zones: list[int] = []
+    positions: list[int] = []
+    exact: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
     pos = 0
     for zone, zone_offset, zone_text in _zones(value):
         for offset, paragraph in paragraphs(zone_text):
-            base = zone_offset + offset
-            for syl in syllables(normalize(paragraph)):
-                rows.append((zone, pos, fold_syllable(syl.text), syl.text, base + syl.start, base + syl.end))
-                pos += 1
-            pos += PARAGRAPH_GAP
-    return tuple(rows)
+            forms, form_starts, form_ends = syllable_spans(normalize(paragraph), zone_offset + offset)
+            count = len(forms)
+            zones.extend(repeat(zone, count))
+            positions.extend(range(pos, pos + count))
+            exact += forms
+            starts += form_starts
+            ends += form_ends
+            pos += count + PARAGRAPH_GAP
+    folded = tuple(map(fold_syllable, exact))
+    return SyllableColumns(tuple(zones), tuple(positions), folded, tuple(exact), tuple(starts), tuple(ends))
+
+
+def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
+    """The syllables of a field value, offsets into the value, as rows."""
+    return tuple(zip(*syllable_columns(value), strict=True))
 
 
 def one_case(syllables: Iterable[str]) -> bool:
@@ -173,6 +206,6 @@ def common_syllables(values: Iterable[str], count: int) -> frozenset[str]:
     values as :func:`join_zones` makes them); ties go to the alphabetically first."""
     frequency: Counter[str] = Counter()
     for value in values:
-        frequency.update({row[2] for row in analyse_syllables(value)})
+        frequency.update(set(syllable_columns(value).folded))
     ranked = sorted(frequency.items(), key=lambda item: (-item[1], item[0]))
     return frozenset(syllable for syllable, _n in ranked[:count])

@@ -49,6 +49,7 @@ from clipsearch.text.zones import (
     analyse_words,
     known_words,
     pair_term,
+    syllable_columns,
 )
 
 __all__ = [
@@ -125,7 +126,8 @@ class SyllableTokenizer(_ZonedTokenizer):
 
     def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
         boosts = self.boosts + (self.boosts[-1],) * 4
-        return [(folded, pos, boosts[zone]) for zone, pos, folded, _exact, _start, _end in analyse_syllables(value)]
+        columns = syllable_columns(value)
+        return list(zip(columns.folded, columns.positions, map(boosts.__getitem__, columns.zones), strict=True))
 
 
 class ExactTokenizer(_ZonedTokenizer):
