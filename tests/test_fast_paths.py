@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clipsearch.codec.formats import IntFrequency, Presence, TokenColumns, VarintPositions
+from clipsearch.codec.varints import encode_varints, vectorised_encode
 from clipsearch.text import normalize as normalize_module
 from clipsearch.text.fold import fold
 from clipsearch.text.normalize import normalize, normalize_tone_placement
@@ -22,6 +26,17 @@ from clipsearch.text.zones import (
     join_zones,
     paragraphs,
     syllable_columns,
+)
+from clipsearch.writing import arrays
+from clipsearch.writing.arrays import AnalysedBatch, FieldPostings, analyse_documents
+from clipsearch.writing.fields import (
+    ExactTokenizer,
+    ExactWordTokenizer,
+    PairTokenizer,
+    SyllableTokenizer,
+    WordTokenizer,
+    _ZonedTokenizer,
+    build_schema,
 )
 
 from .test_text import LETTERS, PLACEMENT_PAIRS, UNITS
@@ -37,6 +52,8 @@ MORE_UNITS = st.one_of(
 )
 TEXT = st.lists(MORE_UNITS, max_size=60).map("".join)
 ZONES = st.tuples(TEXT, TEXT, TEXT).map(lambda zones: join_zones(*zones))
+# Words pyvi's model and dictionary join.
+SENTENCE_WORDS = ["Văn phòng", "cấp ủy", "nhân dân", "Hà Nội", "cơ thể", "HỌC SINH", "học sinh", "thành phố", "Texas"]
 
 # The syllable pattern as the straightforward code matched it, one match at a time.
 _SYLLABLE_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
@@ -102,3 +119,152 @@ def test_tone_placement_is_the_regular_expression_everywhere(text: str) -> None:
 @given(TEXT)
 def test_translation_for_the_analysis_is_the_table(text: str) -> None:
     assert normalize_module._for_analysis(text) == text.translate(normalize_module._ANALYSIS_TABLE)
+
+
+# ---------------------------------------------------------------------------
+# Token columns and postings made by batch
+
+
+@settings(max_examples=200, deadline=None)
+@given(ZONES, st.sets(st.sampled_from(["van", "phong", "cap", "uy", "hoa", "binh", "a", "1", "tp", "hcm"])))
+def test_token_columns_are_the_tokenizers_rows(value: str, common: set[str]) -> None:
+    for tokenizer in (SyllableTokenizer(), ExactTokenizer(), PairTokenizer(common), SyllableTokenizer((1.0,))):
+        columns = tokenizer.columns(value)
+        reference = _ZonedTokenizer.columns(tokenizer, value)  # made of the rows, token by token
+        assert [list(column) for column in columns] == [list(column) for column in reference]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from([w for pair in PLACEMENT_PAIRS for w in pair] + SENTENCE_WORDS), max_size=30))
+def test_word_columns_are_the_tokenizers_rows(words: list[str]) -> None:
+    value = join_zones(" ".join(words[:5]), "", " ".join(words[5:]))
+    for tokenizer in (WordTokenizer(), ExactWordTokenizer()):
+        columns = tokenizer.columns(value)
+        assert [list(column) for column in columns] == [
+            list(column) for column in _ZonedTokenizer.columns(tokenizer, value)
+        ]
+
+
+def _postings_of(postings: FieldPostings) -> list[tuple[int, str, float, bytes]]:
+    """``(document, term, weight, value)`` of every posting, sorted."""
+    terms = list(postings.vocabulary)
+    values: list[bytes] = []
+    if postings.keep_values:
+        at = 0
+        for size in postings.sizes:
+            values.append(bytes(postings.data[at : at + size]))
+            at += size
+    else:
+        values = [b""] * len(postings)
+    return sorted(
+        zip(postings.docs, [terms[t] for t in postings.term_ids], postings.weights, values, strict=True),
+        key=lambda p: (p[0], p[1]),
+    )
+
+
+class _Columns:
+    """An analyzer whose only analysis is given columns (by value)."""
+
+    def __init__(self, columns: dict[str, TokenColumns]) -> None:
+        self.by_value = columns
+
+    def columns(self, value: str) -> TokenColumns:
+        return self.by_value[value]
+
+
+@st.composite
+def _token_columns(draw: st.DrawFn) -> TokenColumns:
+    texts = draw(st.lists(st.sampled_from(["a", "b", "van", "phòng", "x y", "ă", "0", "long" * 20]), max_size=40))
+    gaps = draw(
+        st.lists(st.sampled_from([1, 1, 1, 2, 6, 127, 128, 300, 20000]), min_size=len(texts), max_size=len(texts))
+    )
+    boosts = draw(st.sampled_from([(3.0, 2.0, 1.0), (1.0,), (0.5, 1.5, 0.1), (2.0, 0.3)]))
+    zones = sorted(draw(st.lists(st.integers(0, len(boosts) + 3), min_size=len(texts), max_size=len(texts))))
+    positions = [sum(gaps[: k + 1]) - 1 for k in range(len(texts))]
+    return TokenColumns(texts, positions, zones, boosts + (boosts[-1],) * 4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_token_columns(), min_size=1, max_size=8),
+    st.sampled_from([1.0, 2.0, 0.25, 1.7]),
+    st.lists(st.sampled_from([1.0, 1.0, 2.0, 0.5, 1.3]), min_size=8, max_size=8),
+)
+def test_batch_postings_are_word_values_document_by_document(
+    batch: list[TokenColumns], field_boost: float, doc_boosts: list[float]
+) -> None:
+    values = {f"v{k}": columns for k, columns in enumerate(batch)}
+    analyzer = _Columns(values)
+    docnums = [3 * k + 1 for k in range(len(batch))]
+    for fmt in (
+        VarintPositions(field_boost=field_boost),
+        IntFrequency(field_boost=field_boost),
+        Presence(field_boost=field_boost),
+    ):
+        keep_values = isinstance(fmt, VarintPositions)
+        reference = FieldPostings(keep_values)
+        lengths = []
+        for docnum, value, boost in zip(docnums, values, doc_boosts, strict=False):
+            lengths.append(reference.add(docnum, fmt.word_values(value, analyzer), boost))
+        fast = FieldPostings(keep_values)
+        fast.add_batch(fmt.batch_postings(docnums, batch, doc_boosts[: len(batch)]))
+        assert _postings_of(fast) == _postings_of(reference)
+        assert [fmt.field_length(columns) for columns in batch] == lengths
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 300), st.integers(0, 1 << 62)), max_size=50))
+def test_varints_encoded_at_once_are_those_encoded_one_list_at_a_time(values: list[int]) -> None:
+    data, sizes = vectorised_encode(np.asarray(values, dtype=np.int64))
+    assert data.tobytes() == encode_varints(values)
+    assert sizes.tolist() == [len(encode_varints([v])) for v in values]
+
+
+def _reference_analysis(schema: Any, documents: list[dict[str, Any]]) -> AnalysedBatch:
+    """``analyse_documents`` document by document, through the formats' ``word_values``."""
+    batch = AnalysedBatch()
+    for docnum, fields in enumerate(documents):
+        perdoc = []
+        for fieldname in sorted(name for name in fields if not name.startswith("_")):
+            value = fields[fieldname]
+            fieldobj = schema[fieldname]
+            length = 0
+            if fieldobj.indexed:
+                postings = batch.postings.setdefault(fieldname, FieldPostings.of(fieldobj))
+                freqs = postings.add(docnum, fieldobj.format.word_values(value, fieldobj.analyzer, mode="index"))
+                length = freqs if fieldobj.scorable else 0
+            column = fieldobj.to_column_value(value) if fieldobj.column_type else None
+            perdoc.append((fieldname, value if fieldobj.stored else None, length, column))
+        batch.documents.append(perdoc)
+    return batch
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(TEXT, TEXT, st.sampled_from(SENTENCE_WORDS)), min_size=1, max_size=6), st.booleans())
+def test_documents_analysed_by_batch_are_those_analysed_one_by_one(
+    clippings: list[tuple[str, str, str]], some_by_word_values: bool
+) -> None:
+    schema = build_schema(["van", "phong", "cap", "uy", "hoa", "binh", "a"])
+    documents = [
+        {
+            "id": f"c{k}",
+            "title": title,
+            "text": join_zones(title, "", body + " " + word),
+            "pairs": join_zones(title, "", body),
+        }
+        for k, (title, body, word) in enumerate(clippings)
+    ]
+    if some_by_word_values:  # a field's postings made now by batch, now document by document
+        real = arrays.token_columns
+        by_batch = lambda value, analyzer, kwargs: real(value, analyzer, kwargs) if len(value) % 2 else None  # noqa: E731
+        arrays.token_columns = by_batch
+    try:
+        fast = analyse_documents(schema, documents)
+    finally:
+        if some_by_word_values:
+            arrays.token_columns = real
+    reference = _reference_analysis(schema, documents)
+    assert fast.documents == reference.documents
+    assert sorted(fast.postings) == sorted(reference.postings)
+    for name in reference.postings:
+        assert _postings_of(fast.postings[name]) == _postings_of(reference.postings[name])

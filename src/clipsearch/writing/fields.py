@@ -32,19 +32,22 @@ on first use.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress
+from operator import and_, eq, itemgetter, ne
 from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
-from clipsearch.codec.formats import IntFrequency, Presence, VarintPositions
+from clipsearch.codec.formats import IntFrequency, Presence, TokenColumns, VarintPositions
 from clipsearch.reprints.minhash import signature
 from clipsearch.schema import EXACT_WORDS_FIELD
 from clipsearch.text.zones import (
     ZONE_BOOSTS,
     ZONE_MARK,
     SyllableRow,
+    WordRow,
     analyse_syllables,
     analyse_words,
     known_words,
@@ -83,11 +86,19 @@ class _ZonedTokenizer(Tokenizer):
     def rows(self, value: str) -> Iterator[TokenRow]:
         raise NotImplementedError
 
-    def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
-        """``(text, position, boost)`` of each token, what the posting formats
-        of :mod:`clipsearch.codec.formats` read instead of Whoosh ``Token`` objects."""
-        boosts = self.boosts + (self.boosts[-1],) * 4
-        return [(text, pos, boosts[zone]) for text, zone, pos, _start, _end in self.rows(value)]
+    def zone_boosts(self) -> tuple[float, ...]:
+        """The boosts padded with the last one, so any zone number indexes them."""
+        return self.boosts + (self.boosts[-1],) * 4
+
+    def columns(self, value: str) -> TokenColumns:
+        """The tokens as columns, what the posting formats of
+        :mod:`clipsearch.codec.formats` read instead of Whoosh ``Token``
+        objects. Made of :meth:`rows` here; the tokenizers below make them
+        from the analysis's columns directly."""
+        rows = list(self.rows(value))
+        return TokenColumns(
+            [row[0] for row in rows], [row[2] for row in rows], [row[1] for row in rows], self.zone_boosts()
+        )
 
     def __call__(
         self,
@@ -102,8 +113,7 @@ class _ZonedTokenizer(Tokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        # boosts padded with the last one, so any zone number indexes it
-        boosts = self.boosts + (self.boosts[-1],) * 4
+        boosts = self.zone_boosts()
         for text, zone, pos, start, end in self.rows(value):
             token.text = text
             token.boost = boosts[zone]
@@ -124,10 +134,9 @@ class SyllableTokenizer(_ZonedTokenizer):
         for zone, pos, folded, _exact, start, end in analyse_syllables(value):
             yield folded, zone, pos, start, end
 
-    def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
-        boosts = self.boosts + (self.boosts[-1],) * 4
-        columns = syllable_columns(value)
-        return list(zip(columns.folded, columns.positions, map(boosts.__getitem__, columns.zones), strict=True))
+    def columns(self, value: str) -> TokenColumns:
+        syllables = syllable_columns(value)
+        return TokenColumns(syllables.folded, syllables.positions, syllables.zones, self.zone_boosts())
 
 
 class ExactTokenizer(_ZonedTokenizer):
@@ -138,13 +147,15 @@ class ExactTokenizer(_ZonedTokenizer):
             if exact != folded:
                 yield exact, zone, pos, start, end
 
-    def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
-        boosts = self.boosts + (self.boosts[-1],) * 4
-        return [
-            (exact, pos, boosts[zone])
-            for zone, pos, folded, exact, _start, _end in analyse_syllables(value)
-            if exact != folded
-        ]
+    def columns(self, value: str) -> TokenColumns:
+        syllables = syllable_columns(value)
+        kept = list(map(ne, syllables.exact, syllables.folded))
+        return TokenColumns(
+            list(compress(syllables.exact, kept)),
+            list(compress(syllables.positions, kept)),
+            list(compress(syllables.zones, kept)),
+            self.zone_boosts(),
+        )
 
 
 class WordTokenizer(_ZonedTokenizer):
@@ -154,6 +165,9 @@ class WordTokenizer(_ZonedTokenizer):
         for i, (zone, word, start, end) in enumerate(analyse_words(value)):
             yield word, zone, i, start, end
 
+    def columns(self, value: str) -> TokenColumns:
+        return _word_columns(analyse_words(value), self.zone_boosts())
+
 
 class ExactWordTokenizer(_ZonedTokenizer):
     """Words as written, with diacritics (:func:`~clipsearch.text.zones.known_words`)."""
@@ -161,6 +175,9 @@ class ExactWordTokenizer(_ZonedTokenizer):
     def rows(self, value: str) -> Iterator[TokenRow]:
         for i, (zone, word, start, end) in enumerate(known_words(value)):
             yield word, zone, i, start, end
+
+    def columns(self, value: str) -> TokenColumns:
+        return _word_columns(known_words(value), self.zone_boosts())
 
 
 class PairTokenizer(_ZonedTokenizer):
@@ -186,6 +203,24 @@ class PairTokenizer(_ZonedTokenizer):
             if previous is not None and previous[1] + 1 == row[1] and previous[2] in common and row[2] in common:
                 yield pair_term(previous[2], row[2]), previous[0], previous[1], previous[4], row[5]
             previous = row
+
+    def columns(self, value: str) -> TokenColumns:
+        syllables = syllable_columns(value)
+        folded, positions = syllables.folded, syllables.positions
+        common = list(map(self.common.__contains__, folded))
+        # pair k: syllables k and k + 1, both common, at consecutive positions
+        kept = list(map(and_, map(and_, common[:-1], common[1:]), map(eq, positions[1:], map((1).__add__, positions))))
+        return TokenColumns(
+            list(map(pair_term, compress(folded[:-1], kept), compress(folded[1:], kept))),
+            list(compress(positions, kept)),
+            list(compress(syllables.zones, kept)),
+            self.zone_boosts(),
+        )
+
+
+def _word_columns(words: Sequence[WordRow], boosts: tuple[float, ...]) -> TokenColumns:
+    """The columns of words ``(zone, word, start, end)``, numbered from 0."""
+    return TokenColumns(list(map(itemgetter(1), words)), range(len(words)), list(map(itemgetter(0), words)), boosts)
 
 
 class SignatureColumn(COLUMN):
