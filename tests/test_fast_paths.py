@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from typing import Any
 
 import numpy as np
@@ -15,10 +16,12 @@ from hypothesis import strategies as st
 
 from clipsearch.codec.formats import IntFrequency, Presence, TokenColumns, VarintPositions
 from clipsearch.codec.varints import encode_varints, vectorised_encode
+from clipsearch.reprints import minhash
+from clipsearch.reprints.minhash import signature, zones_signature
 from clipsearch.text import normalize as normalize_module
 from clipsearch.text.fold import fold
 from clipsearch.text.normalize import normalize, normalize_tone_placement
-from clipsearch.text.syllables import Syllable, syllable_form, syllable_spans, syllables
+from clipsearch.text.syllables import Syllable, syllable_form, syllable_forms, syllable_spans, syllables
 from clipsearch.text.zones import (
     PARAGRAPH_GAP,
     ZONE_MARK,
@@ -33,6 +36,7 @@ from clipsearch.writing.fields import (
     ExactTokenizer,
     ExactWordTokenizer,
     PairTokenizer,
+    SignatureColumn,
     SyllableTokenizer,
     WordTokenizer,
     _ZonedTokenizer,
@@ -46,6 +50,7 @@ from .test_text import LETTERS, PLACEMENT_PAIRS, UNITS
 MORE_UNITS = st.one_of(
     UNITS,
     st.sampled_from(["Ð", "ð", "Ɖ", "ɖ", "\f", "\v", "\x1c", "\x1f", "\x85", ZONE_MARK, "\n\n", "\u0301", "😀"]),
+    st.sampled_from(["\u2028", "\u3000", "\u1160", "q", "Q", "\u0323\u0301", " \u0301", "\u00a0\u0300"]),
     st.sampled_from([w.upper() for pair in PLACEMENT_PAIRS for w in pair]),
     st.text(alphabet="aăâbcdđeêghikloôơpqrstuưvxy0123456789", min_size=30, max_size=300),  # very long tokens
     st.sampled_from([ch for ch, _ in LETTERS]).map(lambda ch: ch * 50),
@@ -268,3 +273,30 @@ def test_documents_analysed_by_batch_are_those_analysed_one_by_one(
     assert sorted(fast.postings) == sorted(reference.postings)
     for name in reference.postings:
         assert _postings_of(fast.postings[name]) == _postings_of(reference.postings[name])
+
+
+# ---------------------------------------------------------------------------
+# MinHash signatures from the shared analysis
+
+
+def _reference_signature(title: str, lead: str, body: str) -> bytes:
+    """The signature as it was computed on its own: the text split at
+    whitespace, each token's syllables normalised, folded and hashed."""
+    text = f"{title}\n{lead}\n{body}"
+    ids = [zlib.crc32(fold(s).encode("utf-8")) for token in text.split() for s in syllable_forms(token)]
+    array = np.asarray(ids or [0], dtype=np.uint64)
+    shingles = minhash._shingle_hashes(array, minhash.SHINGLE_SYLLABLES)
+    with np.errstate(over="ignore"):
+        values = (shingles[:, None] * minhash._A + minhash._B) >> np.uint64(32)
+    return values.min(axis=0).astype("<u2").tobytes()
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT, TEXT, TEXT)
+def test_signatures_from_the_shared_analysis_are_those_of_the_text_alone(title: str, lead: str, body: str) -> None:
+    expected = _reference_signature(title, lead, body)
+    assert signature(title, lead, body) == expected
+    if ZONE_MARK not in title + lead + body:
+        assert SignatureColumn().to_column_value(join_zones(title, lead, body)) == expected
+    # a fourth zone does not count
+    assert zones_signature(join_zones(title, lead, body) + ZONE_MARK + "thêm vào") == expected

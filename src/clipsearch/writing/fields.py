@@ -41,11 +41,10 @@ from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
 from clipsearch.codec.formats import IntFrequency, Presence, TokenColumns, VarintPositions
-from clipsearch.reprints.minhash import signature
+from clipsearch.reprints.minhash import zones_signature
 from clipsearch.schema import EXACT_WORDS_FIELD
 from clipsearch.text.zones import (
     ZONE_BOOSTS,
-    ZONE_MARK,
     SyllableRow,
     WordRow,
     analyse_syllables,
@@ -232,8 +231,7 @@ class SignatureColumn(COLUMN):
     def to_column_value(self, value: Any) -> bytes:
         if isinstance(value, bytes):  # already a signature
             return value
-        title, lead, body = [*value.split(ZONE_MARK), "", "", ""][:3]
-        return signature(title, lead, body)
+        return zones_signature(value)
 
 
 def build_schema(common: Iterable[str] = (), *, exact_words: bool = True, body_z: bool = False) -> Any:
