@@ -19,14 +19,20 @@ from clipsearch.codec.varints import encode_varints, vectorised_encode
 from clipsearch.reprints import minhash
 from clipsearch.reprints.minhash import signature, zones_signature
 from clipsearch.text import normalize as normalize_module
+from clipsearch.text import zones
 from clipsearch.text.fold import fold
 from clipsearch.text.normalize import normalize, normalize_tone_placement
+from clipsearch.text.segmenter import get_segmenter
 from clipsearch.text.syllables import Syllable, syllable_form, syllable_forms, syllable_spans, syllables
 from clipsearch.text.zones import (
     PARAGRAPH_GAP,
     ZONE_MARK,
     analyse_syllables,
+    analyse_words,
+    exact_word,
     join_zones,
+    known_words,
+    one_case,
     paragraphs,
     syllable_columns,
 )
@@ -300,3 +306,41 @@ def test_signatures_from_the_shared_analysis_are_those_of_the_text_alone(title: 
         assert SignatureColumn().to_column_value(join_zones(title, lead, body)) == expected
     # a fourth zone does not count
     assert zones_signature(join_zones(title, lead, body) + ZONE_MARK + "thêm vào") == expected
+
+
+# ---------------------------------------------------------------------------
+# Words' forms, cached
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([ch for ch, _ in LETTERS] + ["Hà", "NỘI", "01", "2014", "Texas", "Đ"]), max_size=4))
+def test_word_forms_are_those_made_word_by_word(syllables: list[str]) -> None:
+    word = tuple(syllables)
+    expected = (fold("_".join(syllable_form(s) for s in word)), exact_word(word), one_case(word))
+    assert zones._word_forms(word) == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from([w for pair in PLACEMENT_PAIRS for w in pair] + SENTENCE_WORDS), max_size=30))
+def test_word_analysis_is_the_model_s_words_one_by_one(words: list[str]) -> None:
+    value = join_zones(" ".join(words[:4]).upper(), " ".join(words[4:8]), " ".join(words[8:]))
+    expected_words, expected_known = [], []
+    segmenter = get_segmenter()
+    offset = 0
+    for zone, zone_text in enumerate(value.split(ZONE_MARK)):
+        for start, paragraph in paragraphs(zone_text):
+            base = offset + start
+            norm = normalize(paragraph)
+            found, runs = segmenter.words_and_known(zones._for_the_model(norm.text))
+            for seg in found:
+                s, e = norm.span(seg.start, seg.end)
+                folded = fold("_".join(syllable_form(x) for x in seg.syllables))
+                expected_words.append((zone, folded, base + s, base + e))
+            joined = (seg for seg in found if one_case(seg.syllables))
+            for (a, b), sylls in {(seg.start, seg.end): seg.syllables for seg in (*joined, *runs)}.items():
+                if exact_word(sylls) is not None:
+                    s, e = norm.span(a, b)
+                    expected_known.append((zone, exact_word(sylls), base + s, base + e))
+        offset += len(zone_text) + len(ZONE_MARK)
+    assert analyse_words(value) == tuple(expected_words)
+    assert known_words(value) == tuple(expected_known)

@@ -156,6 +156,16 @@ def _for_the_model(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
+def _word_forms(syllables: tuple[str, ...]) -> tuple[str, str | None, bool]:
+    """A word's ``words`` term (folded), its ``exact_words`` term
+    (:func:`exact_word`) and whether it is written in one case
+    (:func:`one_case`), from its syllables (cached: news text repeats its words)."""
+    exact = "_".join(syllable_form(s) for s in syllables)
+    folded = fold(exact)
+    return folded, exact if folded != exact else None, one_case(syllables)
+
+
 @lru_cache(maxsize=8)
 def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]]:
     """pyvi's words of a field value (folded), and its words as typed:
@@ -169,14 +179,16 @@ def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]
             base = zone_offset + offset
             norm = normalize(paragraph)
             found, runs = segmenter.words_and_known(_for_the_model(norm.text))
-            for seg in found:
+            forms = list(map(_word_forms, [seg.syllables for seg in found]))
+            spans: dict[tuple[int, int], tuple[str, ...]] = {}  # a word once
+            for seg, (folded, _exact, one) in zip(found, forms, strict=True):
                 start, end = norm.span(seg.start, seg.end)
-                word = fold("_".join(syllable_form(s) for s in seg.syllables))
-                words.append((zone, word, base + start, base + end))
-            joined = (seg for seg in found if one_case(seg.syllables))
-            spans = {(seg.start, seg.end): seg.syllables for seg in (*joined, *runs)}  # a word once
+                words.append((zone, folded, base + start, base + end))
+                if one:
+                    spans[seg.start, seg.end] = seg.syllables
+            spans.update({(seg.start, seg.end): seg.syllables for seg in runs})
             for (seg_start, seg_end), sylls in spans.items():
-                exact = exact_word(sylls)
+                exact = _word_forms(sylls)[1]
                 if exact is not None:
                     start, end = norm.span(seg_start, seg_end)
                     known.append((zone, exact, base + start, base + end))
