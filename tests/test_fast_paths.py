@@ -6,15 +6,23 @@ empty text and very long tokens."""
 from __future__ import annotations
 
 import re
+import tempfile
 import unicodedata
 import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh.fields import TEXT as TEXT_FIELD
+from whoosh.fields import Schema
+from whoosh.filedb.filestore import FileStorage
 
+from clipsearch.codec.compact import CompactCodec
 from clipsearch.codec.formats import IntFrequency, Presence, TokenColumns, VarintPositions
+from clipsearch.codec.layout import encode_joined_block, encode_small_blocks
+from clipsearch.codec.terminfo import encode_term_info, encode_whole_term_infos
 from clipsearch.codec.varints import encode_varints, vectorised_encode
 from clipsearch.reprints import minhash
 from clipsearch.reprints.minhash import signature, zones_signature
@@ -344,3 +352,159 @@ def test_word_analysis_is_the_model_s_words_one_by_one(words: list[str]) -> None
         offset += len(zone_text) + len(ZONE_MARK)
     assert analyse_words(value) == tuple(expected_words)
     assert known_words(value) == tuple(expected_known)
+
+
+# ---------------------------------------------------------------------------
+# Terms written together
+
+
+@st.composite
+def _terms(draw: st.DrawFn) -> list[tuple[list[int], list[float], list[int], list[bytes]]]:
+    """Terms of a field: each one's postings (ids, weights, field lengths, values)."""
+    terms = []
+    for _ in range(draw(st.integers(1, 25))):
+        count = draw(st.sampled_from([1, 1, 1, 2, 3, 7, 40, 600]))
+        ids = sorted(draw(st.sets(st.integers(0, 1 << 20), min_size=count, max_size=count)))
+        kind = draw(st.sampled_from(["one", "whole", "mixed", "huge"]))
+        weight = {"one": 1.0, "whole": 3.0, "mixed": 0.5, "huge": float(1 << 40)}[kind]
+        weights = [draw(st.sampled_from([1.0, 2.0, weight])) for _ in range(count)]
+        lengths = [draw(st.sampled_from([0, 1, 7, 300, 200000])) for _ in range(count)]
+        size = draw(st.sampled_from([0, 1, 3, 30, 70]))
+        values = [bytes([k % 7]) * size for k in range(count)]
+        terms.append((ids, weights, lengths, values))
+    return terms
+
+
+def _written(folder: Path, terms: list[Any], with_values: bool, together: bool) -> dict[str, bytes]:
+    schema = Schema(field=TEXT_FIELD())
+    schema["field"].format = VarintPositions() if with_values else Presence()
+    storage = FileStorage(str(folder))
+    codec = CompactCodec()
+    writer = codec.field_writer(storage, codec.new_segment(storage, "t"))
+    writer.start_field("field", schema["field"])
+    texts = [f"term{k:03d}".encode() for k in range(len(terms))]
+    if together:
+        flat = [posting for term in terms for posting in zip(*term, strict=True)]
+        ids, weights, lengths, values = zip(*flat, strict=True)
+        bounds = np.cumsum([0] + [len(term[0]) for term in terms])
+        sizes = np.asarray([len(v) for v in values]) if with_values else None
+        data = np.frombuffer(b"".join(values) if with_values else b"", dtype=np.uint8)
+        as_float32 = np.asarray(weights, dtype=np.float32)
+        writer.write_terms(texts, bounds, np.asarray(ids), as_float32, np.asarray(lengths), sizes, data)
+    else:
+        for text, (ids, weights, lengths, values) in zip(texts, terms, strict=True):
+            as_float32 = np.asarray(weights, dtype=np.float32).tolist()
+            sizes = [len(v) for v in values] if with_values else None
+            writer.write_term(text, ids, as_float32, lengths, sizes, b"".join(values) if with_values else b"")
+    writer.finish_field()
+    writer.close()
+    return {path.suffix: path.read_bytes() for path in folder.iterdir()}
+
+
+@settings(max_examples=80, deadline=None)
+@given(_terms(), st.booleans())
+def test_terms_written_together_are_those_written_one_by_one(terms: list[Any], with_values: bool) -> None:
+    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
+        assert _written(Path(one), terms, with_values, True) == _written(Path(two), terms, with_values, False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_terms(), st.sampled_from([0, 3]), st.booleans())
+def test_small_blocks_encoded_together_are_those_encoded_one_by_one(
+    terms: list[Any], compression: int, with_values: bool
+) -> None:
+    terms = [term for term in terms if len(term[0]) <= 600 and all(float(w).is_integer() for w in term[1])]
+    flat = [posting for term in terms for posting in zip(*term, strict=True)]
+    ids, weights, _lengths, values = zip(*flat, strict=True) if flat else ((), (), (), ())
+    low = [min(term[2]) % 256 for term in terms]
+    high = [max(term[2]) % 256 for term in terms]
+    top = [max(0.0, *term[1]) for term in terms]
+    fits, blocks, sizes = encode_small_blocks(
+        [len(term[0]) for term in terms],
+        np.asarray(ids, dtype=np.int64),
+        np.asarray(weights, dtype=np.float64),
+        np.asarray([len(v) for v in values], dtype=np.int64) if with_values else None,
+        np.frombuffer(b"".join(values) if with_values else b"", dtype=np.uint8),
+        [sum(map(len, term[3])) if with_values else 0 for term in terms],
+        min_length_byte=low,
+        max_length_byte=high,
+        max_weight=top,
+        compression=compression,
+    )
+    expected = [
+        encode_joined_block(
+            term[0],
+            term[1],
+            [len(v) for v in term[3]] if with_values else None,
+            b"".join(term[3]) if with_values else b"",
+            min_length_byte=a,
+            max_length_byte=b,
+            max_weight=m,
+            compression=compression,
+            last=True,
+        )
+        for term, a, b, m in zip(terms, low, high, top, strict=True)
+    ]
+    kept = [block for block, fit in zip(expected, fits, strict=True) if fit]
+    assert blocks.tobytes() == b"".join(kept)
+    assert sizes.tolist() == [len(block) for block in kept]
+    if not compression:
+        assert fits.all()
+
+
+@st.composite
+def _term_info(draw: st.DrawFn) -> dict[str, Any]:
+    """The fields of a term info of whole weights: inline (one document, a value or none) or not."""
+    inline = draw(st.booleans())
+    first = draw(st.integers(0, 1 << 30))
+    return {
+        "inline": inline,
+        "weight": float(draw(st.integers(0, 1 << 40))),
+        "doc_frequency": 1 if inline else draw(st.integers(2, 1 << 20)),
+        "low": draw(st.integers(0, 255)),
+        "high": draw(st.integers(0, 255)),
+        "top": float(draw(st.integers(0, 300))),
+        "first": first,
+        "last": first if inline else first + draw(st.integers(0, 1 << 20)),
+        "extent": (draw(st.integers(0, 1 << 40)), draw(st.integers(1, 1 << 30))),
+        "value": draw(st.binary(max_size=200)),
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_term_info(), max_size=30))
+def test_term_infos_encoded_together_are_those_encoded_one_by_one(infos: list[dict[str, Any]]) -> None:
+    def column(name: str) -> list[Any]:
+        return [info[name] for info in infos]
+
+    joined, sizes = encode_whole_term_infos(
+        column("weight"),
+        column("doc_frequency"),
+        column("low"),
+        column("high"),
+        column("top"),
+        column("first"),
+        column("last"),
+        (
+            np.asarray([e[0] for e in column("extent")], np.int64),
+            np.asarray([e[1] for e in column("extent")], np.int64),
+        ),
+        np.asarray(column("inline"), dtype=bool),
+        (np.frombuffer(b"".join(column("value")), dtype=np.uint8), [len(v) for v in column("value")]),
+    )
+    expected = [
+        encode_term_info(
+            info["weight"],
+            info["doc_frequency"],
+            info["low"],
+            info["high"],
+            info["top"],
+            info["first"],
+            info["last"],
+            extent=None if info["inline"] else info["extent"],
+            value=(info["value"] or None) if info["inline"] else None,
+        )
+        for info in infos
+    ]
+    assert joined.tobytes() == b"".join(expected)
+    assert sizes.tolist() == [len(info) for info in expected]

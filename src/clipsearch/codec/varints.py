@@ -13,12 +13,14 @@ numpy's set-up), and a whole buffer of them at once with numpy
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
     "decode_varints",
     "encode_varints",
+    "interleave",
+    "row_varints",
     "read_varint",
     "read_varints",
     "vectorised_encode",
@@ -66,6 +68,38 @@ def vectorised_encode(values: Any) -> tuple[Any, Any]:
         more = (sizes[live] > k + 1).astype(np.int64) << 7  # the high bit: another byte follows
         out[starts[live] + k] = ((values[live] >> (7 * k)) & 0x7F) | more
     return out, sizes
+
+
+def interleave(parts: Sequence[tuple[Any, Any]]) -> tuple[Any, Any]:
+    """Rows of bytes made of parts: each part is its rows' bytes joined (a
+    uint8 array) and each row's size; row ``r`` of the result is row ``r``
+    of each part, one after the other. Returns the rows joined and each
+    row's size."""
+    import numpy as np
+
+    sizes = np.sum([np.asarray(part_sizes, dtype=np.int64) for _data, part_sizes in parts], axis=0)
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    at = np.cumsum(sizes) - sizes  # where each row's next part goes
+    for data, part_sizes in parts:
+        part_sizes = np.asarray(part_sizes, dtype=np.int64)
+        source_starts = np.cumsum(part_sizes) - part_sizes
+        out[np.repeat(at - source_starts, part_sizes) + np.arange(len(data))] = data
+        at = at + part_sizes
+    return out, sizes
+
+
+def row_varints(values: Any, where: Any = None) -> tuple[Any, Any]:
+    """A part for :func:`interleave`: the varint of ``values[r]`` in each
+    row ``r`` (only where ``where[r]``, if given; nothing in the others)."""
+    import numpy as np
+
+    values = np.asarray(values)
+    if where is None:
+        return vectorised_encode(values)
+    data, sizes = vectorised_encode(values[where])
+    row_sizes = np.zeros(len(where), dtype=np.int64)
+    row_sizes[where] = sizes
+    return data, row_sizes
 
 
 def decode_varints(data: bytes) -> list[int]:

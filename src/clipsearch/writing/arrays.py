@@ -7,10 +7,10 @@ the pool (spilling runs to disk and merging them past ``limitmb``), then
 hands the postings one by one to the field writer. Here each field keeps its
 postings in flat arrays (:class:`FieldPostings`: term numbers, document
 numbers, weights, value sizes, the values joined), numbered terms and sorts
-them once with numpy when the segment is written, and each term's postings
-go to :meth:`clipsearch.codec.compact.CompactFieldWriter.write_term` in one
-call: the same files as Whoosh's own writer with the same codec, byte for
-byte (a test compares them). The postings of segments merged into a new one
+them once with numpy when the segment is written, and the terms go to
+:meth:`clipsearch.codec.compact.CompactFieldWriter.write_terms` many at a
+time, as arrays: the same files as Whoosh's own writer with the same codec,
+byte for byte (a test compares them). The postings of segments merged into a new one
 (small segments, at a commit) still come from Whoosh's reader one by one.
 
 Documents are analysed by :func:`analyse_documents` into an
@@ -48,7 +48,7 @@ __all__ = [
     "write_postings",
 ]
 
-#: Postings of the sorted arrays made Python lists at once when a field is written.
+#: Postings of the sorted arrays given to the field writer at once when a field is written.
 CHUNK_POSTINGS = 1 << 16
 
 
@@ -143,8 +143,8 @@ class FieldPostings:
         document order, through ``fieldwriter`` (a
         :class:`~clipsearch.codec.compact.CompactFieldWriter` inside the
         field); ``lengths`` holds every document's field length (empty: none).
-        The sorted postings become Python lists :data:`CHUNK_POSTINGS` at a
-        time, which bounds the memory it takes."""
+        The sorted postings go to the field writer's ``write_terms``
+        :data:`CHUNK_POSTINGS` at a time, which bounds the memory it takes."""
         count = len(self.term_ids)
         if not count:
             return
@@ -168,35 +168,27 @@ class FieldPostings:
         ends = np.append(starts[1:], count)
         term_ranks = ranks[starts]
         del ranks
-        write_term = fieldwriter.write_term
         first = 0
         while first < len(starts):
             # the terms whose postings start within CHUNK_POSTINGS of this one's
             last = max(first + 1, int(np.searchsorted(starts, starts[first] + CHUNK_POSTINGS)))
             a, b = int(starts[first]), int(ends[last - 1])
-            ids = docs[a:b].tolist()
-            weights_list = weights[a:b].tolist()
-            lengths_list = field_lengths[docs[a:b]].tolist() if field_lengths is not None else [0] * (b - a)
-            bounds = [*(starts[first:last] - a).tolist(), b - a]
+            chunk_docs = docs[a:b]
+            chunk_lengths = field_lengths[chunk_docs] if field_lengths is not None else np.zeros(b - a, dtype=np.int32)
+            bounds = np.append(starts[first:last] - a, b - a)
             texts = [keys[by_bytes[r]] for r in term_ranks[first:last].tolist()]
             if values is None:
-                for k, text in enumerate(texts):
-                    i, j = bounds[k], bounds[k + 1]
-                    write_term(text, ids[i:j], weights_list[i:j], lengths_list[i:j], None, b"")
+                no_values = np.zeros(0, dtype=np.uint8)
+                fieldwriter.write_terms(texts, bounds, chunk_docs, weights[a:b], chunk_lengths, None, no_values)
             else:
                 data, value_starts, value_sizes = values
                 chunk_sizes = value_sizes[a:b]
                 offsets = np.cumsum(chunk_sizes)
                 gather = np.repeat(value_starts[a:b] - (offsets - chunk_sizes), chunk_sizes)
                 gather += np.arange(int(offsets[-1]) if len(offsets) else 0, dtype=np.int64)
-                joined = data[gather].tobytes()
-                sizes_list = chunk_sizes.tolist()
-                at = [0, *offsets.tolist()]
-                for k, text in enumerate(texts):
-                    i, j = bounds[k], bounds[k + 1]
-                    write_term(
-                        text, ids[i:j], weights_list[i:j], lengths_list[i:j], sizes_list[i:j], joined[at[i] : at[j]]
-                    )
+                fieldwriter.write_terms(
+                    texts, bounds, chunk_docs, weights[a:b], chunk_lengths, chunk_sizes, data[gather]
+                )
             first = last
 
 
