@@ -328,10 +328,18 @@ def test_word_forms_are_those_made_word_by_word(syllables: list[str]) -> None:
     assert zones._word_forms(word) == expected
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.sampled_from([w for pair in PLACEMENT_PAIRS for w in pair] + SENTENCE_WORDS), max_size=30))
-def test_word_analysis_is_the_model_s_words_one_by_one(words: list[str]) -> None:
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.sampled_from([w for pair in PLACEMENT_PAIRS for w in pair] + SENTENCE_WORDS), max_size=30),
+    st.sampled_from(["", "\u200b", "\u00ad"]),
+    st.booleans(),
+)
+def test_word_analysis_is_the_model_s_words_one_by_one(words: list[str], junk: str, nfd: bool) -> None:
+    """Offsets mapped through NFD and dropped characters too."""
+    words = [word.replace(" ", junk + " ", 1) for word in words]
     value = join_zones(" ".join(words[:4]).upper(), " ".join(words[4:8]), " ".join(words[8:]))
+    if nfd:
+        value = unicodedata.normalize("NFD", value)
     expected_words, expected_known = [], []
     segmenter = get_segmenter()
     offset = 0

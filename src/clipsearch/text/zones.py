@@ -11,14 +11,15 @@ segmented into words by pyvi's model once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from itertools import repeat
+from itertools import compress, repeat
+from operator import is_not, itemgetter
 from typing import NamedTuple
 
 from clipsearch.text.fold import fold, fold_syllable
-from clipsearch.text.normalize import normalize
-from clipsearch.text.segmenter import get_segmenter
+from clipsearch.text.normalize import Normalized, normalize
+from clipsearch.text.segmenter import Word, get_segmenter
 from clipsearch.text.syllables import syllable_form, syllable_spans
 
 __all__ = [
@@ -166,6 +167,25 @@ def _word_forms(syllables: tuple[str, ...]) -> tuple[str, str | None, bool]:
     return folded, exact if folded != exact else None, one_case(syllables)
 
 
+def _word_spans(words: list[Word]) -> tuple[Sequence[tuple[str, ...]], Sequence[int], Sequence[int]]:
+    """The syllables, starts and ends of words, as columns."""
+    if not words:
+        return (), (), ()
+    sylls, starts, ends = zip(*words, strict=True)
+    return sylls, starts, ends
+
+
+def _rows(
+    zone: int, base: int, norm: Normalized, terms: Iterable[str], starts: Iterable[int], ends: Iterable[int]
+) -> Iterator[WordRow]:
+    """Word rows of a paragraph: its words' terms, with their spans in ``norm``
+    mapped to the original text and shifted by ``base``."""
+    if norm.starts is None:
+        return zip(repeat(zone), terms, map(base.__add__, starts), map(base.__add__, ends))
+    spans = map(norm.span, starts, ends)
+    return ((zone, term, base + start, base + end) for term, (start, end) in zip(terms, spans, strict=True))
+
+
 @lru_cache(maxsize=8)
 def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]]:
     """pyvi's words of a field value (folded), and its words as typed:
@@ -179,19 +199,22 @@ def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]
             base = zone_offset + offset
             norm = normalize(paragraph)
             found, runs = segmenter.words_and_known(_for_the_model(norm.text))
-            forms = list(map(_word_forms, [seg.syllables for seg in found]))
-            spans: dict[tuple[int, int], tuple[str, ...]] = {}  # a word once
-            for seg, (folded, _exact, one) in zip(found, forms, strict=True):
-                start, end = norm.span(seg.start, seg.end)
-                words.append((zone, folded, base + start, base + end))
-                if one:
-                    spans[seg.start, seg.end] = seg.syllables
-            spans.update({(seg.start, seg.end): seg.syllables for seg in runs})
-            for (seg_start, seg_end), sylls in spans.items():
-                exact = _word_forms(sylls)[1]
-                if exact is not None:
-                    start, end = norm.span(seg_start, seg_end)
-                    known.append((zone, exact, base + start, base + end))
+            sylls, starts, ends = _word_spans(found)
+            forms = list(map(_word_forms, sylls))
+            words.extend(_rows(zone, base, norm, map(itemgetter(0), forms), starts, ends))
+            # the words as typed: the model's written in one case, and the dictionary's runs, a span once
+            one_case_words = compress(
+                zip(zip(starts, ends, strict=True), sylls, strict=True), map(itemgetter(2), forms)
+            )
+            spans = dict(one_case_words)
+            run_sylls, run_starts, run_ends = _word_spans(runs)
+            spans.update(zip(zip(run_starts, run_ends, strict=True), run_sylls, strict=True))
+            exacts = list(map(itemgetter(1), map(_word_forms, spans.values())))
+            kept = list(map(is_not, exacts, repeat(None)))
+            typed = list(compress(spans, kept))
+            known.extend(
+                _rows(zone, base, norm, compress(exacts, kept), map(itemgetter(0), typed), map(itemgetter(1), typed))
+            )
     return tuple(words), tuple(known)
 
 
