@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from clipsearch.text.fold import fold
 from clipsearch.text.normalize import normalize
-from clipsearch.text.zones import ZONE_BOOSTS, analyse_syllables, common_syllables, join_zones, paragraphs
+from clipsearch.text.zones import ZONE_BOOSTS, common_syllables, join_zones, paragraphs, syllable_columns
 from clipsearch.writing.fields import ExactTokenizer, PairTokenizer, SyllableTokenizer, WordTokenizer, build_schema
 
 
@@ -89,7 +89,7 @@ def test_exact_tokens_only_where_diacritics() -> None:
 
 def test_one_analysis_serves_all_fields() -> None:
     value = join_zones("Văn phòng cấp ủy", "", "Nhân dân yêu hòa bình.")
-    assert analyse_syllables(value) is analyse_syllables(value)
+    assert syllable_columns(value) is syllable_columns(value)
 
 
 # ---------------------------------------------------------------------------
@@ -221,17 +221,17 @@ def test_common_syllables_are_those_in_most_values() -> None:
 def test_formats_read_the_same_postings_from_rows_as_from_tokens(
     title: list[tuple[str, str]], body: list[tuple[str, str]]
 ) -> None:
-    """The posting formats read a tokenizer's ``weighted`` rows; through
-    Whoosh's Token stream (an analyzer without them) they give the same postings."""
-    from clipsearch.codec.formats import IntFrequency, Presence, VarintPositions
+    """The posting formats read a tokenizer's columns; through Whoosh's
+    Token stream (an analyzer without them) they give the same postings."""
+    from clipsearch.codec.formats import IntFrequency, Presence, VarintPositions, weighted_tokens
 
     value = join_zones(" ".join(o for o, _ in title), "", " ".join(n for _, n in body))
     every = {fold(o.lower()) for o, _ in title + body}
     for tokenizer in (SyllableTokenizer(), ExactTokenizer(), WordTokenizer(), PairTokenizer(every)):
-        assert list(tokenizer.weighted(value)) == [
+        assert list(weighted_tokens(value, tokenizer, {})) == [
             (t.text, t.pos, t.boost) for t in tokenizer(value, positions=True, boosts=True)
         ]
-        stream_only = lambda v, _t=tokenizer, **kw: _t(v, **kw)  # noqa: E731 - no ``weighted``
+        stream_only = lambda v, _t=tokenizer, **kw: _t(v, **kw)  # noqa: E731 - no ``columns``
         for fmt in (VarintPositions(), IntFrequency(), Presence()):
             rows = sorted(fmt.word_values(value, tokenizer))
             assert rows == sorted(fmt.word_values(value, stream_only))

@@ -258,7 +258,7 @@ def test_a_run_that_fails_after_a_commit_keeps_every_clipping_it_updated(
     [
         "clipsearch.codec.stored_blocks:BlocksWriter._flush",
         "clipsearch.codec.stored_blocks:BlocksWriter.finish",
-        "clipsearch.codec.compact:CompactFieldWriter.write_term",
+        "clipsearch.codec.compact:CompactFieldWriter.write_terms",
         "whoosh.index:TOC.write",
     ],
 )

@@ -22,8 +22,11 @@ only its settings.
 from __future__ import annotations
 
 import struct
+from itertools import accumulate
+from operator import lt
 from typing import Any
 
+import numpy as np
 from whoosh.codec.base import OutOfOrderError
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
@@ -51,11 +54,12 @@ from clipsearch.codec.layout import (
     decompressed,
     encode_block,
     encode_joined_block,
+    encode_small_blocks,
     read_block_header,
     read_head,
 )
 from clipsearch.codec.stored_blocks import BlocksReader, BlocksWriter
-from clipsearch.codec.terminfo import decode_term_info, encode_term_info
+from clipsearch.codec.terminfo import decode_term_info, encode_term_info, encode_whole_term_infos
 from clipsearch.codec.varints import read_varints
 
 __all__ = ["CompactCodec", "CompactFieldWriter", "CompactTermInfo", "StoredBlocksColumn", "field_lengths"]
@@ -181,6 +185,8 @@ class CompactHashWriter(OrderedHashWriter):
     and most terms of an archive are rare. Any number of slots above the
     keys reads the same (a lookup probes until an empty slot)."""
 
+    lastkey: bytes
+
     def _write_hashes(self) -> None:
         dbfile = self.dbfile
         for entries in self.buckets:
@@ -194,10 +200,30 @@ class CompactHashWriter(OrderedHashWriter):
                 hashtable[slot] = (hashval, position)
             dbfile.write(b"".join(_POINTER.pack(hashval, position) for hashval, position in hashtable))
 
+    def add_many(self, keys: list[bytes], values: list[bytes]) -> None:
+        """:meth:`add` of each key (increasing) and its value, the records
+        written at once."""
+        if not keys:
+            return
+        if keys[0] <= self.lastkey or not all(map(lt, keys, keys[1:])):
+            raise ValueError(f"Keys must increase: {self.lastkey!r}..{keys[0]!r}..{keys[-1]!r}")
+        dbfile = self.dbfile
+        heads = map(_LENGTHS.pack, map(len, keys), map(len, values))
+        records = list(map(b"".join, zip(heads, keys, values, strict=True)))
+        positions = list(accumulate(map(len, records), initial=dbfile.tell()))[:-1]
+        dbfile.write(b"".join(records))
+        buckets = self.buckets
+        for hashval, position in zip(map(self.hashfn, keys), positions, strict=True):
+            buckets[hashval & 255].append((hashval, position))
+        self.index.extend(positions)
+        self.lastkey = keys[-1]
+
 
 #: Hash table slots per key of a terms file (Whoosh: 2).
 HASH_LOAD = 1.25
 _POINTER = struct.Struct("!Iq")
+#: A record's key and value lengths, as Whoosh's hash files write them.
+_LENGTHS = struct.Struct("!ii")
 
 
 class CompactFieldWriter(W3FieldWriter):
@@ -288,6 +314,13 @@ class CompactFieldWriter(W3FieldWriter):
         field (0: none), the ``sizes`` of their values (None: a format of
         fixed-size values) and the values joined in ``data``. The same bytes
         as :meth:`start_term`, ``add`` per posting and :meth:`finish_term`."""
+        self._tindex.add(_pack_field(self._fieldid) + btext, self._term_value(ids, weights, lengths, sizes, data))
+
+    def _term_value(
+        self, ids: list[int], weights: list[float], lengths: list[int], sizes: list[int] | None, data: bytes
+    ) -> bytes:
+        """Write a term's postings (:meth:`write_term`) to the postings file;
+        its term info's bytes."""
         postwriter = self._postwriter
         limit = postwriter._blocklimit
         fixed = self._format.fixed_value_size()
@@ -349,8 +382,119 @@ class CompactFieldWriter(W3FieldWriter):
             terminfo._weight, terminfo._maxweight = total, maxweight
             terminfo._minlength, terminfo._maxlength = minlength, maxlength
             terminfo.set_extent(start, postfile.tell() - start)
-        value = CompactTermInfo.bytes_of(terminfo) if self._codec.compact_terms else terminfo.to_bytes()
-        self._tindex.add(_pack_field(self._fieldid) + btext, value)
+        return CompactTermInfo.bytes_of(terminfo) if self._codec.compact_terms else terminfo.to_bytes()
+
+    def write_terms(
+        self, btexts: list[bytes], bounds: Any, ids: Any, weights: Any, lengths: Any, sizes: Any, data: Any
+    ) -> None:
+        """:meth:`write_term` of many terms of the current field, in order:
+        term ``k``'s postings are ``bounds[k]:bounds[k + 1]`` of ``ids``,
+        ``weights`` and ``lengths`` (numpy arrays), ``sizes`` the sizes of
+        their values (None: a format without values) and ``data`` the
+        values joined (uint8). The same bytes. The terms of whole weights
+        whose postings fit one block that zlib would not be tried on (most:
+        those of a few postings) are encoded together with numpy
+        (:func:`~clipsearch.codec.layout.encode_small_blocks`,
+        :func:`~clipsearch.codec.terminfo.encode_whole_term_infos`), the
+        others one by one."""
+        postwriter = self._postwriter
+        bounds = np.asarray(bounds, dtype=np.int64)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        counts, firsts, lasts = np.diff(bounds), bounds[:-1], bounds[1:] - 1
+        data = np.asarray(data, dtype=np.uint8)
+        weights = np.asarray(weights, dtype=np.float32)
+        exact = weights.astype(np.float64)
+        value_sizes = np.zeros(len(ids), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
+        data_sizes = np.add.reduceat(value_sizes, firsts) if len(firsts) else np.zeros(0, dtype=np.int64)
+        data_starts = np.cumsum(data_sizes) - data_sizes
+        fixed = self._format.fixed_value_size()
+        shaped = (fixed is None) if sizes is not None else (fixed == 0)
+        whole = np.logical_and.reduceat((exact == np.floor(exact)) & (exact >= 0), firsts)
+        totals = np.add.reduceat(exact, firsts)
+        inline = counts < postwriter._inlinelimit
+        together = whole & (totals < _WHOLE_LIMIT) & (inline | (counts <= postwriter._blocklimit))
+        together &= bool(shaped and self._codec.compact_terms)
+        present = np.where(lengths > 0, lengths, _NO_LENGTH)
+        min_lengths = np.minimum.reduceat(present, firsts)
+        min_bytes = np.where(min_lengths == _NO_LENGTH, 0, _length_bytes(min_lengths))
+        max_bytes = _length_bytes(np.maximum.reduceat(lengths, firsts))
+        max_weights = np.maximum(np.maximum.reduceat(exact, firsts), 0.0)
+        # the blocks of those with postings in the postings file
+        blocky = together & ~inline
+        postings, in_data = np.repeat(blocky, counts), np.repeat(blocky, data_sizes)
+        fits, blocks, block_sizes = encode_small_blocks(
+            counts[blocky],
+            ids[postings],
+            exact[postings],
+            None if sizes is None else value_sizes[postings],
+            data[in_data],
+            data_sizes[blocky],
+            min_length_byte=min_bytes[blocky],
+            max_length_byte=max_bytes[blocky],
+            max_weight=max_weights[blocky],
+            compression=postwriter._compression,
+        )
+        together[np.flatnonzero(blocky)[~fits]] = False
+        block_of = np.zeros(len(btexts), dtype=np.int64)
+        block_of[np.flatnonzero(blocky)[fits]] = block_sizes
+        block_starts = np.cumsum(block_of) - block_of
+        # the postings file: those blocks in order, the other terms' written one by one in between
+        values: list[bytes] = [b""] * len(btexts)
+        postfile = self._postfile
+        base = postfile.tell()
+        raw = blocks.tobytes()
+        written = 0
+        others_size = np.zeros(len(btexts), dtype=np.int64)
+        for k in np.flatnonzero(~together).tolist():
+            upto = int(block_starts[k])
+            postfile.write(raw[written:upto])
+            written = upto
+            a, b = int(bounds[k]), int(bounds[k + 1])
+            before = postfile.tell()
+            values[k] = self._term_value(
+                ids[a:b].tolist(),
+                weights[a:b].tolist(),
+                lengths[a:b].tolist(),
+                None if sizes is None else value_sizes[a:b].tolist(),
+                data[int(data_starts[k]) : int(data_starts[k] + data_sizes[k])].tobytes(),
+            )
+            others_size[k] = postfile.tell() - before
+        postfile.write(raw[written:])
+        # the term infos of those encoded together
+        chosen = np.flatnonzero(together)
+        offsets = base + block_starts + np.cumsum(others_size) - others_size
+        infos, info_sizes = encode_whole_term_infos(
+            totals[chosen],
+            counts[chosen],
+            min_bytes[chosen],
+            max_bytes[chosen],
+            max_weights[chosen],
+            ids[firsts[chosen]],
+            ids[lasts[chosen]],
+            (offsets[chosen], block_of[chosen]),
+            inline[chosen],
+            (data[np.repeat(together, data_sizes)], data_sizes[chosen]),
+        )
+        raw = infos.tobytes()
+        ends = np.cumsum(info_sizes).tolist()
+        for k, start, end in zip(chosen.tolist(), [0, *ends][:-1], ends, strict=True):
+            values[k] = raw[start:end]
+        prefix = _pack_field(self._fieldid)
+        self._tindex.add_many([prefix + btext for btext in btexts], values)
+
+
+def _length_bytes(lengths: Any) -> Any:
+    """Whoosh's ``length_to_byte`` of each of ``lengths`` (numpy)."""
+    found = np.searchsorted(_LENGTH_TABLE, lengths, side="left")
+    return np.where(lengths >= LENGTH_OF_BYTE[-1], 255, found)
+
+
+#: Whoosh's lengths table, as numpy searches it.
+_LENGTH_TABLE = np.asarray(LENGTH_OF_BYTE, dtype=np.int64)
+#: Longer than any field (no length present).
+_NO_LENGTH = 1 << 62
+#: Term weights below this are written as varints (as in :mod:`clipsearch.codec.terminfo`).
+_WHOLE_LIMIT = float(1 << 53)
 
 
 def _pack_field(fieldid: int) -> bytes:

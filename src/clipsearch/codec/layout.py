@@ -48,7 +48,14 @@ from itertools import accumulate
 from operator import sub
 from typing import Any
 
-from clipsearch.codec.varints import encode_varints, read_varint, read_varints
+from clipsearch.codec.varints import (
+    encode_varints,
+    interleave,
+    read_varint,
+    read_varints,
+    row_varints,
+    vectorised_encode,
+)
 
 __all__ = [
     "APART",
@@ -65,6 +72,7 @@ __all__ = [
     "decompressed",
     "encode_block",
     "encode_joined_block",
+    "encode_small_blocks",
     "read_block_header",
     "read_head",
 ]
@@ -437,6 +445,100 @@ def _encode_head(ids: Sequence[int], weights: Sequence[float], sizes: Sequence[i
     if sizes is not None:
         out += encode_varints(sizes)
     return bytes(out)
+
+
+def _head_parts(counts: Any, ids: Any, weights: Any, sizes: Any) -> list[tuple[Any, Any]]:
+    """The heads of posting lists of one block each (see
+    :func:`encode_small_blocks`) as parts for
+    :func:`~clipsearch.codec.varints.interleave`: id deltas, the weights'
+    kind, whole weights, value sizes."""
+    import numpy as np
+
+    firsts = np.cumsum(counts) - counts
+    deltas = np.asarray(ids, dtype=np.int64)
+    deltas = np.concatenate((deltas[:1], np.diff(deltas)))
+    deltas[firsts] = np.asarray(ids)[firsts]  # a list's first id is written whole
+    ones = np.logical_and.reduceat(weights == 1.0, firsts)
+    kinds = (np.where(ones, WEIGHTS_ONE, WEIGHTS_INT).astype(np.uint8), np.ones(len(counts), dtype=np.int64))
+    weight_data, posting_sizes = row_varints(weights.astype(np.int64), np.repeat(~ones, counts))
+    parts = [_per_list(deltas, firsts), kinds, (weight_data, np.add.reduceat(posting_sizes, firsts))]
+    if sizes is not None:
+        parts.append(_per_list(sizes, firsts))
+    return parts
+
+
+def _per_list(values: Any, firsts: Any) -> tuple[Any, Any]:
+    """The varints of ``values``, each list's (starting at ``firsts``) one after the other."""
+    import numpy as np
+
+    data, sizes = vectorised_encode(values)
+    return data, np.add.reduceat(sizes, firsts)
+
+
+def encode_small_blocks(
+    counts: Any,
+    ids: Any,
+    weights: Any,
+    sizes: Any,
+    data: Any,
+    data_sizes: Any,
+    *,
+    min_length_byte: Any,
+    max_length_byte: Any,
+    max_weight: Any,
+    compression: int,
+) -> tuple[Any, Any, Any]:
+    """:func:`encode_joined_block` of many posting lists of one block each
+    (``last``), at once. List ``k`` holds ``counts[k]`` postings of
+    ``ids``, ``weights`` (whole numbers, not negative) and ``sizes`` (None:
+    a format of fixed-size values), and ``data_sizes[k]`` bytes of ``data``
+    (uint8); the length bytes and the largest weight are per list. A list
+    whose head or values zlib might shrink (:data:`_COMPRESS_MIN` bytes or
+    more, at a ``compression`` level above 0) is left out. Returns which
+    lists are encoded, their blocks joined (uint8) and each block's size."""
+    import numpy as np
+
+    counts = np.asarray(counts, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if len(weights) and not (np.all(weights == np.floor(weights)) and weights.min() >= 0):
+        raise ValueError("only blocks of whole weights are encoded at once")
+    data_sizes = np.asarray(data_sizes, dtype=np.int64)
+    if not len(counts):
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+    head_sizes = np.sum([part_sizes for _data, part_sizes in _head_parts(counts, ids, weights, sizes)], axis=0)
+    fits = np.ones(len(counts), dtype=bool)
+    if compression:
+        fits = (head_sizes < _COMPRESS_MIN) & (data_sizes < _COMPRESS_MIN)
+    postings = np.repeat(fits, counts)
+    if not fits.any():
+        return fits, np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+    counts, ids, weights, head_sizes = counts[fits], np.asarray(ids)[postings], weights[postings], head_sizes[fits]
+    sizes = None if sizes is None else np.asarray(sizes)[postings]
+    data, data_sizes = np.asarray(data, dtype=np.uint8)[np.repeat(fits, data_sizes)], data_sizes[fits]
+    lasts = np.cumsum(counts) - 1
+    header = [
+        row_varints(counts),
+        row_varints(ids[lasts]),
+        (
+            np.stack(
+                [
+                    np.full(len(counts), SIZES_FIRST | APART),
+                    np.asarray(min_length_byte)[fits],
+                    np.asarray(max_length_byte)[fits],
+                ],
+                axis=1,
+            )
+            .astype(np.uint8)
+            .reshape(-1),
+            np.full(len(counts), 3),
+        ),
+        (np.asarray(max_weight, dtype=">f4")[fits].view(np.uint8), np.full(len(counts), 4)),
+        row_varints(head_sizes),
+    ]
+    block_sizes = np.sum([part_sizes for _data, part_sizes in header], axis=0) + head_sizes + data_sizes
+    prefix = (np.asarray(-block_sizes, dtype=">i4").view(np.uint8), np.full(len(counts), 4))
+    joined, sizes_out = interleave([prefix, *header, *_head_parts(counts, ids, weights, sizes), (data, data_sizes)])
+    return fits, joined, sizes_out
 
 
 def _compressed(data: bytes, level: int, min_saving: float = 0.0) -> bytes | None:

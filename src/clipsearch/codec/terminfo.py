@@ -35,7 +35,7 @@ from __future__ import annotations
 import struct
 from typing import Any, NamedTuple
 
-from clipsearch.codec.varints import encode_varints, read_varint
+from clipsearch.codec.varints import encode_varints, interleave, read_varint, row_varints
 
 __all__ = [
     "HAS_VALUE",
@@ -45,6 +45,7 @@ __all__ = [
     "TermInfoFields",
     "decode_term_info",
     "encode_term_info",
+    "encode_whole_term_infos",
 ]
 
 #: Flags: the posting is inline; the weight, the largest weight are floats; the inline posting has a value.
@@ -111,6 +112,55 @@ def encode_term_info(
         out += encode_varints((len(value),))
         out += value
     return bytes(out)
+
+
+def encode_whole_term_infos(
+    weight: Any,
+    doc_frequency: Any,
+    min_length_byte: Any,
+    max_length_byte: Any,
+    max_weight: Any,
+    min_id: Any,
+    max_id: Any,
+    extent: tuple[Any, Any],
+    inline: Any,
+    values: tuple[Any, Any],
+) -> tuple[Any, Any]:
+    """:func:`encode_term_info` of many terms at once (numpy arrays, one
+    item per term), all of whole weights below 2**53: the postings of term
+    ``k`` at ``(extent[0][k], extent[1][k])``, or inline where ``inline[k]``,
+    its value the ``values[1][k]`` bytes of ``values[0]`` (joined, uint8; 0:
+    none) in their turn. Returns the term infos joined (uint8) and each one's size."""
+    import numpy as np
+
+    count = len(inline)
+    weight, max_weight = np.asarray(weight, dtype=np.float64), np.asarray(max_weight, dtype=np.float64)
+    for numbers in (weight, max_weight):
+        if count and not (np.all(numbers == np.floor(numbers)) and numbers.min() >= 0 and numbers.max() < _WHOLE_LIMIT):
+            raise ValueError("only term infos of whole weights are encoded at once")
+    inline = np.asarray(inline, dtype=bool)
+    value_data, all_sizes = values
+    all_sizes = np.asarray(all_sizes, dtype=np.int64)
+    has_value = inline & (all_sizes > 0)
+    value_sizes = np.where(has_value, all_sizes, 0)
+    flags = np.where(inline, INLINE, 0) | np.where(has_value, HAS_VALUE, 0)
+    one_byte = np.ones(count, dtype=np.int64)
+    lengths = np.stack([np.asarray(min_length_byte), np.asarray(max_length_byte)], axis=1).astype(np.uint8)
+    return interleave(
+        [
+            (flags.astype(np.uint8), one_byte),
+            row_varints(doc_frequency),
+            row_varints(weight.astype(np.int64)),
+            (lengths.reshape(-1), 2 * one_byte),
+            row_varints(max_weight.astype(np.int64)),
+            row_varints(min_id),
+            row_varints(np.asarray(max_id, dtype=np.int64) - np.asarray(min_id, dtype=np.int64)),
+            row_varints(extent[0], ~inline),
+            row_varints(extent[1], ~inline),
+            row_varints(value_sizes, has_value),
+            (np.asarray(value_data, dtype=np.uint8)[np.repeat(has_value, all_sizes)], value_sizes),
+        ]
+    )
 
 
 def _number(raw: Any, pos: int, is_float: bool) -> tuple[float, int]:

@@ -3,18 +3,29 @@ high bit of each byte set on all but the last.
 
 The posting blocks (:mod:`clipsearch.codec.layout`), the positions of
 :class:`~clipsearch.codec.formats.VarintPositions` and Whoosh's table of
-contents are written in them. Here they are encoded, and decoded three ways:
-one at a time or a few at a time in plain Python (for a block of at most a
-few hundred, faster than numpy's set-up), and a whole buffer of them at once
-with numpy (:func:`vectorised_varints`).
+contents are written in them. Here they are encoded one list at a time
+(:func:`encode_varints`) or many at once with numpy
+(:func:`vectorised_encode`), and decoded three ways: one at a time or a few
+at a time in plain Python (for a block of at most a few hundred, faster than
+numpy's set-up), and a whole buffer of them at once with numpy
+(:func:`vectorised_varints`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["decode_varints", "encode_varints", "read_varint", "read_varints", "vectorised_varints"]
+__all__ = [
+    "decode_varints",
+    "encode_varints",
+    "interleave",
+    "row_varints",
+    "read_varint",
+    "read_varints",
+    "vectorised_encode",
+    "vectorised_varints",
+]
 
 
 def encode_varints(values: Iterable[int]) -> bytes:
@@ -32,6 +43,63 @@ def encode_varints(values: Iterable[int]) -> bytes:
             v >>= 7
         out.append(v)
     return bytes(out)
+
+
+def vectorised_encode(values: Any) -> tuple[Any, Any]:
+    """The varints of ``values`` (a numpy array of non-negative integers),
+    joined in one uint8 array as :func:`encode_varints` writes them, and
+    each one's size in bytes (int64)."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.int64)
+    if len(values) and int(values.min()) < 0:
+        raise ValueError("varints are non-negative")
+    sizes = np.ones(len(values), dtype=np.int64)
+    rest = values >> 7
+    while rest.any():
+        sizes += rest > 0
+        rest >>= 7
+    if not len(values) or int(sizes.max()) == 1:
+        return values.astype(np.uint8), sizes
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    starts = np.cumsum(sizes) - sizes
+    for k in range(int(sizes.max())):
+        live = np.flatnonzero(sizes > k)
+        more = (sizes[live] > k + 1).astype(np.int64) << 7  # the high bit: another byte follows
+        out[starts[live] + k] = ((values[live] >> (7 * k)) & 0x7F) | more
+    return out, sizes
+
+
+def interleave(parts: Sequence[tuple[Any, Any]]) -> tuple[Any, Any]:
+    """Rows of bytes made of parts: each part is its rows' bytes joined (a
+    uint8 array) and each row's size; row ``r`` of the result is row ``r``
+    of each part, one after the other. Returns the rows joined and each
+    row's size."""
+    import numpy as np
+
+    sizes = np.sum([np.asarray(part_sizes, dtype=np.int64) for _data, part_sizes in parts], axis=0)
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    at = np.cumsum(sizes) - sizes  # where each row's next part goes
+    for data, part_sizes in parts:
+        part_sizes = np.asarray(part_sizes, dtype=np.int64)
+        source_starts = np.cumsum(part_sizes) - part_sizes
+        out[np.repeat(at - source_starts, part_sizes) + np.arange(len(data))] = data
+        at = at + part_sizes
+    return out, sizes
+
+
+def row_varints(values: Any, where: Any = None) -> tuple[Any, Any]:
+    """A part for :func:`interleave`: the varint of ``values[r]`` in each
+    row ``r`` (only where ``where[r]``, if given; nothing in the others)."""
+    import numpy as np
+
+    values = np.asarray(values)
+    if where is None:
+        return vectorised_encode(values)
+    data, sizes = vectorised_encode(values[where])
+    row_sizes = np.zeros(len(where), dtype=np.int64)
+    row_sizes[where] = sizes
+    return data, row_sizes
 
 
 def decode_varints(data: bytes) -> list[int]:

@@ -3,10 +3,11 @@
 A clipping's :func:`signature` is a MinHash sketch of the set of its shingles: runs of
 :data:`SHINGLE_SYLLABLES` consecutive folded syllables of title, lead and body (the
 syllables the index uses, without diacritics, so NFC/NFD, tone placement, case and
-``đ``/``d`` do not matter). The fraction of equal values of two signatures estimates the
-Jaccard similarity of the two shingle sets (:func:`similarity`). :func:`group` finds the
-pairs above a threshold with LSH banding, joins them (single linkage) and names every
-group by its smallest id.
+``đ``/``d`` do not matter; :func:`zones_signature` reads them from the analysis the
+index's fields share, :func:`clipsearch.text.zones.syllable_columns`). The fraction of
+equal values of two signatures estimates the Jaccard similarity of the two shingle sets
+(:func:`similarity`). :func:`group` finds the pairs above a threshold with LSH banding,
+joins them (single linkage) and names every group by its smallest id.
 
 Signatures are the same in every process, on every platform and numpy version: syllables
 are hashed with CRC-32 and the hash constants come from SHAKE-128 of a fixed string (never
@@ -14,7 +15,7 @@ Python's salted ``hash``). Changing :data:`NUM_HASHES`, :data:`SHINGLE_SYLLABLES
 syllables or the constants changes every signature: bump
 :data:`clipsearch.schema.ANALYSIS_VERSION` then, so that indexes holding the old ones are rebuilt.
 
-Needs numpy; no Whoosh and no pyvi.
+Needs numpy; no Whoosh and no pyvi model.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from clipsearch.text.fold import fold_syllable
-from clipsearch.text.syllables import syllable_forms
+from clipsearch.text.zones import ZONE_MARK, join_zones, syllable_columns
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -43,6 +43,7 @@ __all__ = [
     "group",
     "signature",
     "similarity",
+    "zones_signature",
 ]
 
 #: Syllables per shingle (texts with fewer syllables use single syllables).
@@ -83,10 +84,9 @@ _A, _B = _hash_parameters(NUM_HASHES)
 
 
 @lru_cache(maxsize=65536)
-def _token_ids(token: str) -> tuple[int, ...]:
-    """CRC-32 of the folded syllables of one whitespace-separated token, as the index
-    analyses them (:func:`~clipsearch.text.syllables.syllable_forms`, :func:`~clipsearch.text.fold.fold_syllable`)."""
-    return tuple(zlib.crc32(fold_syllable(s).encode("utf-8")) for s in syllable_forms(token))
+def _syllable_id(folded: str) -> int:
+    """CRC-32 of a folded syllable (cached: news text repeats its syllables)."""
+    return zlib.crc32(folded.encode("utf-8"))
 
 
 def _mix(x: _U64) -> _U64:
@@ -112,15 +112,26 @@ def _shingle_hashes(ids: _U64, size: int) -> _U64:
 
 def signature(title: str, lead: str, body: str) -> bytes:
     """The MinHash signature (:data:`SIGNATURE_BYTES` bytes) of a clipping's text."""
-    text = f"{title}\n{lead}\n{body}"
-    ids = np.fromiter(itertools.chain.from_iterable(map(_token_ids, text.split())), dtype=np.uint64)
+    return zones_signature(join_zones(title, lead, body))
+
+
+def zones_signature(value: str) -> bytes:
+    """The MinHash signature of a clipping's zones as one field value
+    (:func:`~clipsearch.text.zones.join_zones`: title, lead, body); a zone
+    after the third does not count."""
+    if value.count(ZONE_MARK) > 2:
+        value = join_zones(*value.split(ZONE_MARK)[:3])
+    folded = syllable_columns(value).folded
+    ids = np.fromiter(map(_syllable_id, folded), dtype=np.uint64, count=len(folded))
     if len(ids) == 0:  # no syllable at all: every such text gets the same signature
         ids = np.zeros(1, dtype=np.uint64)
     shingles = _shingle_hashes(ids, SHINGLE_SYLLABLES)
-    # Multiply-add-shift (Dietzfelbinger): a 2-independent hash of 32-bit keys per function.
+    # Multiply-add-shift (Dietzfelbinger): a 2-independent hash of 32-bit keys per function,
+    # shifted after the minimum (the shift keeps the order).
     with np.errstate(over="ignore"):
-        values = (shingles[:, None] * _A + _B) >> _S32
-    minima: npt.NDArray[np.uint16] = values.min(axis=0).astype(_VALUE_DTYPE)
+        values = np.multiply.outer(shingles, _A)
+        values += _B
+    minima: npt.NDArray[np.uint16] = (values.min(axis=0) >> _S32).astype(_VALUE_DTYPE)
     return minima.tobytes()
 
 

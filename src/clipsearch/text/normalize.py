@@ -34,6 +34,9 @@ _SPACE_CONTROLS = "\f\v\x1c\x1d\x1e\x1f\x85"
 # encodings writes for it: eth (Ð ð) and African D (Ɖ ɖ).
 _D_STROKE_LOOK_ALIKES = {"Ð": "Đ", "ð": "đ", "Ɖ": "Đ", "ɖ": "đ"}
 _ANALYSIS_TABLE = str.maketrans({**{c: " " for c in _SPACE_CONTROLS + "_"}, **_D_STROKE_LOOK_ALIKES})
+# Finds a character the table changes: scanning for one is much faster than
+# ``str.translate``'s lookup of every character, and most text has none.
+_TRANSLATED_RE = re.compile("[" + re.escape("".join(map(chr, _ANALYSIS_TABLE))) + "]")
 _CONTROLS = "".join(
     chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if chr(c) not in "\t\n\r" + _SPACE_CONTROLS
 )
@@ -49,6 +52,10 @@ _TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
 _O_TONED = "òóỏõọÒÓỎÕỌ"
 _U_TONED = "ùúủũụÙÚỦŨỤ"
 _NEW_STYLE_RE = re.compile("([" + _O_TONED + "])([aAeE])(?!\\w)|(?<![qQ])([" + _U_TONED + "])([yY])(?!\\w)")
+# What every match of _NEW_STYLE_RE holds; one character class first, which
+# the regex engine scans for quickly (the alternation above it tries at
+# every position). Most paragraphs have none.
+_NEW_STYLE_HINT_RE = re.compile("[" + _O_TONED + _U_TONED + "][aAeEyY]")
 
 
 def _move_tone(match: re.Match[str]) -> str:
@@ -63,7 +70,15 @@ def _move_tone(match: re.Match[str]) -> str:
 def normalize_tone_placement(text: str) -> str:
     """Rewrite new-style tone placement (``hòa``, ``thủy``) to the old style
     (``hoà``, ``thuỷ``). The length of the text never changes. Expects NFC."""
+    if not _NEW_STYLE_HINT_RE.search(text):
+        return text
     return _NEW_STYLE_RE.sub(_move_tone, text)
+
+
+def _for_analysis(text: str) -> str:
+    """``text`` translated by the analysis table (``_`` and separator
+    controls to spaces, look-alikes of ``Đ`` to ``Đ``)."""
+    return text.translate(_ANALYSIS_TABLE) if _TRANSLATED_RE.search(text) else text
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,7 @@ def normalize(text: str) -> Normalized:
     to ``text`` (the last results kept: a paragraph is normalised for its
     syllables and again for its words)."""
     if is_clean(text):
-        return Normalized(normalize_tone_placement(text.translate(_ANALYSIS_TABLE)), text)
+        return Normalized(normalize_tone_placement(_for_analysis(text)), text)
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -140,7 +155,7 @@ def normalize(text: str) -> Normalized:
         cluster.append(ch)
         last_kept_end = i + 1
     flush(last_kept_end)
-    clean = normalize_tone_placement("".join(out).translate(_ANALYSIS_TABLE))
+    clean = normalize_tone_placement(_for_analysis("".join(out)))
     return Normalized(clean, text, tuple(starts), tuple(ends))
 
 

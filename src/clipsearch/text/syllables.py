@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 from clipsearch.text.normalize import Normalized, normalize
@@ -17,6 +18,7 @@ __all__ = [
     "syllable_form",
     "syllable_forms",
     "syllable_pattern",
+    "syllable_spans",
     "syllables",
     "whole_syllables",
 ]
@@ -24,6 +26,8 @@ __all__ = [
 # A number keeps its inner separators (1.000, 2,5); otherwise a syllable is a
 # run of letters and digits. `TP.HCM` gives `tp`, `hcm`; `1/8/2014` gives 1, 8, 2014.
 _SYLLABLE_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
+# The same, captured: ``split`` gives the text between syllables and the syllables, alternately.
+_SPLIT_RE = re.compile(f"({_SYLLABLE_RE.pattern})")
 
 
 class Syllable(NamedTuple):
@@ -44,22 +48,30 @@ def syllable_form(raw: str) -> str:
     return low
 
 
+def syllable_spans(norm: Normalized, base: int = 0) -> tuple[list[str], list[int], list[int]]:
+    """The forms of the syllables of normalised text, their starts and their
+    ends in the ORIGINAL text, shifted by ``base``: what :func:`syllables`
+    gives, as three lists. One ``split`` gives the syllables and the text
+    between them, and running sums of their lengths give the offsets."""
+    parts = _SPLIT_RE.split(norm.text)
+    forms = list(map(syllable_form, parts[1::2]))
+    if norm.starts is None or norm.ends is None:
+        offsets = list(accumulate(map(len, parts), initial=base))
+        return forms, offsets[1:-1:2], offsets[2::2]
+    offsets = list(accumulate(map(len, parts), initial=0))
+    starts, ends = norm.starts, norm.ends  # a syllable is never empty: its span is [start, end - 1]
+    return forms, [starts[k] + base for k in offsets[1:-1:2]], [ends[k - 1] + base for k in offsets[2::2]]
+
+
 def syllables(norm: Normalized) -> list[Syllable]:
     """Split normalised text into syllables with spans in the original text."""
-    form = syllable_form
-    if norm.starts is None:
-        return [Syllable(form(m.group()), m.start(), m.end()) for m in _SYLLABLE_RE.finditer(norm.text)]
-    result = []
-    for m in _SYLLABLE_RE.finditer(norm.text):
-        start, end = norm.span(m.start(), m.end())
-        result.append(Syllable(form(m.group()), start, end))
-    return result
+    return list(map(Syllable, *syllable_spans(norm)))
 
 
 def syllable_forms(text: str) -> list[str]:
     """The forms of the syllables of ``text`` (a query's words, a token),
     normalised first (NFC, one tone placement)."""
-    return [s.text for s in syllables(normalize(text))]
+    return syllable_spans(normalize(text))[0]
 
 
 # Finding given syllables in folded text (snippets, "did you mean")

@@ -11,18 +11,22 @@ segmented into words by pyvi's model once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import is_not, itemgetter
+from typing import NamedTuple
 
 from clipsearch.text.fold import fold, fold_syllable
-from clipsearch.text.normalize import normalize
-from clipsearch.text.segmenter import get_segmenter
-from clipsearch.text.syllables import syllable_form, syllables
+from clipsearch.text.normalize import Normalized, normalize
+from clipsearch.text.segmenter import Word, get_segmenter
+from clipsearch.text.syllables import syllable_form, syllable_spans
 
 __all__ = [
     "ZONE_MARK",
     "ZONE_BOOSTS",
     "PARAGRAPH_GAP",
+    "SyllableColumns",
     "SyllableRow",
     "WordRow",
     "analyse_syllables",
@@ -34,6 +38,7 @@ __all__ = [
     "join_zones",
     "pair_term",
     "paragraphs",
+    "syllable_columns",
 ]
 
 #: Separates the zones of a field value; a private-use character that no
@@ -80,20 +85,49 @@ def _zones(value: str) -> list[tuple[int, int, str]]:
     return result
 
 
+class SyllableColumns(NamedTuple):
+    """The syllables of a field value as columns, one item per syllable in
+    text order (what :func:`analyse_syllables` gives row by row)."""
+
+    zones: tuple[int, ...]
+    positions: tuple[int, ...]
+    folded: tuple[str, ...]
+    exact: tuple[str, ...]
+    #: offsets into the value
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+
 @lru_cache(maxsize=8)
-def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
+def syllable_columns(value: str) -> SyllableColumns:
     """The syllables of a field value, offsets into the value (cached: the
-    ``text`` and ``exact`` fields share one analysis)."""
-    rows: list[SyllableRow] = []
+    ``text``, ``exact`` and ``pairs`` fields and the MinHash signature share
+    one analysis). Each paragraph is split at once
+    (:func:`~clipsearch.text.syllables.syllable_spans`), and each syllable
+    is folded through a cache: no per-syllable Python code."""
+    zones: list[int] = []
+    positions: list[int] = []
+    exact: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
     pos = 0
     for zone, zone_offset, zone_text in _zones(value):
         for offset, paragraph in paragraphs(zone_text):
-            base = zone_offset + offset
-            for syl in syllables(normalize(paragraph)):
-                rows.append((zone, pos, fold_syllable(syl.text), syl.text, base + syl.start, base + syl.end))
-                pos += 1
-            pos += PARAGRAPH_GAP
-    return tuple(rows)
+            forms, form_starts, form_ends = syllable_spans(normalize(paragraph), zone_offset + offset)
+            count = len(forms)
+            zones.extend(repeat(zone, count))
+            positions.extend(range(pos, pos + count))
+            exact += forms
+            starts += form_starts
+            ends += form_ends
+            pos += count + PARAGRAPH_GAP
+    folded = tuple(map(fold_syllable, exact))
+    return SyllableColumns(tuple(zones), tuple(positions), folded, tuple(exact), tuple(starts), tuple(ends))
+
+
+def analyse_syllables(value: str) -> tuple[SyllableRow, ...]:
+    """The syllables of a field value, offsets into the value, as rows."""
+    return tuple(zip(*syllable_columns(value), strict=True))
 
 
 def one_case(syllables: Iterable[str]) -> bool:
@@ -123,6 +157,35 @@ def _for_the_model(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
+def _word_forms(syllables: tuple[str, ...]) -> tuple[str, str | None, bool]:
+    """A word's ``words`` term (folded), its ``exact_words`` term
+    (:func:`exact_word`) and whether it is written in one case
+    (:func:`one_case`), from its syllables (cached: news text repeats its words)."""
+    exact = "_".join(syllable_form(s) for s in syllables)
+    folded = fold(exact)
+    return folded, exact if folded != exact else None, one_case(syllables)
+
+
+def _word_spans(words: list[Word]) -> tuple[Sequence[tuple[str, ...]], Sequence[int], Sequence[int]]:
+    """The syllables, starts and ends of words, as columns."""
+    if not words:
+        return (), (), ()
+    sylls, starts, ends = zip(*words, strict=True)
+    return sylls, starts, ends
+
+
+def _rows(
+    zone: int, base: int, norm: Normalized, terms: Iterable[str], starts: Iterable[int], ends: Iterable[int]
+) -> Iterator[WordRow]:
+    """Word rows of a paragraph: its words' terms, with their spans in ``norm``
+    mapped to the original text and shifted by ``base``."""
+    if norm.starts is None:
+        return zip(repeat(zone), terms, map(base.__add__, starts), map(base.__add__, ends))
+    spans = map(norm.span, starts, ends)
+    return ((zone, term, base + start, base + end) for term, (start, end) in zip(terms, spans, strict=True))
+
+
 @lru_cache(maxsize=8)
 def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]]:
     """pyvi's words of a field value (folded), and its words as typed:
@@ -136,17 +199,22 @@ def _word_analysis(value: str) -> tuple[tuple[WordRow, ...], tuple[WordRow, ...]
             base = zone_offset + offset
             norm = normalize(paragraph)
             found, runs = segmenter.words_and_known(_for_the_model(norm.text))
-            for seg in found:
-                start, end = norm.span(seg.start, seg.end)
-                word = fold("_".join(syllable_form(s) for s in seg.syllables))
-                words.append((zone, word, base + start, base + end))
-            joined = (seg for seg in found if one_case(seg.syllables))
-            spans = {(seg.start, seg.end): seg.syllables for seg in (*joined, *runs)}  # a word once
-            for (seg_start, seg_end), sylls in spans.items():
-                exact = exact_word(sylls)
-                if exact is not None:
-                    start, end = norm.span(seg_start, seg_end)
-                    known.append((zone, exact, base + start, base + end))
+            sylls, starts, ends = _word_spans(found)
+            forms = list(map(_word_forms, sylls))
+            words.extend(_rows(zone, base, norm, map(itemgetter(0), forms), starts, ends))
+            # the words as typed: the model's written in one case, and the dictionary's runs, a span once
+            one_case_words = compress(
+                zip(zip(starts, ends, strict=True), sylls, strict=True), map(itemgetter(2), forms)
+            )
+            spans = dict(one_case_words)
+            run_sylls, run_starts, run_ends = _word_spans(runs)
+            spans.update(zip(zip(run_starts, run_ends, strict=True), run_sylls, strict=True))
+            exacts = list(map(itemgetter(1), map(_word_forms, spans.values())))
+            kept = list(map(is_not, exacts, repeat(None)))
+            typed = list(compress(spans, kept))
+            known.extend(
+                _rows(zone, base, norm, compress(exacts, kept), map(itemgetter(0), typed), map(itemgetter(1), typed))
+            )
     return tuple(words), tuple(known)
 
 
@@ -173,6 +241,6 @@ def common_syllables(values: Iterable[str], count: int) -> frozenset[str]:
     values as :func:`join_zones` makes them); ties go to the alphabetically first."""
     frequency: Counter[str] = Counter()
     for value in values:
-        frequency.update({row[2] for row in analyse_syllables(value)})
+        frequency.update(set(syllable_columns(value).folded))
     ranked = sorted(frequency.items(), key=lambda item: (-item[1], item[0]))
     return frozenset(syllable for syllable, _n in ranked[:count])

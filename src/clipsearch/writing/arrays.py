@@ -7,10 +7,10 @@ the pool (spilling runs to disk and merging them past ``limitmb``), then
 hands the postings one by one to the field writer. Here each field keeps its
 postings in flat arrays (:class:`FieldPostings`: term numbers, document
 numbers, weights, value sizes, the values joined), numbered terms and sorts
-them once with numpy when the segment is written, and each term's postings
-go to :meth:`clipsearch.codec.compact.CompactFieldWriter.write_term` in one
-call: the same files as Whoosh's own writer with the same codec, byte for
-byte (a test compares them). The postings of segments merged into a new one
+them once with numpy when the segment is written, and the terms go to
+:meth:`clipsearch.codec.compact.CompactFieldWriter.write_terms` many at a
+time, as arrays: the same files as Whoosh's own writer with the same codec,
+byte for byte (a test compares them). The postings of segments merged into a new one
 (small segments, at a commit) still come from Whoosh's reader one by one.
 
 Documents are analysed by :func:`analyse_documents` into an
@@ -29,6 +29,7 @@ import time
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import filterfalse
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from whoosh.fields import UnknownFieldError
 from whoosh.writing import SegmentWriter
 
 from clipsearch.codec.compact import field_lengths
+from clipsearch.codec.formats import BatchPostings, TokenColumns, token_columns
 
 __all__ = [
     "CHUNK_POSTINGS",
@@ -46,7 +48,7 @@ __all__ = [
     "write_postings",
 ]
 
-#: Postings of the sorted arrays made Python lists at once when a field is written.
+#: Postings of the sorted arrays given to the field writer at once when a field is written.
 CHUNK_POSTINGS = 1 << 16
 
 
@@ -105,18 +107,30 @@ class FieldPostings:
             self.sizes.append(len(value))
             self.data += value
 
+    def _term_numbers(self, texts: Sequence[str]) -> Any:
+        """The numbers of ``texts`` (distinct terms) as a numpy uint32 array,
+        new terms numbered in their order."""
+        vocabulary = self.vocabulary
+        new = list(filterfalse(vocabulary.__contains__, texts))
+        vocabulary.update(zip(new, range(len(vocabulary), len(vocabulary) + len(new)), strict=True))
+        return np.fromiter(map(vocabulary.__getitem__, texts), dtype=np.uint32, count=len(texts))
+
+    def add_batch(self, batch: BatchPostings) -> None:
+        """Add the postings of a batch of documents (a format's ``batch_postings``)."""
+        mapping = self._term_numbers(batch.terms)
+        self.term_ids.frombytes(mapping[batch.term_ids].tobytes())
+        self.docs.frombytes(batch.docs.astype(np.uint32).tobytes())
+        self.weights.frombytes(batch.weights.astype(np.float32).tobytes())
+        if self.keep_values:
+            self.sizes.frombytes(batch.sizes.astype(np.uint32).tobytes())
+            self.data += batch.data
+
     def extend(self, other: FieldPostings, docbase: int) -> None:
         """Add the postings of ``other`` (a batch analysed elsewhere, its
         documents numbered from 0), its documents numbered from ``docbase``."""
         if not len(other):
             return
-        vocabulary = self.vocabulary
-        mapping = np.empty(len(other.vocabulary), dtype=np.uint32)
-        for local, text in enumerate(other.vocabulary):
-            term = vocabulary.get(text)
-            if term is None:
-                term = vocabulary[text] = len(vocabulary)
-            mapping[local] = term
+        mapping = self._term_numbers(list(other.vocabulary))
         self.term_ids.frombytes(mapping[np.frombuffer(other.term_ids, dtype=np.uint32)].tobytes())
         self.docs.frombytes((np.frombuffer(other.docs, dtype=np.uint32) + np.uint32(docbase)).tobytes())
         self.weights.frombytes(other.weights.tobytes())
@@ -129,8 +143,8 @@ class FieldPostings:
         document order, through ``fieldwriter`` (a
         :class:`~clipsearch.codec.compact.CompactFieldWriter` inside the
         field); ``lengths`` holds every document's field length (empty: none).
-        The sorted postings become Python lists :data:`CHUNK_POSTINGS` at a
-        time, which bounds the memory it takes."""
+        The sorted postings go to the field writer's ``write_terms``
+        :data:`CHUNK_POSTINGS` at a time, which bounds the memory it takes."""
         count = len(self.term_ids)
         if not count:
             return
@@ -154,35 +168,27 @@ class FieldPostings:
         ends = np.append(starts[1:], count)
         term_ranks = ranks[starts]
         del ranks
-        write_term = fieldwriter.write_term
         first = 0
         while first < len(starts):
             # the terms whose postings start within CHUNK_POSTINGS of this one's
             last = max(first + 1, int(np.searchsorted(starts, starts[first] + CHUNK_POSTINGS)))
             a, b = int(starts[first]), int(ends[last - 1])
-            ids = docs[a:b].tolist()
-            weights_list = weights[a:b].tolist()
-            lengths_list = field_lengths[docs[a:b]].tolist() if field_lengths is not None else [0] * (b - a)
-            bounds = [*(starts[first:last] - a).tolist(), b - a]
+            chunk_docs = docs[a:b]
+            chunk_lengths = field_lengths[chunk_docs] if field_lengths is not None else np.zeros(b - a, dtype=np.int32)
+            bounds = np.append(starts[first:last] - a, b - a)
             texts = [keys[by_bytes[r]] for r in term_ranks[first:last].tolist()]
             if values is None:
-                for k, text in enumerate(texts):
-                    i, j = bounds[k], bounds[k + 1]
-                    write_term(text, ids[i:j], weights_list[i:j], lengths_list[i:j], None, b"")
+                no_values = np.zeros(0, dtype=np.uint8)
+                fieldwriter.write_terms(texts, bounds, chunk_docs, weights[a:b], chunk_lengths, None, no_values)
             else:
                 data, value_starts, value_sizes = values
                 chunk_sizes = value_sizes[a:b]
                 offsets = np.cumsum(chunk_sizes)
                 gather = np.repeat(value_starts[a:b] - (offsets - chunk_sizes), chunk_sizes)
                 gather += np.arange(int(offsets[-1]) if len(offsets) else 0, dtype=np.int64)
-                joined = data[gather].tobytes()
-                sizes_list = chunk_sizes.tolist()
-                at = [0, *offsets.tolist()]
-                for k, text in enumerate(texts):
-                    i, j = bounds[k], bounds[k + 1]
-                    write_term(
-                        text, ids[i:j], weights_list[i:j], lengths_list[i:j], sizes_list[i:j], joined[at[i] : at[j]]
-                    )
+                fieldwriter.write_terms(
+                    texts, bounds, chunk_docs, weights[a:b], chunk_lengths, chunk_sizes, data[gather]
+                )
             first = last
 
 
@@ -270,9 +276,29 @@ class AnalysedBatch:
 def analyse_documents(schema: Any, documents: Sequence[dict[str, Any]]) -> AnalysedBatch:
     """Analyse documents (Whoosh's ``add_document`` fields) as Whoosh's
     ``SegmentWriter.add_document`` does: each field in name order indexed
-    (its postings to the batch's arrays), stored and put in its column."""
+    (its postings to the batch's arrays), stored and put in its column.
+
+    A field whose tokenizer gives token columns and whose format turns
+    batches of them into postings (:mod:`clipsearch.codec.formats`) is
+    indexed for all the documents at once; any other, document by document
+    through its format's ``word_values``."""
     started = time.process_time()
     batch = AnalysedBatch()
+    # per field: the documents whose columns wait to be made postings at once
+    waiting: dict[str, list[tuple[int, TokenColumns, float]]] = {}
+
+    def postings_of(fieldname: str) -> FieldPostings:
+        postings = batch.postings.get(fieldname)
+        if postings is None:
+            postings = batch.postings[fieldname] = FieldPostings.of(schema[fieldname])
+        return postings
+
+    def flush(fieldname: str) -> None:
+        docs = waiting.pop(fieldname, None)
+        if docs:
+            docnums, columns, boosts = zip(*docs, strict=True)
+            postings_of(fieldname).add_batch(schema[fieldname].format.batch_postings(docnums, columns, boosts))
+
     for docnum, fields in enumerate(documents):
         perdoc: PerDocument = []
         for fieldname in sorted(name for name in fields if not name.startswith("_")):
@@ -287,17 +313,23 @@ def analyse_documents(schema: Any, documents: Sequence[dict[str, Any]]) -> Analy
             if fieldobj.indexed:
                 if not isinstance(value, str | list | tuple):
                     raise ValueError(f"{value!r} is not unicode or sequence")
-                postings = batch.postings.get(fieldname)
-                if postings is None:
-                    postings = batch.postings[fieldname] = FieldPostings.of(fieldobj)
-                items = fieldobj.format.word_values(value, fieldobj.analyzer, mode="index")
-                freqs = postings.add(docnum, items, boost)
+                fmt = fieldobj.format
+                columns = token_columns(value, fieldobj.analyzer, {}) if hasattr(fmt, "batch_postings") else None
+                if columns is not None:
+                    waiting.setdefault(fieldname, []).append((docnum, columns, boost))
+                    freqs = fmt.field_length(columns)
+                else:
+                    flush(fieldname)  # the field's postings stay in document order
+                    items = fmt.word_values(value, fieldobj.analyzer, mode="index")
+                    freqs = postings_of(fieldname).add(docnum, items, boost)
                 if fieldobj.scorable:
                     length = freqs
             stored = fields.get(f"_stored_{fieldname}", value)
             column = fieldobj.to_column_value(stored) if fieldobj.column_type and stored is not None else None
             perdoc.append((fieldname, stored if fieldobj.stored else None, length, column))
         batch.documents.append(perdoc)
+    for fieldname in list(waiting):
+        flush(fieldname)
     batch.seconds = time.process_time() - started
     return batch
 

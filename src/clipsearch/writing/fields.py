@@ -32,23 +32,26 @@ on first use.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress
+from operator import and_, eq, itemgetter, ne
 from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
-from clipsearch.codec.formats import IntFrequency, Presence, VarintPositions
-from clipsearch.reprints.minhash import signature
+from clipsearch.codec.formats import IntFrequency, Presence, TokenColumns, VarintPositions
+from clipsearch.reprints.minhash import zones_signature
 from clipsearch.schema import EXACT_WORDS_FIELD
 from clipsearch.text.zones import (
     ZONE_BOOSTS,
-    ZONE_MARK,
     SyllableRow,
+    WordRow,
     analyse_syllables,
     analyse_words,
     known_words,
     pair_term,
+    syllable_columns,
 )
 
 __all__ = [
@@ -82,11 +85,19 @@ class _ZonedTokenizer(Tokenizer):
     def rows(self, value: str) -> Iterator[TokenRow]:
         raise NotImplementedError
 
-    def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
-        """``(text, position, boost)`` of each token, what the posting formats
-        of :mod:`clipsearch.codec.formats` read instead of Whoosh ``Token`` objects."""
-        boosts = self.boosts + (self.boosts[-1],) * 4
-        return [(text, pos, boosts[zone]) for text, zone, pos, _start, _end in self.rows(value)]
+    def zone_boosts(self) -> tuple[float, ...]:
+        """The boosts padded with the last one, so any zone number indexes them."""
+        return self.boosts + (self.boosts[-1],) * 4
+
+    def columns(self, value: str) -> TokenColumns:
+        """The tokens as columns, what the posting formats of
+        :mod:`clipsearch.codec.formats` read instead of Whoosh ``Token``
+        objects. Made of :meth:`rows` here; the tokenizers below make them
+        from the analysis's columns directly."""
+        rows = list(self.rows(value))
+        return TokenColumns(
+            [row[0] for row in rows], [row[2] for row in rows], [row[1] for row in rows], self.zone_boosts()
+        )
 
     def __call__(
         self,
@@ -101,8 +112,7 @@ class _ZonedTokenizer(Tokenizer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        # boosts padded with the last one, so any zone number indexes it
-        boosts = self.boosts + (self.boosts[-1],) * 4
+        boosts = self.zone_boosts()
         for text, zone, pos, start, end in self.rows(value):
             token.text = text
             token.boost = boosts[zone]
@@ -123,9 +133,9 @@ class SyllableTokenizer(_ZonedTokenizer):
         for zone, pos, folded, _exact, start, end in analyse_syllables(value):
             yield folded, zone, pos, start, end
 
-    def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
-        boosts = self.boosts + (self.boosts[-1],) * 4
-        return [(folded, pos, boosts[zone]) for zone, pos, folded, _exact, _start, _end in analyse_syllables(value)]
+    def columns(self, value: str) -> TokenColumns:
+        syllables = syllable_columns(value)
+        return TokenColumns(syllables.folded, syllables.positions, syllables.zones, self.zone_boosts())
 
 
 class ExactTokenizer(_ZonedTokenizer):
@@ -136,13 +146,15 @@ class ExactTokenizer(_ZonedTokenizer):
             if exact != folded:
                 yield exact, zone, pos, start, end
 
-    def weighted(self, value: str) -> Iterable[tuple[str, int, float]]:
-        boosts = self.boosts + (self.boosts[-1],) * 4
-        return [
-            (exact, pos, boosts[zone])
-            for zone, pos, folded, exact, _start, _end in analyse_syllables(value)
-            if exact != folded
-        ]
+    def columns(self, value: str) -> TokenColumns:
+        syllables = syllable_columns(value)
+        kept = list(map(ne, syllables.exact, syllables.folded))
+        return TokenColumns(
+            list(compress(syllables.exact, kept)),
+            list(compress(syllables.positions, kept)),
+            list(compress(syllables.zones, kept)),
+            self.zone_boosts(),
+        )
 
 
 class WordTokenizer(_ZonedTokenizer):
@@ -152,6 +164,9 @@ class WordTokenizer(_ZonedTokenizer):
         for i, (zone, word, start, end) in enumerate(analyse_words(value)):
             yield word, zone, i, start, end
 
+    def columns(self, value: str) -> TokenColumns:
+        return _word_columns(analyse_words(value), self.zone_boosts())
+
 
 class ExactWordTokenizer(_ZonedTokenizer):
     """Words as written, with diacritics (:func:`~clipsearch.text.zones.known_words`)."""
@@ -159,6 +174,9 @@ class ExactWordTokenizer(_ZonedTokenizer):
     def rows(self, value: str) -> Iterator[TokenRow]:
         for i, (zone, word, start, end) in enumerate(known_words(value)):
             yield word, zone, i, start, end
+
+    def columns(self, value: str) -> TokenColumns:
+        return _word_columns(known_words(value), self.zone_boosts())
 
 
 class PairTokenizer(_ZonedTokenizer):
@@ -185,6 +203,24 @@ class PairTokenizer(_ZonedTokenizer):
                 yield pair_term(previous[2], row[2]), previous[0], previous[1], previous[4], row[5]
             previous = row
 
+    def columns(self, value: str) -> TokenColumns:
+        syllables = syllable_columns(value)
+        folded, positions = syllables.folded, syllables.positions
+        common = list(map(self.common.__contains__, folded))
+        # pair k: syllables k and k + 1, both common, at consecutive positions
+        kept = list(map(and_, map(and_, common[:-1], common[1:]), map(eq, positions[1:], map((1).__add__, positions))))
+        return TokenColumns(
+            list(map(pair_term, compress(folded[:-1], kept), compress(folded[1:], kept))),
+            list(compress(positions, kept)),
+            list(compress(syllables.zones, kept)),
+            self.zone_boosts(),
+        )
+
+
+def _word_columns(words: Sequence[WordRow], boosts: tuple[float, ...]) -> TokenColumns:
+    """The columns of words ``(zone, word, start, end)``, numbered from 0."""
+    return TokenColumns(list(map(itemgetter(1), words)), range(len(words)), list(map(itemgetter(0), words)), boosts)
+
 
 class SignatureColumn(COLUMN):
     """A column holding the MinHash signature of a clipping's zones (see
@@ -195,8 +231,7 @@ class SignatureColumn(COLUMN):
     def to_column_value(self, value: Any) -> bytes:
         if isinstance(value, bytes):  # already a signature
             return value
-        title, lead, body = [*value.split(ZONE_MARK), "", "", ""][:3]
-        return signature(title, lead, body)
+        return zones_signature(value)
 
 
 def build_schema(common: Iterable[str] = (), *, exact_words: bool = True, body_z: bool = False) -> Any:
