@@ -326,7 +326,7 @@ def test_killed_indexer_then_rerun(tmp_path: Path) -> None:
 
 def test_second_indexer_gets_lock_message(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
-    generated(docs, 300)
+    generated(docs, 1500)  # enough for the first run to outlast the second's start, however fast analysis gets
     index_dir = tmp_path / "ix"
     command = [sys.executable, "-m", "clipsearch", "index", str(docs), "--index-dir", str(index_dir), "-q"]
     first = subprocess.Popen([*command, "--procs", "1"])
