@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -20,6 +21,9 @@ from clipsearch.errors import BackendUnavailableError, ClippingNotFoundError, In
 
 from .conftest import SEED, write_clipping, write_fixture_corpus
 from .typesense_servers import TypesenseNode, typesense_missing_reason, typesense_node
+
+if TYPE_CHECKING:
+    from clipsearch.typesense.connection import TypesenseTarget
 
 pytestmark = pytest.mark.skipif(typesense_missing_reason() is not None, reason=str(typesense_missing_reason()))
 
@@ -51,13 +55,10 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TypesenseNode]:
         yield started
 
 
-def _target(node: TypesenseNode, collection: str) -> clipsearch_target:
+def _target(node: TypesenseNode, collection: str) -> TypesenseTarget:
     from clipsearch.typesense.connection import TypesenseTarget
 
     return TypesenseTarget((f"http://127.0.0.1:{node.api_port}",), collection=collection, api_key=node.api_key)
-
-
-clipsearch_target = object
 
 
 @pytest.fixture(scope="module")

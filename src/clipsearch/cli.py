@@ -418,11 +418,9 @@ def _write_skipped(report: IndexReport, report_file: str | None, in_index: bool 
     lines = "".join(f"{_name(s.path)}\t{_name(s.reason)}\n" for s in report.skipped)
     done = True
     beside = os.path.join(report.index_dir, "skipped.tsv")
-    if not in_index:  # a Typesense collection: no folder to write beside
-        pass
-    elif lines:
+    if in_index and lines:  # (a Typesense collection has no folder to write beside)
         done = _write_text(beside, lines)
-    elif os.path.lexists(beside):
+    elif in_index and os.path.lexists(beside):
         try:
             os.remove(beside)
         except OSError as exc:
