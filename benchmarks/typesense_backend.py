@@ -324,10 +324,20 @@ class Client:
         self.connection = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=60)
 
     def get(self, path: str) -> tuple[int, Any]:
-        self.connection.request("GET", path)
-        answer = self.connection.getresponse()
-        body = answer.read()
-        return answer.status, json.loads(body.decode("utf-8"))
+        """Status and JSON of GET ``path``; sent again once on a new connection when the server
+        had closed the idle one (uvicorn closes keep-alive connections idle for 5 s, which a
+        slow answer of the other server can leave this one)."""
+        for attempt in (1, 2):
+            try:
+                self.connection.request("GET", path)
+                answer = self.connection.getresponse()
+                body = answer.read()
+                return answer.status, json.loads(body.decode("utf-8"))
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.connection.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.connection.close()
@@ -654,8 +664,9 @@ def _titles_used(titles: Sequence[tuple[str, str]], seeds: int) -> int:
 
 
 def _show(queries: Sequence[Asked], whoosh: Sequence[Answer], typesense: Sequence[Answer], count: int) -> None:
-    """Differing queries, on the terminal only (their text is corpus text)."""
+    """Differing queries (top 10 or facets), on the terminal only (their text is corpus text)."""
     shown: Counter[str] = Counter()
+    facets_shown: Counter[str] = Counter()
     for q, w, t in zip(queries, whoosh, typesense, strict=True):
         if w.ids != t.ids and shown[t.path] < count:
             shown[t.path] += 1
@@ -664,6 +675,17 @@ def _show(queries: Sequence[Asked], whoosh: Sequence[Answer], typesense: Sequenc
                 f"overlap {overlap(w.ids, t.ids):.1f}; whoosh {w.ids[:4]} typesense {t.ids[:4]}",
                 file=sys.stderr,
             )
+        if w.facets != t.facets and w.facets is not None and t.facets is not None and facets_shown[t.path] < count:
+            facets_shown[t.path] += 1
+            for key in w.facets:
+                a, b = w.facets.get(key, {}), t.facets.get(key, {})
+                differ = {v: (a.get(v), b.get(v)) for v in sorted(set(a) | set(b)) if a.get(v) != b.get(v)}
+                if differ:
+                    print(
+                        f"  [{t.path}] facets {key} of {q.family} {q.text!r} (totals {w.total} / {t.total}), "
+                        f"whoosh/typesense: {dict(list(differ.items())[:6])}",
+                        file=sys.stderr,
+                    )
 
 
 if __name__ == "__main__":
