@@ -365,3 +365,19 @@ def test_the_lock_of_a_killed_run_of_this_machine_is_taken_at_once(node: Typesen
     locks.create({**held, "pid": os.getpid(), "host": socket.gethostname()})
     with pytest.raises(clipsearch.IndexLockedError):  # a live process of this machine holds it
         index_typesense([folder], target)
+
+
+def test_titles_with_unicode_line_separators_are_indexed(node: TypesenseNode, tmp_path: Path) -> None:
+    """An export line holds JSON strings with U+2028, U+2029 and U+0085 in
+    them (a title from the RSS corpus had one): they are no line breaks."""
+    from clipsearch.typesense.archive import TypesenseArchive
+    from clipsearch.typesense.indexing import index_typesense
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_clipping(folder, "sep", "Bão\u2028số 9\u2029đổ\u0085bộ", "Mưa lớn.", ["Gió giật cấp 12."])
+    shutil.copy(SEED, folder)
+    target = _target(node, "separators")
+    report = index_typesense([folder], target)
+    assert (report.skipped, report.total) == ([], 2)
+    assert TypesenseArchive(target).query("bão số 9").hits[0].id == "sep"

@@ -227,7 +227,8 @@ class Connection:
             yield from self._paged(parameters, name)
             return
         text: str = self.call("export documents", lambda: self.collection(name).documents.export(parameters))
-        for line in text.splitlines():
+        # Not splitlines: U+2028, U+2029 and U+0085 may stand inside a JSON string.
+        for line in text.split("\n"):
             if line.strip():
                 try:
                     yield json.loads(line)
